@@ -1,0 +1,96 @@
+"""WhatsApp webhook (HTTP API): GET answers Meta's handshake, POST verifies, enqueues durably, answers 200."""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import get_settings
+from shared.errors import (
+    ChannelNotFound,
+    EnqueueFailed,
+    MalformedJson,
+    PayloadTooLarge,
+    SignatureInvalid,
+    VerificationFailed,
+)
+from shared.observability import logger, metrics, tracer
+from shared.services.ingest import IngestService
+from shared.services.signature import SIGNATURE_HEADER, header
+from shared.wiring import ingest_service
+
+app = APIGatewayHttpResolver()
+
+
+@lru_cache(maxsize=1)
+def get_service() -> IngestService:
+    return ingest_service(get_settings())
+
+
+def _error(status: int, reason: str) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
+
+
+@app.get("/webhooks/whatsapp/<channel_id>")
+def verify(channel_id: str) -> Response[Any]:
+    challenge = get_service().verify_subscription(channel_id, app.current_event.query_string_parameters or {})
+    return Response(status_code=200, content_type=content_types.TEXT_PLAIN, body=challenge)
+
+
+@app.post("/webhooks/whatsapp/<channel_id>")
+def receive(channel_id: str) -> Response[Any]:
+    event = app.current_event
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    outcome = get_service().receive(channel_id, body, header(event.get("headers"), SIGNATURE_HEADER))
+    logger.append_keys(tenant_id=outcome.tenant_id, channel_id=channel_id)
+    metrics.add_metric(name="WebhookUnitsEnqueued", unit=MetricUnit.Count, value=outcome.enqueued)
+    if outcome.quarantined:
+        metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=outcome.quarantined)
+        logger.warning("webhook parts quarantined", extra={"reasons": outcome.quarantine_reasons})
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                    body={"received": outcome.enqueued, "quarantined": outcome.quarantined})
+
+
+@app.exception_handler(ChannelNotFound)
+def _not_found(exc: ChannelNotFound) -> Response[Any]:
+    return _error(404, "unknown channel")
+
+
+@app.exception_handler(VerificationFailed)
+def _verification(exc: VerificationFailed) -> Response[Any]:
+    return _error(403, str(exc))
+
+
+@app.exception_handler(SignatureInvalid)
+def _signature(exc: SignatureInvalid) -> Response[Any]:
+    metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+    return _error(401, str(exc))
+
+
+@app.exception_handler(PayloadTooLarge)
+def _too_large(exc: PayloadTooLarge) -> Response[Any]:
+    return _error(413, str(exc))
+
+
+@app.exception_handler(MalformedJson)
+def _malformed(exc: MalformedJson) -> Response[Any]:
+    return _error(400, str(exc))
+
+
+@app.exception_handler(EnqueueFailed)
+def _enqueue_failed(exc: EnqueueFailed) -> Response[Any]:
+    logger.exception("durable enqueue failed: not acknowledging, the provider will retry")
+    return _error(500, "temporarily unable to accept the webhook; retry")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

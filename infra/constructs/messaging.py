@@ -1,0 +1,98 @@
+"""Queues (each with its DLQ), the EventBridge bus with its archive, and the rules that feed queues."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Duration, Stack
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from infra.topology import QueueSpec, RuleSpec
+
+DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to notice, fix and redrive
+ARCHIVE_RETENTION = Duration.days(30)
+TARGET_RETRY_ATTEMPTS = 8
+TARGET_MAX_EVENT_AGE = Duration.hours(24)
+
+
+def _queue_props(*, name: str, fifo: bool) -> dict[str, object]:
+    """Settings every queue shares: a physical name, SQS-managed SSE and TLS-only access."""
+    return {
+        "queue_name": f"{name}.fifo" if fifo else name,
+        "fifo": fifo or None,  # standard queues must not carry FifoQueue: false in the template
+        "encryption": sqs.QueueEncryption.SQS_MANAGED,
+        "enforce_ssl": True,
+    }
+
+
+class Messaging(Construct):
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        queues: Sequence[QueueSpec],
+        rules: Sequence[RuleSpec],
+        event_source: str,
+        bus_name: str,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        prefix = Stack.of(self).stack_name.lower()
+        self.queues: dict[str, sqs.Queue] = {}
+        self.dead_letter_queues: dict[str, sqs.Queue] = {}
+        for spec in queues:
+            dlq = sqs.Queue(
+                self,
+                f"{spec.name}-dlq",
+                retention_period=DLQ_RETENTION,
+                **_queue_props(name=f"{prefix}-{spec.name}-dlq", fifo=spec.fifo),
+            )
+            # FIFO: content-based deduplication stays off, the producer sets MessageDeduplicationId.
+            self.queues[spec.name] = sqs.Queue(
+                self,
+                spec.name,
+                visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
+                dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
+                **_queue_props(name=f"{prefix}-{spec.name}", fifo=spec.fifo),
+            )
+            self.dead_letter_queues[spec.name] = dlq
+
+        # Events EventBridge could not deliver to a rule target, after its retries.
+        self.events_dlq = sqs.Queue(
+            self,
+            "events-dlq",
+            retention_period=DLQ_RETENTION,
+            **_queue_props(name=f"{prefix}-events-dlq", fifo=False),
+        )
+
+        self.bus = events.EventBus(self, "Bus", event_bus_name=bus_name)
+        self.archive = self.bus.archive(
+            "Archive",
+            description=f"Replayable copy of {event_source} events",
+            event_pattern=events.EventPattern(source=[event_source]),
+            retention=ARCHIVE_RETENTION,
+        )
+
+        for rule in rules:
+            target = self.queues[rule.target_queue]
+            if target.fifo:
+                raise ValueError(f"rule {rule.name}: FIFO targets need a message group id, not supported")
+            events.Rule(
+                self,
+                rule.name,
+                event_bus=self.bus,
+                description=f"{', '.join(rule.detail_types)} -> {rule.target_queue} queue",
+                # spec.pattern() keys are EventBridge's ("detail-type"); EventPattern wants snake_case.
+                event_pattern=events.EventPattern(**{k.replace("-", "_"): v for k, v in rule.pattern().items()}),
+                targets=[
+                    targets.SqsQueue(
+                        target,
+                        dead_letter_queue=self.events_dlq,
+                        retry_attempts=TARGET_RETRY_ATTEMPTS,
+                        max_event_age=TARGET_MAX_EVENT_AGE,
+                    )
+                ],
+            )

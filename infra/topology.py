@@ -1,0 +1,119 @@
+"""The deployable topology as data: functions, routes, queues, event rules, table and bucket.
+
+Both the CDK app (infra/constructs/*) and the local stack (infra/local/*) are built from this one
+manifest, and tests/infra/test_local_parity.py proves the synthesized template carries the same
+routes, queues and subscriptions that the local stack runs.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from shared.topology_names import EVENT_SOURCE  # one name shared with the runtime publisher
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    name: str  # folder under functions/
+    description: str
+    memory_mb: int = 256
+    timeout_s: int = 30
+
+    @property
+    def handler(self) -> str:
+        return f"functions.{self.name}.handler.lambda_handler"
+
+
+@dataclass(frozen=True)
+class RouteSpec:
+    method: str
+    path: str  # API Gateway v2 route path, with {params}
+    function: str
+
+
+@dataclass(frozen=True)
+class QueueSpec:
+    name: str  # logical name; the env var <NAME>_QUEUE_URL carries its URL
+    fifo: bool
+    consumer: str  # function name
+    batch_size: int = 10
+    max_receive_count: int = 5
+    visibility_timeout_s: int = 180  # >= 6x the consumer's timeout (AWS guidance)
+    # batch window is only allowed on standard queues
+    max_batching_window_s: int = 0
+
+    @property
+    def env_var(self) -> str:
+        return f"{self.name.upper().replace('-', '_')}_QUEUE_URL"
+
+
+@dataclass(frozen=True)
+class RuleSpec:
+    name: str
+    detail_types: tuple[str, ...]
+    target_queue: str
+    detail_filter: dict[str, object] = field(default_factory=dict)
+
+    def pattern(self) -> dict[str, object]:
+        pattern: dict[str, object] = {"source": [EVENT_SOURCE], "detail-type": list(self.detail_types)}
+        if self.detail_filter:
+            pattern["detail"] = self.detail_filter
+        return pattern
+
+
+@dataclass(frozen=True)
+class GsiSpec:
+    name: str
+    pk: str
+    sk: str
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    pk: str = "pk"
+    sk: str = "sk"
+    ttl_attribute: str = "expires_at"
+    gsis: tuple[GsiSpec, ...] = ()
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("whatsapp_webhook", "Verifies and enqueues WhatsApp Cloud API webhooks", memory_mb=256, timeout_s=10),
+    FunctionSpec("inbound_processor", "Normalizes inbound messages and statuses, stores them once", 512, 30),
+    FunctionSpec("auto_reply", "Answers each new inbound message with the channel's configured reply", 256, 30),
+    FunctionSpec("outbound_sender", "Sends messages through the Graph API behind the 24h-window guard", 512, 30),
+    FunctionSpec("media_fetcher", "Copies inbound media from the Graph API into S3", 1024, 60),
+)
+
+ROUTES: tuple[RouteSpec, ...] = (
+    RouteSpec("GET", "/webhooks/whatsapp/{channel_id}", "whatsapp_webhook"),
+    RouteSpec("POST", "/webhooks/whatsapp/{channel_id}", "whatsapp_webhook"),
+)
+
+QUEUES: tuple[QueueSpec, ...] = (
+    # One FIFO group per tenant+contact thread: order per conversation, parallel across conversations.
+    QueueSpec("inbound", fifo=True, consumer="inbound_processor", max_receive_count=5),
+    QueueSpec("outbound", fifo=True, consumer="outbound_sender", max_receive_count=8),
+    QueueSpec("auto-reply", fifo=False, consumer="auto_reply", max_receive_count=5, max_batching_window_s=1),
+    QueueSpec("media", fifo=False, consumer="media_fetcher", batch_size=5, max_receive_count=5,
+              visibility_timeout_s=360),
+)
+
+RULES: tuple[RuleSpec, ...] = (
+    RuleSpec("auto-reply-on-message", ("MessageReceived",), "auto-reply"),
+    RuleSpec("media-on-message", ("MessageReceived",), "media", detail_filter={"has_media": [True]}),
+)
+
+TABLE = TableSpec(
+    gsis=(
+        GsiSpec("gsi1", "gsi1pk", "gsi1sk"),  # thread timeline: messages of one contact on one channel, by time
+        GsiSpec("gsi2", "gsi2pk", "gsi2sk"),  # sparse: outbound message by wamid (statuses without callback data)
+    )
+)
+
+
+def queue(name: str) -> QueueSpec:
+    return next(q for q in QUEUES if q.name == name)
+
+
+def function(name: str) -> FunctionSpec:
+    return next(f for f in FUNCTIONS if f.name == name)

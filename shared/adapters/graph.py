@@ -1,0 +1,82 @@
+"""WhatsApp Cloud API client over httpx (base URL and API version configurable)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from shared.errors import MediaTooLarge
+from shared.ports import ProviderSendError, SendResult
+
+
+def _retry_after(response: httpx.Response) -> int | None:
+    value = response.headers.get("retry-after")
+    return int(value) if value and value.isdigit() else None
+
+
+def _error(response: httpx.Response) -> ProviderSendError:
+    try:
+        body = response.json()
+    except ValueError:
+        body = {}
+    err = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    data = err.get("error_data") if isinstance(err.get("error_data"), dict) else {}
+    code = err.get("code") if isinstance(err.get("code"), int) else None
+    return ProviderSendError(http_status=response.status_code, code=code,
+                             title=err.get("message") or response.reason_phrase, details=data.get("details"),
+                             retry_after_s=_retry_after(response))
+
+
+class GraphWhatsAppClient:
+    def __init__(self, *, base_url: str, api_version: str, timeout_s: float,
+                 transport: httpx.BaseTransport | None = None) -> None:
+        self._base = f"{base_url.rstrip('/')}/{api_version}"
+        self._http = httpx.Client(timeout=timeout_s, transport=transport,
+                                  headers={"User-Agent": "omnichannel/0.1"})
+
+    def _request(self, method: str, url: str, token: str, **kwargs: Any) -> httpx.Response:
+        try:
+            response = self._http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
+        except httpx.TimeoutException as exc:
+            raise ProviderSendError(http_status=None, code=None, title="timeout", details=str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise ProviderSendError(http_status=None, code=None, title="connection error",
+                                    details=str(exc)) from exc
+        if response.status_code >= 400:
+            raise _error(response)
+        return response
+
+    def send(self, phone_number_id: str, access_token: str, payload: dict[str, Any]) -> SendResult:
+        response = self._request("POST", f"{self._base}/{phone_number_id}/messages", access_token, json=payload)
+        body = response.json()
+        messages = body.get("messages") if isinstance(body, dict) else None
+        if messages and isinstance(messages, list) and isinstance(messages[0], dict):
+            return SendResult(provider_message_id=messages[0].get("id"),
+                              message_status=messages[0].get("message_status"))
+        return SendResult(provider_message_id=None)
+
+    def media_info(self, media_id: str, access_token: str) -> dict[str, Any]:
+        info: dict[str, Any] = self._request("GET", f"{self._base}/{media_id}", access_token).json()
+        return info
+
+    def download(self, url: str, access_token: str, *, max_bytes: int) -> bytes:
+        try:
+            with self._http.stream("GET", url, headers={"Authorization": f"Bearer {access_token}"}) as response:
+                if response.status_code >= 400:
+                    response.read()
+                    raise _error(response)
+                chunks: list[bytes] = []
+                size = 0
+                for chunk in response.iter_bytes():
+                    size += len(chunk)
+                    if size > max_bytes:
+                        raise MediaTooLarge(f"media exceeds {max_bytes} bytes")
+                    chunks.append(chunk)
+                return b"".join(chunks)
+        except httpx.TimeoutException as exc:
+            raise ProviderSendError(http_status=None, code=None, title="timeout", details=str(exc)) from exc
+        except httpx.TransportError as exc:
+            raise ProviderSendError(http_status=None, code=None, title="connection error",
+                                    details=str(exc)) from exc
+

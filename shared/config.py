@@ -1,0 +1,52 @@
+"""Settings: one frozen pydantic model, read once from the environment."""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+
+from pydantic import BaseModel, ConfigDict
+
+
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    table_name: str = "omnichannel-local"
+    bus_name: str = "omnichannel-local"
+    media_bucket: str = "omnichannel-media-local"
+    inbound_queue_url: str = ""
+    outbound_queue_url: str = ""
+    # Secrets Manager name prefix for channel secrets: <prefix>/<tenant_id>/<channel_id>
+    secret_prefix: str = "omnichannel/channels"
+    graph_base_url: str = "https://graph.facebook.com"
+    graph_api_version: str = "v23.0"
+    graph_timeout_s: float = 10.0
+    # Webhooks larger than this are refused with 413 (Meta documents up to 3 MB; see README).
+    max_webhook_bytes: int = 1_048_576
+    channel_cache_ttl_s: int = 300
+    service_window_s: int = 24 * 3600
+    outbound_max_attempts: int = 8
+    retry_base_delay_s: int = 2
+    retry_max_delay_s: int = 300
+    media_max_bytes: int = 100 * 1024 * 1024
+    media_allowed_mime_prefixes: tuple[str, ...] = ("image/", "audio/", "video/", "application/", "text/")
+    message_retention_days: int = 0  # 0 keeps messages forever; >0 sets a TTL on stored messages
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
+        env = os.environ if environ is None else environ
+        values: dict[str, object] = {}
+        for name, field in cls.model_fields.items():
+            raw = env.get(name.upper())
+            if raw is None:
+                continue
+            if field.annotation is tuple[str, ...]:
+                values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
+            else:
+                values[name] = raw
+        return cls.model_validate(values)
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings.from_env()

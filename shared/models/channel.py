@@ -1,0 +1,30 @@
+"""Tenants own channels; a channel carries the provider ids and a reference to its secrets."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+
+class Channel(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    tenant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    channel_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
+    kind: Literal["whatsapp"] = "whatsapp"
+    phone_number_id: str = Field(min_length=1)
+    waba_id: str | None = None
+    display_phone_number: str | None = None
+    secret_name: str = Field(min_length=1)
+    enabled: bool = True
+    # Closing the loop before the bot engine exists: a fixed reply to each new inbound message.
+    auto_reply_text: str | None = None
+
+
+class ChannelSecrets(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    app_secret: SecretStr
+    verify_token: SecretStr
+    access_token: SecretStr

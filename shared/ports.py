@@ -1,0 +1,154 @@
+"""Ports: what the services need from the outside world. Adapters in shared/adapters implement them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import Any, Protocol
+
+from shared.models.channel import Channel, ChannelSecrets
+from shared.models.envelopes import InboundUnit, OutboundRequest
+from shared.models.events import DomainEvent
+from shared.models.messages import InboundMessage, StatusUpdate
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+
+
+class ChannelDirectory(Protocol):
+    def get_channel(self, channel_id: str) -> Channel | None: ...
+
+    def get_secrets(self, channel: Channel, *, fresh: bool = False) -> ChannelSecrets: ...
+
+
+@dataclass(frozen=True)
+class QueuedUnit:
+    unit: InboundUnit
+    group_id: str
+    dedup_id: str
+
+
+class InboundQueue(Protocol):
+    def enqueue(self, units: list[QueuedUnit]) -> None:
+        """Durably enqueue every unit or raise EnqueueFailed."""
+
+
+class OutboundQueue(Protocol):
+    def enqueue(self, request: OutboundRequest, *, group_id: str, dedup_id: str) -> None: ...
+
+
+class Quarantine(Protocol):
+    def put(self, *, tenant_id: str, channel_id: str, reasons: list[str], raw_body: bytes, received_at: datetime
+            ) -> str:
+        """Store a webhook (or the parts of it) we could not accept, with the reasons, visibly; returns its id."""
+
+
+@dataclass(frozen=True)
+class Thread:
+    """One contact on one channel: identity, current conversation and the customer-service window."""
+
+    tenant_id: str
+    channel_id: str
+    contact_key: str
+    address: str  # what replies are addressed to (wa_id when known, else the BSUID)
+    conversation_id: str | None = None
+    conversation_opened_at: datetime | None = None
+    last_inbound_at: datetime | None = None
+    name: str | None = None
+    phone: str | None = None
+
+
+@dataclass(frozen=True)
+class ThreadTouch:
+    thread: Thread
+    conversation_opened: bool
+    window_advanced: bool
+
+
+class OutboundClaim(StrEnum):
+    NEW = "new"  # first time we see this request: send it
+    IN_FLIGHT = "in_flight"  # a previous attempt did not record an outcome: send again (at-least-once)
+    DONE = "done"  # already sent, failed or refused: do nothing
+
+
+@dataclass(frozen=True)
+class StatusApplied:
+    message_id: str
+    contact_key: str | None
+    previous_status: str | None
+    advanced: bool  # False when the stored status was already at or past this one
+
+
+class MessageStore(Protocol):
+    def put_inbound(self, tenant_id: str, channel_id: str, message: InboundMessage, *, received_at: datetime
+                    ) -> bool:
+        """Store an inbound message once; False when this provider id was already stored."""
+
+    def touch_thread(self, tenant_id: str, channel_id: str, message: InboundMessage, *, new_conversation_id: str
+                     ) -> ThreadTouch:
+        """Record an inbound message on its thread: identity, window (never moved back), conversation."""
+
+    def get_thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None: ...
+
+    def claim_outbound(self, request: OutboundRequest, *, now: datetime) -> OutboundClaim: ...
+
+    def record_sent(self, request: OutboundRequest, *, provider_message_id: str, now: datetime) -> None: ...
+
+    def record_failed(self, request: OutboundRequest, *, status: str, code: int | None, title: str | None,
+                      details: str | None, now: datetime) -> None: ...
+
+    def apply_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> StatusApplied | None:
+        """Move an outbound message's status forward only; None when no such message is known."""
+
+    def record_orphan_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> None:
+        """Keep a status for a message we never sent (another app on the same number), visibly."""
+
+    def record_media(self, tenant_id: str, channel_id: str, provider_message_id: str, *, state: str,
+                     s3_key: str | None = None, size: int | None = None, error: str | None = None,
+                     attempts: int | None = None) -> None: ...
+
+
+class EventPublisher(Protocol):
+    def publish(self, events: list[DomainEvent]) -> None: ...
+
+
+@dataclass(frozen=True)
+class SendResult:
+    provider_message_id: str | None  # None for mark-as-read
+    message_status: str | None = None
+
+
+class ProviderErrorKind(StrEnum):
+    RETRYABLE = "retryable"
+    PERMANENT = "permanent"
+
+
+class ProviderSendError(Exception):
+    """The provider refused or could not be reached (http_status None: timeout or connection error).
+
+    Whether to retry is the service's decision (shared.services.whatsapp_errors.classify).
+    """
+
+    def __init__(self, *, http_status: int | None, code: int | None, title: str | None, details: str | None,
+                 retry_after_s: int | None = None) -> None:
+        super().__init__(f"http={http_status} code={code} {title or ''}".strip())
+        self.http_status = http_status
+        self.code = code
+        self.title = title
+        self.details = details
+        self.retry_after_s = retry_after_s
+
+
+class WhatsAppClient(Protocol):
+    def send(self, phone_number_id: str, access_token: str, payload: dict[str, Any]) -> SendResult:
+        """POST /{phone_number_id}/messages; raises ProviderSendError."""
+
+    def media_info(self, media_id: str, access_token: str) -> dict[str, Any]: ...
+
+    def download(self, url: str, access_token: str, *, max_bytes: int) -> bytes: ...
+
+
+class BlobStore(Protocol):
+    def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str] | None = None) -> None: ...

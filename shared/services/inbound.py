@@ -1,0 +1,96 @@
+"""Inbound processing: normalize, store once, track the thread and window, publish domain events."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.errors import NotYetKnown
+from shared.models.envelopes import InboundUnit
+from shared.models.events import ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
+from shared.models.messages import MEDIA_TYPES, InboundMessage
+from shared.ports import Clock, EventPublisher, MessageStore
+from shared.services.send_policy import window_open
+from shared.services.whatsapp_parser import parse_message, parse_status
+
+# A status for a message we do not (yet) know is retried this many times before it is kept as an orphan:
+# the sender records the outbound message right after Meta accepts it, so a very early status can race it.
+UNKNOWN_STATUS_ATTEMPTS = 3
+
+
+@dataclass(frozen=True)
+class InboundOutcome:
+    kind: str  # stored | duplicate | status_applied | status_stale | status_orphaned
+    conversation_opened: bool = False
+
+
+def new_conversation_id(clock: Clock) -> str:
+    return f"cv_{int(clock.now().timestamp() * 1000):013x}{secrets.token_hex(6)}"
+
+
+def _iso(message: InboundMessage) -> str:
+    return message.sent_at.isoformat().replace("+00:00", "Z")
+
+
+class InboundService:
+    def __init__(self, *, store: MessageStore, events: EventPublisher, clock: Clock,
+                 service_window: timedelta = timedelta(hours=24)) -> None:
+        self._store = store
+        self._events = events
+        self._clock = clock
+        self._window = service_window
+
+    def process(self, unit: InboundUnit, *, attempt: int = 1) -> InboundOutcome:
+        if unit.kind == "status":
+            return self._status(unit, attempt)
+        return self._message(unit, attempt)
+
+    def _message(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
+        message = parse_message(unit.payload, unit.contacts, unit.value_errors)
+        stored = self._store.put_inbound(unit.tenant_id, unit.channel_id, message, received_at=self._clock.now())
+        if not stored and attempt <= 1:
+            # A provider redelivery of a message whose first delivery completed (FIFO order per thread
+            # guarantees the earlier unit finished before this one). On our own retry (attempt > 1) the
+            # earlier attempt may have died after the put, so the rest runs again; consumers are idempotent.
+            return InboundOutcome("duplicate")
+        touch = self._store.touch_thread(unit.tenant_id, unit.channel_id, message,
+                                         new_conversation_id=new_conversation_id(self._clock))
+        thread = touch.thread
+        conversation_id = thread.conversation_id or ""
+        events: list[DomainEvent] = []
+        if touch.conversation_opened:
+            events.append(ConversationOpened(
+                tenant_id=unit.tenant_id, channel_id=unit.channel_id, conversation_id=conversation_id,
+                contact_key=thread.contact_key, opened_by_message_id=message.provider_message_id,
+                opened_at=_iso(message)))
+        media = message.media
+        events.append(MessageReceived(
+            tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=message.provider_message_id,
+            contact_key=thread.contact_key, reply_to_address=thread.address, conversation_id=conversation_id,
+            message_type=message.type.value, text=message.text, sent_at=_iso(message),
+            has_media=message.type in MEDIA_TYPES and media is not None and media.id is not None,
+            media=media.model_dump(exclude_none=True) if media else None,
+            within_window=window_open(thread.last_inbound_at, self._clock.now(), self._window),
+        ))
+        self._events.publish(events)
+        return InboundOutcome("stored" if stored else "duplicate", conversation_opened=touch.conversation_opened)
+
+    def _status(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
+        update = parse_status(unit.payload)
+        applied = self._store.apply_status(unit.tenant_id, unit.channel_id, update)
+        if applied is None:
+            if attempt < UNKNOWN_STATUS_ATTEMPTS:
+                raise NotYetKnown(f"no outbound message for {update.provider_message_id} yet", delay_s=5 * attempt)
+            self._store.record_orphan_status(unit.tenant_id, unit.channel_id, update)
+            return InboundOutcome("status_orphaned")
+        if not applied.advanced:
+            return InboundOutcome("status_stale")
+        error = update.errors[0] if update.errors else None
+        self._events.publish([MessageStatusChanged(
+            tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=applied.message_id,
+            provider_message_id=update.provider_message_id, contact_key=applied.contact_key,
+            status=update.raw_status, previous_status=applied.previous_status,
+            error_code=error.code if error else None, error_title=error.title if error else None,
+            error_details=error.details if error else None)])
+        return InboundOutcome("status_applied")

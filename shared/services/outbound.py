@@ -1,0 +1,109 @@
+"""The outbound sender: one guard for every send path, Graph API call, outcome recorded once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+
+from shared.errors import RetryableError
+from shared.models.channel import Channel
+from shared.models.envelopes import OutboundRequest
+from shared.models.events import MessageStatusChanged
+from shared.ports import (
+    ChannelDirectory,
+    Clock,
+    EventPublisher,
+    MessageStore,
+    OutboundClaim,
+    ProviderErrorKind,
+    ProviderSendError,
+    WhatsAppClient,
+)
+from shared.services.send_policy import WINDOW_EXEMPT, check_send
+from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
+from shared.services.whatsapp_payloads import build_payload
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    kind: str  # sent | duplicate | refused | failed | read_marked
+    reason: str | None = None
+    code: int | None = None
+    alert: bool = False
+    provider_message_id: str | None = None
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    max_attempts: int = 8
+    base_delay_s: int = 2
+    max_delay_s: int = 300
+
+
+class SenderService:
+    def __init__(self, *, directory: ChannelDirectory, store: MessageStore, client: WhatsAppClient,
+                 events: EventPublisher, clock: Clock, retry: RetryPolicy,
+                 service_window: timedelta = timedelta(hours=24)) -> None:
+        self._directory = directory
+        self._store = store
+        self._client = client
+        self._events = events
+        self._clock = clock
+        self._retry = retry
+        self._window = service_window
+
+    def send(self, request: OutboundRequest, *, attempt: int = 1) -> SendOutcome:
+        channel = self._directory.get_channel(request.channel_id)
+        if channel is None or channel.tenant_id != request.tenant_id:
+            # Never send on a channel of another tenant; nothing to record it against either.
+            return SendOutcome("refused", reason="channel_not_found")
+        if request.content.type == "mark_read":
+            return self._mark_read(request, channel, attempt)
+        claim = self._store.claim_outbound(request, now=self._clock.now())
+        if claim is OutboundClaim.DONE:
+            return SendOutcome("duplicate")
+        last_inbound = None
+        if request.content.type not in WINDOW_EXEMPT:
+            thread = self._store.get_thread(request.tenant_id, request.channel_id, request.contact_key)
+            last_inbound = thread.last_inbound_at if thread else None
+        refusal = check_send(request.content, last_inbound_at=last_inbound, now=self._clock.now(),
+                             window=self._window, channel_enabled=channel.enabled)
+        if refusal is not None:
+            return self._fail(request, status="refused", code=None, title=refusal.value,
+                              details="free-form messages need an open 24h customer-service window; send a template"
+                              if refusal.value == "template_required" else None)
+        token = self._directory.get_secrets(channel).access_token.get_secret_value()
+        payload = build_payload(request, callback_data=request.message_id)
+        try:
+            result = self._client.send(channel.phone_number_id, token, payload)
+        except ProviderSendError as exc:
+            kind = classify(exc.http_status, exc.code)
+            if kind is ProviderErrorKind.RETRYABLE and attempt < self._retry.max_attempts:
+                delay = backoff_seconds(attempt, base_s=self._retry.base_delay_s, max_s=self._retry.max_delay_s,
+                                        retry_after_s=exc.retry_after_s)
+                raise RetryableError(str(exc), delay_s=delay) from exc
+            title = exc.title if kind is ProviderErrorKind.PERMANENT else f"retries exhausted: {exc.title or exc}"
+            return self._fail(request, status="failed", code=exc.code, title=title, details=exc.details)
+        provider_id = result.provider_message_id or ""
+        self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
+        return SendOutcome("sent", provider_message_id=provider_id)
+
+    def _mark_read(self, request: OutboundRequest, channel: Channel, attempt: int) -> SendOutcome:
+        token = self._directory.get_secrets(channel).access_token.get_secret_value()
+        try:
+            self._client.send(channel.phone_number_id, token, build_payload(request))
+        except ProviderSendError as exc:
+            if classify(exc.http_status, exc.code) is ProviderErrorKind.RETRYABLE and attempt < 3:
+                raise RetryableError(str(exc), delay_s=self._retry.base_delay_s) from exc
+            return SendOutcome("failed", reason=exc.title, code=exc.code)
+        return SendOutcome("read_marked")
+
+    def _fail(self, request: OutboundRequest, *, status: str, code: int | None, title: str | None,
+              details: str | None) -> SendOutcome:
+        self._store.record_failed(request, status=status, code=code, title=title, details=details,
+                                  now=self._clock.now())
+        self._events.publish([MessageStatusChanged(
+            tenant_id=request.tenant_id, channel_id=request.channel_id,
+            message_id=request.message_id, contact_key=request.contact_key, status=status,
+            error_code=code, error_title=title, error_details=details)])
+        return SendOutcome(status, reason=title, code=code, alert=needs_alert(code))
