@@ -9,6 +9,7 @@ from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
 from infra.topology import FunctionSpec
@@ -55,9 +56,7 @@ class AppFunction(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.spec = spec
-        self.log_group = logs.LogGroup(
-            self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY
-        )
+        self.log_group = logs.LogGroup(self, "Logs", retention=LOG_RETENTION, removal_policy=RemovalPolicy.DESTROY)
         self.role = iam.Role(
             self,
             "Role",
@@ -86,4 +85,26 @@ class AppFunction(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
                 "LOG_LEVEL": "INFO",
             },
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.function,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-L1",
+                    reason="Python 3.13 is pinned on purpose: the dependency layer is built for cp313 wheels "
+                    "(infra/build_assets.py), so runtime and layer move to a newer Python together.",
+                )
+            ],
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.role,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Active tracing adds xray:PutTraceSegments and xray:PutTelemetryRecords, which support "
+                    "no resource-level permissions and therefore need Resource *.",
+                    applies_to=["Resource::*"],
+                )
+            ],
+            apply_to_children=True,
         )

@@ -68,7 +68,9 @@ class Data(Construct):
                     expiration=Duration.days(QUARANTINE_DAYS),
                     noncurrent_version_expiration=Duration.days(1),
                 ),
-                s3.LifecycleRule(id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)),
+                s3.LifecycleRule(
+                    id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)
+                ),
             ],
             **secure,
         )

@@ -1,0 +1,134 @@
+"""Create on moto server exactly what infra/topology.py describes (the CDK app reads the same manifest)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+import boto3
+
+from infra import topology
+from shared.adapters.dynamodb import DynamoChannels
+from shared.models.channel import Channel
+
+REGION = "us-east-1"
+
+
+@dataclass
+class LocalResources:
+    prefix: str
+    table_name: str
+    bus_name: str
+    bucket: str
+    queue_urls: dict[str, str] = field(default_factory=dict)
+    queue_arns: dict[str, str] = field(default_factory=dict)
+    dlq_urls: dict[str, str] = field(default_factory=dict)
+    rule_targets: dict[str, str] = field(default_factory=dict)
+
+    def env(self) -> dict[str, str]:
+        """Environment for the handlers, as the CDK stack sets it."""
+        env = {"TABLE_NAME": self.table_name, "BUS_NAME": self.bus_name, "MEDIA_BUCKET": self.bucket}
+        for spec in topology.QUEUES:
+            env[spec.env_var] = self.queue_urls[spec.name]
+        return env
+
+
+def _queue_name(prefix: str, spec_name: str, fifo: bool, dlq: bool = False) -> str:
+    name = f"{prefix}-{spec_name}{'-dlq' if dlq else ''}"
+    return name + ".fifo" if fifo else name
+
+
+def provision(prefix: str = "omnichannel", *, visibility_timeout_s: int | None = None) -> LocalResources:
+    """Create table, bucket, bus, queues (+DLQs) and rules. `visibility_timeout_s` shortens retries locally."""
+    res = LocalResources(prefix=prefix, table_name=f"{prefix}-table", bus_name=f"{prefix}-bus",
+                         bucket=f"{prefix}-media")
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    spec = topology.TABLE
+    attrs = {spec.pk, spec.sk, *(g.pk for g in spec.gsis), *(g.sk for g in spec.gsis)}
+    ddb.create_table(
+        TableName=res.table_name, BillingMode="PAY_PER_REQUEST",
+        AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in sorted(attrs)],
+        KeySchema=[{"AttributeName": spec.pk, "KeyType": "HASH"}, {"AttributeName": spec.sk, "KeyType": "RANGE"}],
+        GlobalSecondaryIndexes=[{
+            "IndexName": g.name, "Projection": {"ProjectionType": "ALL"},
+            "KeySchema": [{"AttributeName": g.pk, "KeyType": "HASH"}, {"AttributeName": g.sk, "KeyType": "RANGE"}],
+        } for g in spec.gsis],
+    )
+    ddb.update_time_to_live(TableName=res.table_name, TimeToLiveSpecification={
+        "Enabled": True, "AttributeName": spec.ttl_attribute})
+    boto3.client("s3", region_name=REGION).create_bucket(Bucket=res.bucket)
+
+    sqs = boto3.client("sqs", region_name=REGION)
+    for q in topology.QUEUES:
+        fifo_attrs = {"FifoQueue": "true", "ContentBasedDeduplication": "false"} if q.fifo else {}
+        dlq_url = sqs.create_queue(QueueName=_queue_name(prefix, q.name, q.fifo, dlq=True),
+                                   Attributes={**fifo_attrs, "MessageRetentionPeriod": "1209600"})["QueueUrl"]
+        dlq_arn = sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        url = sqs.create_queue(QueueName=_queue_name(prefix, q.name, q.fifo), Attributes={
+            **fifo_attrs,
+            "VisibilityTimeout": str(visibility_timeout_s or q.visibility_timeout_s),
+            "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": q.max_receive_count}),
+        })["QueueUrl"]
+        res.queue_urls[q.name] = url
+        res.dlq_urls[q.name] = dlq_url
+        res.queue_arns[q.name] = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"]
+                                                          )["Attributes"]["QueueArn"]
+
+    events = boto3.client("events", region_name=REGION)
+    events.create_event_bus(Name=res.bus_name)
+    for rule in topology.RULES:
+        events.put_rule(Name=f"{prefix}-{rule.name}", EventBusName=res.bus_name,
+                        EventPattern=json.dumps(rule.pattern()), State="ENABLED")
+        events.put_targets(Rule=f"{prefix}-{rule.name}", EventBusName=res.bus_name,
+                           Targets=[{"Id": rule.target_queue, "Arn": res.queue_arns[rule.target_queue]}])
+        res.rule_targets[rule.name] = rule.target_queue
+    return res
+
+
+def describe(res: LocalResources) -> dict[str, Any]:
+    """What the local stack runs, in the terms the parity test compares with the synthesized template."""
+    sqs = boto3.client("sqs", region_name=REGION)
+    events = boto3.client("events", region_name=REGION)
+    queues = {}
+    for q in topology.QUEUES:
+        attrs = sqs.get_queue_attributes(QueueUrl=res.queue_urls[q.name], AttributeNames=["All"])["Attributes"]
+        redrive = json.loads(attrs["RedrivePolicy"])
+        queues[q.name] = {"fifo": attrs.get("FifoQueue") == "true", "max_receive_count": int(redrive["maxReceiveCount"]),
+                          "dlq_fifo": redrive["deadLetterTargetArn"].endswith(".fifo"), "consumer": q.consumer}
+    rules = {}
+    for rule in topology.RULES:
+        described = events.describe_rule(Name=f"{res.prefix}-{rule.name}", EventBusName=res.bus_name)
+        targets = events.list_targets_by_rule(Rule=f"{res.prefix}-{rule.name}", EventBusName=res.bus_name)["Targets"]
+        target_queue = next(name for name, arn in res.queue_arns.items() if arn == targets[0]["Arn"])
+        rules[rule.name] = {"pattern": json.loads(described["EventPattern"]), "target_queue": target_queue}
+    return {"queues": queues, "rules": rules,
+            "routes": sorted((r.method, r.path, r.function) for r in topology.ROUTES)}
+
+
+@dataclass(frozen=True)
+class DemoChannel:
+    tenant_id: str = "demo"
+    channel_id: str = "demo-whatsapp"
+    phone_number_id: str = "100000000000001"
+    display_phone_number: str = "15550000001"
+    app_secret: str = "local-app-secret"
+    verify_token: str = "local-verify-token"
+    access_token: str = "local-access-token"
+    auto_reply_text: str = "¡Hola! Gracias por escribirnos. Recibimos tu mensaje y te responderemos en breve."
+
+
+def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str = "omnichannel/channels") -> Channel:
+    secret_name = f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    value = json.dumps({"app_secret": demo.app_secret, "verify_token": demo.verify_token,
+                        "access_token": demo.access_token})
+    try:
+        secrets.create_secret(Name=secret_name, SecretString=value)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=secret_name, SecretString=value)
+    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, phone_number_id=demo.phone_number_id,
+                      display_phone_number=demo.display_phone_number, secret_name=secret_name,
+                      auto_reply_text=demo.auto_reply_text or None)
+    DynamoChannels(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name)).put(channel)
+    return channel

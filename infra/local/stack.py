@@ -1,0 +1,363 @@
+"""The local stack: moto server + a gateway that builds API Gateway v2 events + SQS pollers + Graph emulator.
+
+The same handlers as in AWS run in-process: the gateway calls the HTTP function's `lambda_handler` with
+the event API Gateway would send, the pollers call each consumer with the SQS batch Lambda would send and
+delete only what the handler did not report as failed, and moto's EventBridge delivers to the SQS targets
+of the rules in infra/topology.py.
+
+Run: `python -m infra.local.stack` (what `make dev` does). Tests use `LocalStack` directly.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import json
+import os
+import socket
+import sys
+import threading
+import time
+import urllib.parse
+import urllib.request
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+from infra import topology
+from infra.local.graph_emulator import GraphEmulator
+from infra.local.provision import REGION, DemoChannel, LocalResources, provision, seed_channel
+from shared.services.signature import sign
+
+Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class FakeContext:
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def invoked_function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:123456789012:function:{self.function_name}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+class FunctionHost:
+    """Loads handlers by name and serialises invocations per function (one warm container each)."""
+
+    def __init__(self) -> None:
+        self._locks: dict[str, threading.Lock] = {}
+        self._handlers: dict[str, Handler] = {}
+        self.invocations: dict[str, int] = {}
+
+    def invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
+        if name not in self._handlers:
+            module = importlib.import_module(f"functions.{name}.handler")
+            self._handlers[name] = module.lambda_handler
+            self._locks[name] = threading.Lock()
+        with self._locks[name]:
+            self.invocations[name] = self.invocations.get(name, 0) + 1
+            return self._handlers[name](event, FakeContext(name, topology.function(name).memory_mb))
+
+
+def _match(route_path: str, path: str) -> dict[str, str] | None:
+    want, got = route_path.strip("/").split("/"), path.strip("/").split("/")
+    if len(want) != len(got):
+        return None
+    params = {}
+    for w, g in zip(want, got, strict=True):
+        if w.startswith("{") and w.endswith("}"):
+            params[w[1:-1]] = urllib.parse.unquote(g)
+        elif w != g:
+            return None
+    return params
+
+
+def apigw_v2_event(method: str, raw_path: str, query: str, headers: dict[str, str], body: bytes,
+                   route_key: str, path_params: dict[str, str]) -> dict[str, Any]:
+    """The payload-format-2.0 event API Gateway HTTP APIs send to Lambda."""
+    text_types = ("application/json", "text/", "application/x-www-form-urlencoded")
+    content_type = headers.get("content-type", "")
+    is_text = not body or content_type.startswith(text_types)
+    try:
+        body_text = body.decode("utf-8") if is_text else None
+    except UnicodeDecodeError:
+        body_text = None
+    params = urllib.parse.parse_qs(query, keep_blank_values=True)
+    return {
+        "version": "2.0", "routeKey": route_key, "rawPath": raw_path, "rawQueryString": query,
+        "headers": {k.lower(): v for k, v in headers.items()},
+        "queryStringParameters": {k: ",".join(v) for k, v in params.items()} or None,
+        "pathParameters": path_params,
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",
+                           "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
+                                    "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
+                           "requestId": str(uuid.uuid4()), "routeKey": route_key, "stage": "$default",
+                           "time": time.strftime("%d/%b/%Y:%H:%M:%S +0000", time.gmtime()),
+                           "timeEpoch": int(time.time() * 1000)},
+        "body": body_text if body_text is not None else base64.b64encode(body).decode(),
+        "isBase64Encoded": body_text is None,
+    }
+
+
+class Poller(threading.Thread):
+    """Feeds SQS batches to a consumer like the Lambda event source mapping does."""
+
+    def __init__(self, stack: LocalStack, spec: topology.QueueSpec) -> None:
+        super().__init__(daemon=True, name=f"poller-{spec.name}")
+        self.stack, self.spec = stack, spec
+        self.busy = False
+
+    def run(self) -> None:
+        import boto3
+
+        sqs = boto3.client("sqs", region_name=REGION)
+        url, arn = self.stack.resources.queue_urls[self.spec.name], self.stack.resources.queue_arns[self.spec.name]
+        while not self.stack.stopping.is_set():
+            try:
+                got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=self.spec.batch_size, WaitTimeSeconds=1,
+                                          AttributeNames=["All"], MessageAttributeNames=["All"])
+                messages = got.get("Messages", [])
+                if not messages:
+                    continue
+                self.busy = True
+                event = {"Records": [{
+                    "messageId": m["MessageId"], "receiptHandle": m["ReceiptHandle"], "body": m["Body"],
+                    "attributes": m.get("Attributes", {}), "messageAttributes": m.get("MessageAttributes", {}),
+                    "md5OfBody": m.get("MD5OfBody", ""), "eventSource": "aws:sqs", "eventSourceARN": arn,
+                    "awsRegion": REGION} for m in messages]}
+                try:
+                    result = self.stack.host.invoke(self.spec.consumer, event)
+                    failed = {f["itemIdentifier"] for f in (result or {}).get("batchItemFailures", [])}
+                except Exception:  # a crashed invocation: every record comes back after its visibility timeout
+                    failed = {m["MessageId"] for m in messages}
+                done = [m for m in messages if m["MessageId"] not in failed]
+                for start in range(0, len(done), 10):
+                    sqs.delete_message_batch(QueueUrl=url, Entries=[
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+            except Exception as exc:  # keep polling; print what went wrong
+                if not self.stack.stopping.is_set():
+                    print(f"[poller {self.spec.name}] {exc!r}", file=sys.stderr)
+                    time.sleep(0.5)
+            finally:
+                self.busy = False
+
+
+class LocalStack:
+    def __init__(self, *, port: int | None = None, moto_port: int | None = None, prefix: str = "omnichannel",
+                 demo: DemoChannel | None = None, visibility_timeout_s: int | None = 5, auto_status: bool = False,
+                 extra_env: dict[str, str] | None = None) -> None:
+        self.port = port or free_port()
+        self.moto_port = moto_port or free_port()
+        self.prefix = prefix
+        self.demo = demo or DemoChannel()
+        self.visibility_timeout_s = visibility_timeout_s
+        self.auto_status = auto_status
+        self.extra_env = extra_env or {}
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.moto_url = f"http://127.0.0.1:{self.moto_port}"
+        self.stopping = threading.Event()
+        self.host = FunctionHost()
+        self.graph = GraphEmulator(base_url=self.url)
+        self.pollers: list[Poller] = []
+        self._server: ThreadingHTTPServer | None = None
+        self._moto: Any = None
+
+    # -- lifecycle -------------------------------------------------------------------------------------
+    def start(self) -> LocalStack:
+        import logging
+
+        from moto.server import ThreadedMotoServer
+
+        logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
+        self._moto.start()
+        os.environ.update({
+            "AWS_ENDPOINT_URL": self.moto_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
+            "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
+            "GRAPH_BASE_URL": f"{self.url}/local/graph", "GRAPH_API_VERSION": "v23.0",
+            "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Omnichannel",
+            "POWERTOOLS_SERVICE_NAME": "omnichannel-local", "POWERTOOLS_DEV": "false",
+        })
+        os.environ.setdefault("LOG_LEVEL", "WARNING")
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
+        self.resources: LocalResources = provision(self.prefix, visibility_timeout_s=self.visibility_timeout_s)
+        os.environ.update(self.resources.env())
+        os.environ.update(self.extra_env)
+        self._reset_caches()
+        self.channel = seed_channel(self.resources, self.demo)
+        if self.auto_status:
+            self.graph.status_sink = self._post_status_webhook
+        self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
+        threading.Thread(target=self._server.serve_forever, daemon=True, name="gateway").start()
+        for spec in topology.QUEUES:
+            poller = Poller(self, spec)
+            poller.start()
+            self.pollers.append(poller)
+        return self
+
+    def stop(self) -> None:
+        self.stopping.set()
+        for poller in self.pollers:
+            poller.join(timeout=5)
+        if self._server:
+            self._server.shutdown()
+            self._server.server_close()
+        if self._moto:
+            self._moto.stop()
+
+    @staticmethod
+    def _reset_caches() -> None:
+        """Settings and clients are cached per process, as in Lambda; a new stack needs fresh ones."""
+        from shared.adapters import aws
+        from shared.config import get_settings
+
+        get_settings.cache_clear()
+        aws.client.cache_clear()
+        aws.table.cache_clear()
+        for spec in topology.FUNCTIONS:
+            module = sys.modules.get(f"functions.{spec.name}.handler")
+            if module is not None and hasattr(module, "get_service"):
+                module.get_service.cache_clear()
+
+    # -- HTTP ------------------------------------------------------------------------------------------
+    def _request_handler(self) -> type[BaseHTTPRequestHandler]:
+        stack = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
+                if os.environ.get("LOCAL_HTTP_LOG"):
+                    super().log_message(format, *args)
+
+            def _serve(self) -> None:
+                length = int(self.headers.get("content-length") or 0)
+                body = self.rfile.read(length) if length else b""
+                status, headers, payload = stack.dispatch(self.command, self.path, dict(self.headers.items()), body)
+                self.send_response(status)
+                for key, value in headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_GET = do_POST = do_PUT = do_DELETE = _serve  # noqa: N815 - stdlib naming
+
+        return Handler
+
+    def dispatch(self, method: str, target: str, headers: dict[str, str], body: bytes
+                 ) -> tuple[int, dict[str, str], bytes]:
+        parsed = urllib.parse.urlsplit(target)
+        lowered = {k.lower(): v for k, v in headers.items()}
+        if parsed.path == "/health":
+            return 200, {"Content-Type": "application/json"}, b'{"status":"ok"}'
+        graph = self.graph.handle(method, parsed.path, lowered, body)
+        if graph is not None:
+            return graph
+        for route in topology.ROUTES:
+            params = _match(route.path, parsed.path)
+            if params is None:
+                continue
+            if route.method != method:
+                continue
+            event = apigw_v2_event(method, parsed.path, parsed.query, lowered, body,
+                                   f"{route.method} {route.path}", params)
+            result = self.host.invoke(route.function, event)
+            payload = result.get("body") or ""
+            data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
+            headers_out = {k: str(v) for k, v in (result.get("headers") or {}).items()}
+            return int(result.get("statusCode", 200)), headers_out, data
+        if any(_match(r.path, parsed.path) is not None for r in topology.ROUTES):
+            return 405, {"Content-Type": "application/json"}, b'{"message":"Method Not Allowed"}'
+        return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
+
+    # -- helpers for people and tests ------------------------------------------------------------------
+    def webhook_url(self, channel_id: str | None = None) -> str:
+        return f"{self.url}/webhooks/whatsapp/{channel_id or self.demo.channel_id}"
+
+    def post_webhook(self, body: dict[str, Any] | bytes, *, secret: str | None = None,
+                     channel_id: str | None = None) -> tuple[int, bytes]:
+        raw = body if isinstance(body, bytes) else json.dumps(body).encode()
+        request = urllib.request.Request(self.webhook_url(channel_id), data=raw, method="POST", headers={
+            "Content-Type": "application/json", "X-Hub-Signature-256": sign(secret or self.demo.app_secret, raw)})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                return response.status, response.read()
+        except urllib.error.HTTPError as err:
+            return err.code, err.read()
+
+    def _post_status_webhook(self, phone_number_id: str, body: dict[str, Any]) -> None:
+        if phone_number_id == self.demo.phone_number_id and not self.stopping.is_set():
+            self.post_webhook(body)
+
+    def idle(self) -> bool:
+        import boto3
+
+        if any(p.busy for p in self.pollers):
+            return False
+        sqs = boto3.client("sqs", region_name=REGION)
+        for url in self.resources.queue_urls.values():
+            attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=[
+                "ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"])["Attributes"]
+            if int(attrs["ApproximateNumberOfMessages"]) or int(attrs["ApproximateNumberOfMessagesNotVisible"]):
+                return False
+        return True
+
+    def wait_idle(self, timeout: float = 30.0, settle: int = 2) -> None:
+        """Wait until every queue is empty and no consumer is running, `settle` times in a row."""
+        deadline, streak = time.monotonic() + timeout, 0
+        while time.monotonic() < deadline:
+            streak = streak + 1 if self.idle() else 0
+            if streak >= settle:
+                return
+            time.sleep(0.2)
+        raise TimeoutError("local stack did not become idle")
+
+
+def main() -> None:
+    port = int(os.environ.get("PORT", "3000"))
+    demo = DemoChannel(
+        app_secret=os.environ.get("DEMO_APP_SECRET", DemoChannel.app_secret),
+        verify_token=os.environ.get("DEMO_VERIFY_TOKEN", DemoChannel.verify_token),
+        access_token=os.environ.get("DEMO_ACCESS_TOKEN", DemoChannel.access_token),
+        phone_number_id=os.environ.get("DEMO_PHONE_NUMBER_ID", DemoChannel.phone_number_id),
+        auto_reply_text=os.environ.get("DEMO_AUTO_REPLY", DemoChannel.auto_reply_text),
+    )
+    stack = LocalStack(port=port, moto_port=int(os.environ.get("MOTO_PORT", "0")) or None, demo=demo,
+                       auto_status=os.environ.get("LOCAL_AUTO_STATUS", "true") == "true").start()
+    print(f"""
+Local stack ready on {stack.url}   (GET {stack.url}/health)
+  moto server (AWS_ENDPOINT_URL): {stack.moto_url}
+  demo tenant:           {demo.tenant_id}
+  WhatsApp channel:      {demo.channel_id} (phone_number_id {demo.phone_number_id})
+  webhook URL:           {stack.webhook_url()}
+  verify token:          {demo.verify_token}
+  app secret:            {demo.app_secret}
+  access token:          {demo.access_token}
+  Graph emulator:        {stack.url}/local/graph/{{version}}/{{phone_number_id}}/messages
+  requests it received:  GET {stack.url}/local/graph/requests
+Try it: `make chat` in another terminal. Ctrl-C stops.
+""", flush=True)
+    try:
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        stack.stop()
+
+
+if __name__ == "__main__":
+    main()

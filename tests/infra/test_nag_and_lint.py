@@ -1,0 +1,46 @@
+"""cdk-nag AwsSolutions and cfn-lint on the synthesized stack."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from aws_cdk.assertions import Annotations, Match
+from cfnlint.api import ManualArgs, lint
+
+from infra.app import Synthesized
+
+pytestmark = pytest.mark.infra
+
+AWS_SOLUTIONS = Match.string_like_regexp("AwsSolutions-.*")
+MIN_REASON_LENGTH = 60  # a reason says why this resource is fine, not just "needed"
+
+
+def test_cdk_nag_reports_no_unsuppressed_errors(synthesized: Synthesized) -> None:
+    assert Annotations.from_stack(synthesized.stack).find_error("*", AWS_SOLUTIONS) == []
+
+
+def test_cdk_nag_reports_no_unsuppressed_warnings(synthesized: Synthesized) -> None:
+    assert Annotations.from_stack(synthesized.stack).find_warning("*", AWS_SOLUTIONS) == []
+
+
+def test_every_nag_suppression_is_scoped_and_explained(template_dict: dict[str, Any]) -> None:
+    suppressions = [
+        rule
+        for resource in template_dict["Resources"].values()
+        for rule in resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+    ]
+    assert suppressions, "expected the documented suppressions (IAM5, L1, APIG4, SQS3)"
+    for rule in suppressions:
+        assert len(rule["reason"]) >= MIN_REASON_LENGTH, rule
+        if rule["id"] == "AwsSolutions-IAM5":
+            assert rule.get("applies_to"), f"IAM5 must name the wildcard it accepts: {rule}"
+    assert "cdk_nag" not in template_dict.get("Metadata", {}), "no stack-wide suppressions"
+
+
+def test_cfn_lint_finds_no_errors(synthesized: Synthesized) -> None:
+    matches = lint(json.dumps(synthesized.template), config=ManualArgs(regions=[synthesized.stack.region]))
+    for match in matches:
+        print(f"{match.rule.id} {match.message}")
+    assert [str(m) for m in matches if m.rule.id.startswith("E")] == []

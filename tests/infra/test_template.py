@@ -1,0 +1,389 @@
+"""The synthesized template carries what infra/topology.py declares, with the house defaults.
+
+Resources are found by what they are (handler, queue name, route key), never by hashed logical id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import Any
+
+import pytest
+
+from infra.app import Synthesized
+from infra.topology import EVENT_SOURCE, FUNCTIONS, QUEUES, ROUTES, RULES, TABLE, QueueSpec
+
+pytestmark = pytest.mark.infra
+
+Template = dict[str, Any]
+ONE_MONTH_DAYS = 30
+FOURTEEN_DAYS_S = 14 * 24 * 3600
+
+
+def resources(template: Template, type_: str) -> dict[str, dict[str, Any]]:
+    """logical id -> Properties of every resource of one type."""
+    return {lid: r.get("Properties", {}) for lid, r in template["Resources"].items() if r["Type"] == type_}
+
+
+def only(items: Iterable[Any]) -> Any:
+    """The single element (a dict's single value); fails when there are none or several."""
+    values = list(items.values()) if isinstance(items, dict) else list(items)
+    assert len(values) == 1, values
+    return values[0]
+
+
+def functions_by_name(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
+    by_handler = {p["Handler"]: (lid, p) for lid, p in resources(template, "AWS::Lambda::Function").items()}
+    return {spec.name: by_handler[spec.handler] for spec in FUNCTIONS}
+
+
+def queue_name(synthesized: Synthesized, spec: QueueSpec, suffix: str = "") -> str:
+    name = f"{synthesized.stack.stack_name.lower()}-{spec.name}{suffix}"
+    return f"{name}.fifo" if spec.fifo else name
+
+
+def queues_by_name(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
+    return {p["QueueName"]: (lid, p) for lid, p in resources(template, "AWS::SQS::Queue").items()}
+
+
+def policy_statements(template: Template, role_id: str) -> list[dict[str, Any]]:
+    return [
+        statement
+        for policy in resources(template, "AWS::IAM::Policy").values()
+        if {"Ref": role_id} in policy["Roles"]
+        for statement in policy["PolicyDocument"]["Statement"]
+    ]
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def actions_of(template: Template, function: str) -> set[str]:
+    _, props = functions_by_name(template)[function]
+    role_id = props["Role"]["Fn::GetAtt"][0]
+    return {action for s in policy_statements(template, role_id) for action in as_list(s["Action"])}
+
+
+# --- functions ---------------------------------------------------------------------------------------------
+
+
+def test_every_topology_function_is_deployed_with_the_house_defaults(template_dict: Template) -> None:
+    layer_id = only(resources(template_dict, "AWS::Lambda::LayerVersion").keys())
+    log_groups = resources(template_dict, "AWS::Logs::LogGroup")
+    functions = functions_by_name(template_dict)
+
+    assert len(resources(template_dict, "AWS::Lambda::Function")) == len(FUNCTIONS)
+    for spec in FUNCTIONS:
+        _, props = functions[spec.name]
+        assert props["Architectures"] == ["arm64"]
+        assert props["Runtime"] == "python3.13"
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["LoggingConfig"]["LogFormat"] == "JSON"
+        assert props["Layers"] == [{"Ref": layer_id}]
+        assert (props["MemorySize"], props["Timeout"]) == (spec.memory_mb, spec.timeout_s)
+        assert "ReservedConcurrentExecutions" not in props
+        assert log_groups[props["LoggingConfig"]["LogGroup"]["Ref"]]["RetentionInDays"] == ONE_MONTH_DAYS
+
+
+def test_functions_share_one_code_asset_and_one_arm64_layer(template_dict: Template) -> None:
+    code_keys = {p["Code"]["S3Key"] for p in resources(template_dict, "AWS::Lambda::Function").values()}
+    layer = only(resources(template_dict, "AWS::Lambda::LayerVersion"))
+
+    assert len(code_keys) == 1
+    assert layer["CompatibleRuntimes"] == ["python3.13"]
+    assert layer["CompatibleArchitectures"] == ["arm64"]
+
+
+def test_every_function_gets_the_shared_environment(synthesized: Synthesized) -> None:
+    shared = {"TABLE_NAME", "BUS_NAME", "MEDIA_BUCKET", "SECRET_PREFIX", "GRAPH_BASE_URL", "GRAPH_API_VERSION"}
+    queues = queues_by_name(synthesized.template)
+    queue_urls = {spec.env_var: {"Ref": queues[queue_name(synthesized, spec)][0]} for spec in QUEUES}
+
+    for name, (_, props) in functions_by_name(synthesized.template).items():
+        env = props["Environment"]["Variables"]
+        assert shared <= env.keys()
+        assert {var: env.get(var) for var in queue_urls} == queue_urls
+        assert env["POWERTOOLS_SERVICE_NAME"] == name
+        assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Omnichannel"
+        assert env["LOG_LEVEL"] == "INFO"
+        assert env["SECRET_PREFIX"] == synthesized.stack.node.get_context("secret_prefix")
+
+
+def test_roles_use_no_managed_policies(template_dict: Template) -> None:
+    for role in resources(template_dict, "AWS::IAM::Role").values():
+        assert "ManagedPolicyArns" not in role
+
+
+# --- queues and consumers ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("spec", QUEUES, ids=lambda q: q.name)
+def test_queue_has_a_dead_letter_queue_of_its_kind(synthesized: Synthesized, spec: QueueSpec) -> None:
+    queues = queues_by_name(synthesized.template)
+    _, queue = queues[queue_name(synthesized, spec)]
+    dlq_id, dlq = queues[queue_name(synthesized, spec, "-dlq")]
+
+    assert queue.get("FifoQueue", False) is spec.fifo
+    assert dlq.get("FifoQueue", False) is spec.fifo
+    assert "ContentBasedDeduplication" not in queue  # producers set MessageDeduplicationId
+    assert queue["RedrivePolicy"] == {
+        "deadLetterTargetArn": {"Fn::GetAtt": [dlq_id, "Arn"]},
+        "maxReceiveCount": spec.max_receive_count,
+    }
+    assert queue["VisibilityTimeout"] == spec.visibility_timeout_s
+    assert dlq["MessageRetentionPeriod"] == FOURTEEN_DAYS_S
+    assert queue["SqsManagedSseEnabled"] is True
+    assert dlq["SqsManagedSseEnabled"] is True
+
+
+def test_every_queue_denies_requests_without_tls(template_dict: Template) -> None:
+    denied: set[str] = set()
+    for policy in resources(template_dict, "AWS::SQS::QueuePolicy").values():
+        for statement in policy["PolicyDocument"]["Statement"]:
+            if statement["Effect"] == "Deny" and statement["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}:
+                denied |= {q["Ref"] for q in policy["Queues"]}
+    assert denied == set(resources(template_dict, "AWS::SQS::Queue"))
+
+
+@pytest.mark.parametrize("spec", QUEUES, ids=lambda q: q.name)
+def test_consumer_reads_its_queue_with_partial_batch_failures(synthesized: Synthesized, spec: QueueSpec) -> None:
+    queue_id, _ = queues_by_name(synthesized.template)[queue_name(synthesized, spec)]
+    function_id, _ = functions_by_name(synthesized.template)[spec.consumer]
+    mapping = only(
+        [
+            m
+            for m in resources(synthesized.template, "AWS::Lambda::EventSourceMapping").values()
+            if m["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+        ]
+    )
+
+    assert mapping["FunctionName"] == {"Ref": function_id}
+    assert mapping["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
+    assert mapping["BatchSize"] == spec.batch_size
+    assert mapping.get("MaximumBatchingWindowInSeconds", 0) == spec.max_batching_window_s
+
+
+def test_every_event_source_mapping_reports_batch_item_failures(template_dict: Template) -> None:
+    mappings = resources(template_dict, "AWS::Lambda::EventSourceMapping").values()
+    assert len(mappings) == len(QUEUES)
+    assert all(m["FunctionResponseTypes"] == ["ReportBatchItemFailures"] for m in mappings)
+
+
+def test_visibility_timeout_is_at_least_six_times_the_consumer_timeout(template_dict: Template) -> None:
+    functions = functions_by_name(template_dict)
+    for spec in QUEUES:
+        assert spec.visibility_timeout_s >= 6 * functions[spec.consumer][1]["Timeout"], spec.name
+
+
+# --- table and bucket --------------------------------------------------------------------------------------
+
+
+def test_table_has_keys_gsis_ttl_pitr_and_encryption(template_dict: Template) -> None:
+    table_id, table = only(resources(template_dict, "AWS::DynamoDB::Table").items())
+
+    assert table["KeySchema"] == [
+        {"AttributeName": TABLE.pk, "KeyType": "HASH"},
+        {"AttributeName": TABLE.sk, "KeyType": "RANGE"},
+    ]
+    assert table["BillingMode"] == "PAY_PER_REQUEST"
+    assert table["PointInTimeRecoverySpecification"]["PointInTimeRecoveryEnabled"] is True
+    assert table["SSESpecification"]["SSEEnabled"] is True
+    assert table["TimeToLiveSpecification"] == {"AttributeName": TABLE.ttl_attribute, "Enabled": True}
+    assert {g["IndexName"]: (g["KeySchema"], g["Projection"]) for g in table["GlobalSecondaryIndexes"]} == {
+        gsi.name: (
+            [{"AttributeName": gsi.pk, "KeyType": "HASH"}, {"AttributeName": gsi.sk, "KeyType": "RANGE"}],
+            {"ProjectionType": "ALL"},
+        )
+        for gsi in TABLE.gsis
+    }
+    assert template_dict["Resources"][table_id]["DeletionPolicy"] == "Retain"
+
+
+def test_media_bucket_is_private_versioned_logged_and_expires_quarantine(template_dict: Template) -> None:
+    buckets = resources(template_dict, "AWS::S3::Bucket")
+    media_id, media = only([(lid, p) for lid, p in buckets.items() if "LoggingConfiguration" in p])
+    log_bucket_id = media["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
+
+    assert log_bucket_id in buckets and log_bucket_id != media_id
+    assert media["VersioningConfiguration"] == {"Status": "Enabled"}
+    quarantine = only([r for r in media["LifecycleConfiguration"]["Rules"] if r.get("Prefix") == "quarantine/"])
+    assert quarantine["ExpirationInDays"] == 90
+    for bucket_id, bucket in buckets.items():
+        assert bucket["PublicAccessBlockConfiguration"] == dict.fromkeys(
+            ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+        )
+        sse = only(bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"])
+        assert sse["ServerSideEncryptionByDefault"]["SSEAlgorithm"] == "AES256"
+        assert template_dict["Resources"][bucket_id]["DeletionPolicy"] == "Retain"
+    policies = resources(template_dict, "AWS::S3::BucketPolicy").values()
+    tls_only = {
+        p["Bucket"]["Ref"]
+        for p in policies
+        for s in p["PolicyDocument"]["Statement"]
+        if s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+    }
+    assert tls_only == set(buckets)
+
+
+# --- events ------------------------------------------------------------------------------------------------
+
+
+def test_bus_archives_every_platform_event(synthesized: Synthesized) -> None:
+    bus_id, bus = only(resources(synthesized.template, "AWS::Events::EventBus").items())
+    archive = only(resources(synthesized.template, "AWS::Events::Archive"))
+
+    assert bus["Name"] == synthesized.stack.node.get_context("bus_name")
+    assert archive["SourceArn"] == {"Fn::GetAtt": [bus_id, "Arn"]}
+    assert archive["EventPattern"] == {"source": [EVENT_SOURCE]}
+    assert archive["RetentionDays"] > 0
+
+
+def test_rules_route_topology_patterns_to_their_queues_with_a_dead_letter_queue(synthesized: Synthesized) -> None:
+    template = synthesized.template
+    bus_id = only(resources(template, "AWS::Events::EventBus").keys())
+    queues = queues_by_name(template)
+    events_dlq_id, _ = queues[f"{synthesized.stack.stack_name.lower()}-events-dlq"]
+    rules = resources(template, "AWS::Events::Rule").values()
+
+    assert len(rules) == len(RULES)
+    for spec in RULES:
+        rule = only([r for r in rules if r["EventPattern"] == spec.pattern()])
+        target = only(rule["Targets"])
+        target_queue_id, _ = queues[queue_name(synthesized, next(q for q in QUEUES if q.name == spec.target_queue))]
+
+        assert rule["EventBusName"] == {"Ref": bus_id}
+        assert target["Arn"] == {"Fn::GetAtt": [target_queue_id, "Arn"]}
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [events_dlq_id, "Arn"]}}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+# --- API ---------------------------------------------------------------------------------------------------
+
+
+def test_http_api_routes_equal_the_topology_routes(template_dict: Template) -> None:
+    functions = functions_by_name(template_dict)
+    integrations = resources(template_dict, "AWS::ApiGatewayV2::Integration")
+    routes = {r["RouteKey"]: r for r in resources(template_dict, "AWS::ApiGatewayV2::Route").values()}
+
+    assert set(routes) == {f"{r.method} {r.path}" for r in ROUTES}
+    for spec in ROUTES:
+        integration_id = routes[f"{spec.method} {spec.path}"]["Target"]["Fn::Join"][1][1]["Ref"]
+        function_id, _ = functions[spec.function]
+        assert integrations[integration_id]["IntegrationUri"] == {"Fn::GetAtt": [function_id, "Arn"]}
+
+
+def test_default_stage_is_throttled_and_access_logged(template_dict: Template) -> None:
+    stage = only(resources(template_dict, "AWS::ApiGatewayV2::Stage"))
+    log_groups = resources(template_dict, "AWS::Logs::LogGroup")
+
+    assert stage["StageName"] == "$default"
+    assert stage["AutoDeploy"] is True
+    assert stage["DefaultRouteSettings"] == {"ThrottlingBurstLimit": 2000, "ThrottlingRateLimit": 1000}
+    assert stage["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0] in log_groups
+    assert json.loads(stage["AccessLogSettings"]["Format"])["requestId"] == "$context.requestId"
+    assert "ApiUrl" in template_dict["Outputs"]
+
+
+# --- least privilege ---------------------------------------------------------------------------------------
+
+
+def test_webhook_can_only_get_and_put_items_and_send_to_the_inbound_queue(template_dict: Template) -> None:
+    actions = actions_of(template_dict, "whatsapp_webhook")
+
+    assert {a for a in actions if a.startswith("dynamodb:")} == {"dynamodb:GetItem", "dynamodb:PutItem"}
+    assert "secretsmanager:GetSecretValue" in actions
+    assert "s3:PutObject" in actions and "s3:GetObject" not in actions
+    assert "events:PutEvents" not in actions
+
+
+def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthesized) -> None:
+    prefix = synthesized.stack.node.get_context("secret_prefix")
+    functions = functions_by_name(synthesized.template)
+    readers = set()
+    for name, (_, props) in functions.items():
+        for statement in policy_statements(synthesized.template, props["Role"]["Fn::GetAtt"][0]):
+            if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
+                readers.add(name)
+                assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
+                assert all(r.endswith(f":secret:{prefix}/*") for r in as_list(statement["Resource"]))
+    assert readers == {"whatsapp_webhook", "outbound_sender", "media_fetcher"}
+
+
+def test_auto_reply_cannot_write_the_table(template_dict: Template) -> None:
+    actions = actions_of(template_dict, "auto_reply")
+    assert "dynamodb:GetItem" in actions
+    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & actions
+
+
+def test_outbound_sender_can_change_message_visibility_on_the_outbound_queue(synthesized: Synthesized) -> None:
+    outbound = next(q for q in QUEUES if q.name == "outbound")
+    queue_id, _ = queues_by_name(synthesized.template)[queue_name(synthesized, outbound)]
+    _, sender = functions_by_name(synthesized.template)["outbound_sender"]
+    statements = policy_statements(synthesized.template, sender["Role"]["Fn::GetAtt"][0])
+
+    assert any(
+        "sqs:ChangeMessageVisibility" in as_list(s["Action"])
+        and {"Fn::GetAtt": [queue_id, "Arn"]} in as_list(s["Resource"])
+        for s in statements
+    )
+
+
+def test_event_publishers_may_put_events(template_dict: Template) -> None:
+    publishers = {name for name, _ in functions_by_name(template_dict).items()
+                  if "events:PutEvents" in actions_of(template_dict, name)}  # fmt: skip
+    assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher"}
+
+
+# --- observability -----------------------------------------------------------------------------------------
+
+
+def alarms_on(template: Template, metric_name: str) -> list[dict[str, Any]]:
+    return [a for a in resources(template, "AWS::CloudWatch::Alarm").values() if a.get("MetricName") == metric_name]
+
+
+def test_every_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthesized) -> None:
+    queues = queues_by_name(synthesized.template)
+    dlq_ids = {queues[queue_name(synthesized, spec, "-dlq")][0] for spec in QUEUES}
+    dlq_ids.add(queues[f"{synthesized.stack.stack_name.lower()}-events-dlq"][0])
+    alarms = alarms_on(synthesized.template, "ApproximateNumberOfMessagesVisible")
+
+    alarmed = {only(a["Dimensions"])["Value"]["Fn::GetAtt"][0] for a in alarms}
+    assert alarmed == dlq_ids
+    for alarm in alarms:
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
+
+
+def test_every_queue_alarms_when_its_oldest_message_is_older_than_five_minutes(synthesized: Synthesized) -> None:
+    queues = queues_by_name(synthesized.template)
+    queue_ids = {queues[queue_name(synthesized, spec)][0] for spec in QUEUES}
+    alarms = alarms_on(synthesized.template, "ApproximateAgeOfOldestMessage")
+
+    assert {only(a["Dimensions"])["Value"]["Fn::GetAtt"][0] for a in alarms} == queue_ids
+    for alarm in alarms:
+        assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (300, "GreaterThanThreshold")
+
+
+def test_api_5xx_and_send_failures_alarm(template_dict: Template) -> None:
+    api_5xx = only(alarms_on(template_dict, "5xx"))
+    send_failed = only(alarms_on(template_dict, "SendFailed"))
+
+    assert api_5xx["Namespace"] == "AWS/ApiGateway"
+    assert (api_5xx["Threshold"], api_5xx["Period"], api_5xx["Statistic"]) == (1, 300, "Sum")
+    assert send_failed["Namespace"] == "Omnichannel"
+    assert send_failed["Dimensions"] == [{"Name": "service", "Value": "outbound_sender"}]
+    assert (send_failed["Threshold"], send_failed["Period"], send_failed["Statistic"]) == (5, 300, "Sum")
+
+
+def test_every_alarm_notifies_the_alarm_topic(template_dict: Template) -> None:
+    topic_id = only(resources(template_dict, "AWS::SNS::Topic").keys())
+    for alarm in resources(template_dict, "AWS::CloudWatch::Alarm").values():
+        assert alarm["AlarmActions"] == [{"Ref": topic_id}]
+
+
+def test_dashboard_shows_the_business_metrics(template_dict: Template) -> None:
+    dashboard = only(resources(template_dict, "AWS::CloudWatch::Dashboard"))
+    body = json.dumps(dashboard["DashboardBody"])
+    for metric in ("WebhookQuarantined", "MessagesStored", "DuplicateMessages", "SendFailed", "SendRefused"):
+        assert metric in body
