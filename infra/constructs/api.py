@@ -17,7 +17,7 @@ from constructs import Construct
 
 from infra.topology import RouteSpec
 
-# Provider webhooks (Meta) cannot send auth headers; the function verifies the HMAC signature instead.
+# Routes under this prefix take provider webhooks, authenticated in the function (see the APIG4 suppression).
 WEBHOOK_PATH_PREFIX = "/webhooks/"
 THROTTLE = apigwv2.ThrottleSettings(burst_limit=2000, rate_limit=1000)
 # HTTP API context variables (REST-only ones such as $context.identity.caller are rejected on deploy).
@@ -74,14 +74,14 @@ class Api(Construct):
             access_log_settings=_JsonAccessLogs(self.access_logs),
         )
 
-        integrations_by_function: dict[str, integrations.HttpLambdaIntegration] = {}
+        # One integration per function, shared by its routes (GET and POST of the webhook).
+        integration_for = {
+            name: integrations.HttpLambdaIntegration(f"{name}-integration", functions[name])
+            for name in dict.fromkeys(route.function for route in routes)
+        }
         for route in routes:
-            integration = integrations_by_function.setdefault(
-                route.function,
-                integrations.HttpLambdaIntegration(f"{route.function}-integration", functions[route.function]),
-            )
             added = self.http_api.add_routes(
-                path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration
+                path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration_for[route.function]
             )
             if route.path.startswith(WEBHOOK_PATH_PREFIX):
                 NagSuppressions.add_resource_suppressions(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_s3 as s3
@@ -41,20 +43,13 @@ class Data(Construct):
                 projection_type=dynamodb.ProjectionType.ALL,
             )
 
-        secure = {
-            "block_public_access": s3.BlockPublicAccess.BLOCK_ALL,
-            "encryption": s3.BucketEncryption.S3_MANAGED,
-            "enforce_ssl": True,
-            "removal_policy": RemovalPolicy.RETAIN,
-        }
-        self.access_log_bucket = s3.Bucket(
+        self.access_log_bucket = _private_bucket(
             self,
             "AccessLogs",
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
             lifecycle_rules=[s3.LifecycleRule(id="expire-access-logs", expiration=Duration.days(ACCESS_LOG_DAYS))],
-            **secure,
         )
-        self.media_bucket = s3.Bucket(
+        self.media_bucket = _private_bucket(
             self,
             "Media",
             versioned=True,
@@ -72,5 +67,17 @@ class Data(Construct):
                     id="abort-incomplete-uploads", abort_incomplete_multipart_upload_after=Duration.days(7)
                 ),
             ],
-            **secure,
         )
+
+
+def _private_bucket(scope: Construct, construct_id: str, **props: Any) -> s3.Bucket:
+    """A bucket with what every bucket shares: no public access, S3-managed SSE, TLS only, kept on delete."""
+    return s3.Bucket(
+        scope,
+        construct_id,
+        block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+        encryption=s3.BucketEncryption.S3_MANAGED,
+        enforce_ssl=True,
+        removal_policy=RemovalPolicy.RETAIN,
+        **props,
+    )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Duration, Stack
 from aws_cdk import aws_events as events
@@ -19,14 +20,17 @@ TARGET_RETRY_ATTEMPTS = 8
 TARGET_MAX_EVENT_AGE = Duration.hours(24)
 
 
-def _queue_props(*, name: str, fifo: bool) -> dict[str, object]:
-    """Settings every queue shares: a physical name, SQS-managed SSE and TLS-only access."""
-    return {
-        "queue_name": f"{name}.fifo" if fifo else name,
-        "fifo": fifo or None,  # standard queues must not carry FifoQueue: false in the template
-        "encryption": sqs.QueueEncryption.SQS_MANAGED,
-        "enforce_ssl": True,
-    }
+def _queue(scope: Construct, construct_id: str, *, name: str, fifo: bool, **props: Any) -> sqs.Queue:
+    """A queue with what every queue shares: a physical name, SQS-managed SSE and TLS-only access."""
+    return sqs.Queue(
+        scope,
+        construct_id,
+        queue_name=f"{name}.fifo" if fifo else name,
+        fifo=fifo or None,  # standard queues must not carry FifoQueue: false in the template
+        encryption=sqs.QueueEncryption.SQS_MANAGED,
+        enforce_ssl=True,
+        **props,
+    )
 
 
 class Messaging(Construct):
@@ -45,28 +49,27 @@ class Messaging(Construct):
         self.queues: dict[str, sqs.Queue] = {}
         self.dead_letter_queues: dict[str, sqs.Queue] = {}
         for spec in queues:
-            dlq = sqs.Queue(
+            dlq = _queue(
                 self,
                 f"{spec.name}-dlq",
+                name=f"{prefix}-{spec.name}-dlq",
+                fifo=spec.fifo,
                 retention_period=DLQ_RETENTION,
-                **_queue_props(name=f"{prefix}-{spec.name}-dlq", fifo=spec.fifo),
             )
             # FIFO: content-based deduplication stays off, the producer sets MessageDeduplicationId.
-            self.queues[spec.name] = sqs.Queue(
+            self.queues[spec.name] = _queue(
                 self,
                 spec.name,
+                name=f"{prefix}-{spec.name}",
+                fifo=spec.fifo,
                 visibility_timeout=Duration.seconds(spec.visibility_timeout_s),
                 dead_letter_queue=sqs.DeadLetterQueue(queue=dlq, max_receive_count=spec.max_receive_count),
-                **_queue_props(name=f"{prefix}-{spec.name}", fifo=spec.fifo),
             )
             self.dead_letter_queues[spec.name] = dlq
 
         # Events EventBridge could not deliver to a rule target, after its retries.
-        self.events_dlq = sqs.Queue(
-            self,
-            "events-dlq",
-            retention_period=DLQ_RETENTION,
-            **_queue_props(name=f"{prefix}-events-dlq", fifo=False),
+        self.events_dlq = _queue(
+            self, "events-dlq", name=f"{prefix}-events-dlq", fifo=False, retention_period=DLQ_RETENTION
         )
         NagSuppressions.add_resource_suppressions(
             self.events_dlq,
@@ -88,6 +91,8 @@ class Messaging(Construct):
         )
 
         for rule in rules:
+            # spec.pattern() keys are EventBridge's ("detail-type"); EventPattern wants snake_case.
+            pattern: dict[str, Any] = {key.replace("-", "_"): value for key, value in rule.pattern().items()}
             target = self.queues[rule.target_queue]
             if target.fifo:
                 raise ValueError(f"rule {rule.name}: FIFO targets need a message group id, not supported")
@@ -96,8 +101,7 @@ class Messaging(Construct):
                 rule.name,
                 event_bus=self.bus,
                 description=f"{', '.join(rule.detail_types)} -> {rule.target_queue} queue",
-                # spec.pattern() keys are EventBridge's ("detail-type"); EventPattern wants snake_case.
-                event_pattern=events.EventPattern(**{k.replace("-", "_"): v for k, v in rule.pattern().items()}),
+                event_pattern=events.EventPattern(**pattern),
                 targets=[
                     targets.SqsQueue(
                         target,

@@ -61,6 +61,7 @@ class FunctionHost:
         self._locks: dict[str, threading.Lock] = {}
         self._handlers: dict[str, Handler] = {}
         self.invocations: dict[str, int] = {}
+        self.current = threading.local()  # which function this thread is running (for call accounting)
 
     def invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
         if name not in self._handlers:
@@ -69,7 +70,11 @@ class FunctionHost:
             self._locks[name] = threading.Lock()
         with self._locks[name]:
             self.invocations[name] = self.invocations.get(name, 0) + 1
-            return self._handlers[name](event, FakeContext(name, topology.function(name).memory_mb))
+            self.current.function = name
+            try:
+                return self._handlers[name](event, FakeContext(name, topology.function(name).memory_mb))
+            finally:
+                self.current.function = None
 
 
 def _match(route_path: str, path: str) -> dict[str, str] | None:

@@ -17,7 +17,8 @@ from infra.constructs.data import QUARANTINE_PREFIX, Data
 from infra.constructs.messaging import Messaging
 from infra.constructs.observability import Observability
 from infra.constructs.workers import Workers
-from infra.topology import EVENT_SOURCE, FUNCTIONS, QUEUES, ROUTES, RULES, TABLE
+from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE
+from shared.topology_names import EVENT_SOURCE
 
 
 def _pascal(name: str) -> str:

@@ -72,13 +72,20 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _timestamp(value: Any) -> datetime:
     if isinstance(value, bool) or not isinstance(value, (str, int)):
         raise PayloadShapeError("timestamp is not unix seconds")
     text = str(value)
-    if not text.isdigit():
+    if not (text.isascii() and text.isdigit()):
         raise PayloadShapeError("timestamp is not unix seconds")
-    return datetime.fromtimestamp(int(text), tz=UTC)
+    try:
+        return datetime.fromtimestamp(int(text), tz=UTC)
+    except (ValueError, OverflowError, OSError) as exc:
+        raise PayloadShapeError("timestamp is not unix seconds") from exc
 
 
 def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dict[str, Any]:
@@ -179,8 +186,8 @@ def _split_change(change: Any, phone_number_id: str, result: SplitResult) -> Non
     if got_pni != phone_number_id:
         result.rejected.append(Rejection(f"phone_number_id {got_pni!r} is not this channel's", change))
         return
-    contacts = [c for c in value.get("contacts") or [] if isinstance(c, dict)]
-    value_errors = [e for e in value.get("errors") or [] if isinstance(e, dict)]
+    contacts = [c for c in _list(value.get("contacts")) if isinstance(c, dict)]
+    value_errors = [e for e in _list(value.get("errors")) if isinstance(e, dict)]
     messages = value.get("messages") or []
     statuses = value.get("statuses") or []
     if not isinstance(messages, list) or not isinstance(statuses, list):
@@ -210,7 +217,7 @@ def _split_change(change: Any, phone_number_id: str, result: SplitResult) -> Non
 
 def _errors(items: Any) -> list[ProviderError]:
     errors = []
-    for item in items or []:
+    for item in _list(items):
         if not isinstance(item, dict):
             continue
         data = item.get("error_data") if isinstance(item.get("error_data"), dict) else {}
@@ -273,7 +280,7 @@ def _number(value: Any) -> float | None:
 
 def _order(obj: dict[str, Any]) -> Order:
     items = []
-    for item in obj.get("product_items") or []:
+    for item in _list(obj.get("product_items")):
         if isinstance(item, dict) and _str(item.get("product_retailer_id")):
             quantity = _number(item.get("quantity"))
             items.append(OrderItem(product_retailer_id=item["product_retailer_id"],
@@ -336,8 +343,8 @@ def parse_message(message: dict[str, Any], contacts: list[dict[str, Any]] | None
                 SharedContact(
                     formatted_name=_str((c.get("name") or {}).get("formatted_name")) if isinstance(c.get("name"),
                                                                                                    dict) else None,
-                    phones=[p for p in c.get("phones") or [] if isinstance(p, dict)],
-                    emails=[e for e in c.get("emails") or [] if isinstance(e, dict)],
+                    phones=[p for p in _list(c.get("phones")) if isinstance(p, dict)],
+                    emails=[e for e in _list(c.get("emails")) if isinstance(e, dict)],
                     raw=c,
                 )
                 for c in shared if isinstance(c, dict)
@@ -399,10 +406,13 @@ def parse_status(status: dict[str, Any]) -> StatusUpdate:
     conv = status.get("conversation")
     if isinstance(conv, dict):
         origin = conv.get("origin") if isinstance(conv.get("origin"), dict) else {}
-        expiry = conv.get("expiration_timestamp")
+        try:
+            expires_at: datetime | None = _timestamp(conv.get("expiration_timestamp"))
+        except PayloadShapeError:
+            expires_at = None
         conversation = ConversationInfo(
             id=_str(conv.get("id")),
-            expires_at=_timestamp(expiry) if expiry is not None and str(expiry).isdigit() else None,
+            expires_at=expires_at,
             origin_type=_str(origin.get("type")),
         )
     pricing = None

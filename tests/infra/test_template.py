@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from infra.app import Synthesized
-from infra.topology import EVENT_SOURCE, FUNCTIONS, QUEUES, ROUTES, RULES, TABLE, QueueSpec
+from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE, QueueSpec
+from shared.topology_names import EVENT_SOURCE
 
 pytestmark = pytest.mark.infra
 

@@ -52,5 +52,9 @@ def _no_network(monkeypatch: pytest.MonkeyPatch) -> None:
     def refuse(self: socket.socket, *args: Any, **kwargs: Any) -> Any:
         raise NetworkBlockedError(f"network access in a unit test: {args!r}")
 
+    def refuse_lookup(*args: Any, **kwargs: Any) -> Any:
+        raise NetworkBlockedError(f"DNS lookup in a unit test: {args!r}")
+
     monkeypatch.setattr(socket.socket, "connect", refuse)
     monkeypatch.setattr(socket.socket, "connect_ex", refuse)
+    monkeypatch.setattr(socket, "getaddrinfo", refuse_lookup)

@@ -297,3 +297,19 @@ def test_verifier_agrees_with_pywa_on_random_bodies_secrets_and_tamperings() -> 
 
     assert disagreements == []
     assert outcomes[True] >= 40 and outcomes[False] >= 150  # both answers were exercised
+
+
+# --------------------------------------------------------------------------------------------------
+# Harness: unit tests run with sockets off (conftest), so no oracle can reach the network silently
+# --------------------------------------------------------------------------------------------------
+
+
+def test_unit_tests_cannot_open_network_connections() -> None:
+    import socket
+
+    from tests.unit.conftest import NetworkBlockedError
+
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock, pytest.raises(NetworkBlockedError):
+        sock.connect(("127.0.0.1", 9))
+    with pytest.raises(NetworkBlockedError):
+        socket.create_connection(("graph.facebook.com", 443), timeout=0.1)

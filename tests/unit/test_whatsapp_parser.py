@@ -104,7 +104,7 @@ def test_every_sample_event_splits_into_units_without_rejections_and_parses(name
 
 
 @pytest.mark.parametrize("name", ALL_EVENTS)
-def test_every_sample_event_is_for_another_channel_when_routed_elsewhere(name: str) -> None:
+def test_every_sample_event_is_rejected_by_a_channel_with_another_phone_number_id(name: str) -> None:
     result = split_webhook(read_event(f"whatsapp/{name}.json"), "999999999999999")
 
     assert result.units == []

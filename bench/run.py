@@ -1,0 +1,370 @@
+"""`make bench`: measure, then rewrite BENCHMARKS.md with the figures and the command that produced them.
+
+1. AWS calls per inbound text message end to end (and per status webhook), counted on the local stack by
+   service and operation, attributed to the function that made them; cost per 1M inbound at list prices.
+2. Import (cold-init) time of each function beside a bare `import boto3`, in fresh interpreters.
+3. Warm in-handler time of the ingest function per webhook (AWS calls stubbed) and of the normalizer per
+   payload, beside pywa parsing the same payloads, in the same run.
+4. Zipped size of the code asset and of the dependency layer.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import io
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import time
+import zipfile
+from collections import Counter
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+ORACLE = ROOT.parent / "shared" / "oracle-fixtures" / "whatsapp"
+EVENTS = ROOT / "events" / "whatsapp"
+N_MESSAGES = 30
+
+# List prices (us-east-1, USD), from ../shared/reference/aws-cost-limits-reliability.md section A.
+PRICE = {
+    "apigw_http_per_m": 1.00, "lambda_req_per_m": 0.20, "lambda_arm_gb_s": 0.0000133334,
+    "sqs_fifo_per_m": 0.50, "sqs_std_per_m": 0.40, "ddb_wru_per_m": 0.625, "ddb_rru_per_m": 0.125,
+    "events_per_m": 1.00, "secrets_per_10k": 0.05, "s3_put_per_1k": 0.005,
+}
+
+
+# -- 1. AWS calls ------------------------------------------------------------------------------------------
+def count_calls() -> dict[str, Any]:
+    import boto3
+
+    from infra.local.stack import LocalStack
+    from tests.integration.payloads import status, text_message
+
+    stack = LocalStack(prefix="bench", visibility_timeout_s=5).start()
+    calls: Counter[tuple[str, str, str]] = Counter()
+
+    def on_call(model: Any, **_: Any) -> None:
+        function = getattr(stack.host.current, "function", None)
+        if function:
+            calls[(function, model.service_model.service_id.hyphenize(), model.name)] += 1
+
+    boto3.DEFAULT_SESSION.events.register("before-call", on_call)  # type: ignore[union-attr]
+    from shared.adapters import aws
+
+    aws.client.cache_clear()
+    aws.table.cache_clear()
+    for module in list(sys.modules):
+        if module.startswith("functions.") and hasattr(sys.modules[module], "get_service"):
+            sys.modules[module].get_service.cache_clear()
+    try:
+        for i in range(3):  # warm every function (caches, clients) before counting
+            stack.post_webhook(text_message(f"54911000090{i:02d}", "calentando"))
+        stack.wait_idle()
+        calls.clear()
+        invocations_before = dict(stack.host.invocations)
+        for i in range(N_MESSAGES):
+            stack.post_webhook(text_message(f"54911000100{i:02d}", f"Hola, consulta {i}"))
+        stack.wait_idle()
+        message_calls = Counter(calls)
+        message_invocations = {k: v - invocations_before.get(k, 0) for k, v in stack.host.invocations.items()}
+        # status webhooks for the replies: sent, delivered, read each
+        table = boto3.resource("dynamodb").Table(os.environ["TABLE_NAME"])
+        outbound = [i for i in table.scan()["Items"] if i.get("direction") == "out" and
+                    i.get("contact_key", "").startswith("54911000100")]
+        calls.clear()
+        invocations_before = dict(stack.host.invocations)
+        n_status = 0
+        now = int(time.time())
+        for item in outbound:
+            for offset, value in enumerate(("sent", "delivered", "read")):
+                stack.post_webhook(status(item["provider_message_id"], value, item["contact_key"],
+                                          callback=item["message_id"], ts=now + offset))
+                n_status += 1
+        stack.wait_idle()
+        status_calls = Counter(calls)
+        status_invocations = {k: v - invocations_before.get(k, 0) for k, v in stack.host.invocations.items()}
+    finally:
+        stack.stop()
+    return {"n_messages": N_MESSAGES, "n_replies": len(outbound), "n_status": n_status,
+            "message_calls": message_calls, "status_calls": status_calls,
+            "message_invocations": message_invocations, "status_invocations": status_invocations}
+
+
+def _per(counter: Counter[tuple[str, str, str]], n: int) -> list[tuple[str, str, str, float]]:
+    return sorted(((f, s, op, c / n) for (f, s, op), c in counter.items()), key=lambda r: (r[0], r[1], r[2]))
+
+
+def _wru(function: str, service: str, op: str) -> float:
+    """Write units per call (items <= 1 KB): message items also write gsi1 (and gsi2 once sent)."""
+    if service != "dynamodb":
+        return 0.0
+    if op == "PutItem":
+        return 2.0 if function in ("inbound_processor", "outbound_sender") else 1.0
+    if op == "UpdateItem":
+        return {"inbound_processor": 1.0, "outbound_sender": 3.0}.get(function, 1.0)
+    return 0.0
+
+
+def cost_per_million(calls: Counter[tuple[str, str, str]], n: int, http_requests_per_unit: float,
+                     invocations: dict[str, int]) -> dict[str, float]:
+    per = {k: v / n for k, v in calls.items()}
+    wru = sum(c * _wru(f, s, op) for (f, s, op), c in per.items())
+    rru = sum(c * (1.0 if op == "GetItem" else 0.5) for (f, s, op), c in per.items()
+              if s == "dynamodb" and op in ("GetItem", "Query"))
+    sqs_sends = sum(c for (f, s, op), c in per.items() if s == "sqs" and op.startswith("Send"))
+    events = sum(c for (f, s, op), c in per.items() if s == "eventbridge")
+    lam = sum(invocations.values()) / n
+    # Lambda duration assumption (not measurable here): 256 MB x 30 ms ingest, 512 MB x 60 ms per consumer batch
+    duration = (invocations.get("whatsapp_webhook", 0) / n) * 0.25 * 0.030 + \
+        sum(v for k, v in invocations.items() if k != "whatsapp_webhook") / n * 0.5 * 0.060
+    # SQS: each send is consumed by one receive + one delete in batches (ESM, batch ~5) -> x(1 + 2/5)
+    return {
+        "API Gateway (HTTP API)": http_requests_per_unit * PRICE["apigw_http_per_m"],
+        "Lambda requests": lam * PRICE["lambda_req_per_m"],
+        "Lambda duration (assumed)": duration * PRICE["lambda_arm_gb_s"] * 1e6,
+        "SQS": sqs_sends * 1.4 * PRICE["sqs_fifo_per_m"],
+        "DynamoDB writes": wru * PRICE["ddb_wru_per_m"],
+        "DynamoDB reads": rru * PRICE["ddb_rru_per_m"],
+        "EventBridge": events * PRICE["events_per_m"],
+    }
+
+
+# -- 2. import time -----------------------------------------------------------------------------------------
+def import_times(repeat: int = 7) -> dict[str, float]:
+    from infra import topology
+
+    targets = {"import boto3 (baseline)": "boto3"}
+    targets |= {spec.name: f"functions.{spec.name}.handler" for spec in topology.FUNCTIONS}
+    results = {}
+    env = {**os.environ, "POWERTOOLS_TRACE_DISABLED": "true", "AWS_DEFAULT_REGION": "us-east-1"}
+    for label, module in targets.items():
+        samples = []
+        for _ in range(repeat):
+            code = f"import time; t=time.perf_counter(); import {module}; print(time.perf_counter()-t)"
+            out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True,
+                                 check=True)
+            samples.append(float(out.stdout.strip()) * 1000)
+        results[label] = statistics.median(samples)
+    return results
+
+
+# -- 3. warm in-handler time --------------------------------------------------------------------------------
+def _payload_files() -> list[Path]:
+    files = sorted(EVENTS.glob("*.json"))
+    if ORACLE.exists():
+        files += sorted(ORACLE.glob("*.json"))
+    return files
+
+
+def handler_times(iterations: int = 2000) -> dict[str, Any]:
+    from datetime import datetime as dt
+
+    from functions.whatsapp_webhook import handler as webhook
+    from infra.local.stack import FakeContext, apigw_v2_event
+    from shared.models.channel import Channel, ChannelSecrets
+    from shared.services.ingest import IngestService
+    from shared.services.signature import sign
+
+    class Directory:
+        channel = Channel(tenant_id="demo", channel_id="demo-whatsapp", phone_number_id="100000000000001",
+                          secret_name="s")
+        secrets = ChannelSecrets(app_secret="local-app-secret", verify_token="v", access_token="t")
+
+        def get_channel(self, channel_id: str) -> Channel | None:
+            return self.channel
+
+        def get_secrets(self, channel: Channel, *, fresh: bool = False) -> ChannelSecrets:
+            return self.secrets
+
+    class Sink:
+        def enqueue(self, units: Any) -> None:
+            for unit in units:
+                unit.unit.model_dump_json()  # the serialization the SQS adapter does
+
+        def put(self, **_: Any) -> str:
+            return "q"
+
+    class Clock:
+        def now(self) -> dt:
+            return datetime.now(UTC)
+
+    service = IngestService(directory=Directory(), queue=Sink(), quarantine=Sink(), clock=Clock(),
+                            max_body_bytes=1 << 20)
+    webhook.get_service.cache_clear()
+    webhook.get_service = lambda: service  # type: ignore[assignment]
+    results = {}
+    devnull = open(os.devnull, "w")  # noqa: SIM115 - metrics (EMF) are printed, as in Lambda; keep them off the report
+    for name in ("text", "batched"):
+        raw = (EVENTS / f"{name}.json").read_bytes()
+        event = apigw_v2_event("POST", "/webhooks/whatsapp/demo-whatsapp", "", {
+            "x-hub-signature-256": sign("local-app-secret", raw), "content-type": "application/json"}, raw,
+            "POST /webhooks/whatsapp/{channel_id}", {"channel_id": "demo-whatsapp"})
+        ctx = FakeContext("whatsapp_webhook")
+        assert webhook.lambda_handler(event, ctx)["statusCode"] == 200
+        with contextlib.redirect_stdout(devnull):
+            start = time.perf_counter()
+            for _ in range(iterations):
+                webhook.lambda_handler(event, ctx)
+            results[name] = (time.perf_counter() - start) / iterations * 1e6
+    return results
+
+
+def parser_times(rounds: int = 200) -> dict[str, Any]:
+    import pywa
+    from pywa import types as pywa_types
+
+    from shared.services.whatsapp_parser import parse_message, parse_status, split_webhook
+
+    # Both parsers start from the raw bytes (pywa mutates the dict it is given, so it cannot be reused).
+    payloads = []
+    for path in _payload_files():
+        raw = path.read_bytes()
+        body = json.loads(raw)
+        if isinstance(body, dict) and isinstance(body.get("entry"), list):
+            payloads.append((str(path), raw))  # full path: events/ and the oracle share file names
+
+    def ours(raw: bytes) -> int:
+        body = json.loads(raw)
+        pni = body["entry"][0]["changes"][0]["value"].get("metadata", {}).get("phone_number_id", "")
+        split = split_webhook(body, pni)
+        for unit in split.units:
+            (parse_message(unit.payload, unit.contacts, unit.value_errors) if unit.kind == "message"
+             else parse_status(unit.payload))
+        return len(split.units)
+
+    # pywa's client adapts to the identifiers it has seen (BSUID or phone), so each payload gets its own client,
+    # built once outside the timed loop.
+    clients: dict[int, Any] = {}
+
+    def theirs(raw: bytes) -> Any:
+        body = json.loads(raw)
+        value = body["entry"][0]["changes"][0]["value"]
+        if id(raw) not in clients:
+            pni = value.get("metadata", {}).get("phone_number_id", "0")
+            clients[id(raw)] = pywa.WhatsApp(phone_id=pni, token="x", filter_updates=False)
+        wa = clients[id(raw)]
+        if value.get("statuses"):
+            return pywa_types.MessageStatus.from_update(client=wa, update=body)
+        return pywa_types.Message.from_update(client=wa, update=body)
+
+    accepted_ours, accepted_pywa, both = [], [], []
+    for name, body in payloads:
+        try:
+            if ours(body):
+                accepted_ours.append(name)
+        except Exception:  # noqa: BLE001 - counting acceptance
+            pass
+        try:
+            theirs(body)
+            accepted_pywa.append(name)
+        except Exception:  # noqa: BLE001
+            pass
+    common = [(n, b) for n, b in payloads if n in accepted_ours and n in accepted_pywa]
+    both = [n for n, _ in common]
+
+    def timed(fn: Any) -> float:
+        start = time.perf_counter()
+        for _ in range(rounds):
+            for _, body in common:
+                fn(body)
+        return (time.perf_counter() - start) / (rounds * len(common)) * 1e6
+
+    oracle_names = {str(p) for p in ORACLE.glob("*.json")} if ORACLE.exists() else set()
+    return {"ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both), "total": len(payloads),
+            "ours_oracle": len([n for n in accepted_ours if n in oracle_names]),
+            "pywa_oracle": len([n for n in accepted_pywa if n in oracle_names]),
+            "oracle_total": len([n for n, _ in payloads if n in oracle_names])}
+
+
+# -- 4. asset sizes -----------------------------------------------------------------------------------------
+def zipped_size(folder: Path) -> int:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():
+                archive.write(path, path.relative_to(folder))
+    return buffer.tell()
+
+
+def asset_sizes() -> dict[str, int]:
+    from infra import build_assets
+
+    build_assets.ensure_built()
+    build = ROOT / ".build"
+    return {"code asset": zipped_size(build / "code"), "dependency layer": zipped_size(build / "layer")}
+
+
+# -- report -------------------------------------------------------------------------------------------------
+def main() -> None:
+    started = datetime.now(UTC)
+    sizes = asset_sizes()
+    imports = import_times()
+    handler = handler_times()
+    parsing = parser_times()
+    counted = count_calls()
+    n, n_status = counted["n_messages"], max(counted["n_status"], 1)
+    msg_cost = cost_per_million(counted["message_calls"], n, 1, counted["message_invocations"])
+    st_cost = cost_per_million(counted["status_calls"], n_status, 1, counted["status_invocations"])
+    st_per_message = {k: v * 3 for k, v in st_cost.items()}  # 3 status webhooks per reply (Meta's guidance)
+
+    lines = [
+        "# Benchmarks", "",
+        f"Produced by `make bench` (`python -m bench.run`) on {started:%Y-%m-%d %H:%M} UTC, "
+        f"{platform.machine()}, Python {platform.python_version()}, {os.cpu_count()} cores. "
+        "Every figure below comes from that one run; rerun to refresh. Times on this shared machine are noisy: "
+        "compare rows of the same run, not runs.", "",
+        "## 1. AWS calls per inbound text message (end to end, counted)", "",
+        f"{n} inbound text messages from distinct contacts, each answered by the auto-reply, after a warm-up "
+        f"(channel/secret caches warm, as in a warm Lambda). Counted on the local stack (moto server) with a "
+        f"botocore `before-call` hook, attributed to the function making the call. Polling by the Lambda "
+        f"event source mapping (ReceiveMessage/DeleteMessageBatch) is AWS's, not ours, and is not in the table.", "",
+        "| function | service | operation | calls per inbound message |", "|---|---|---|---|",
+        *[f"| {f} | {s} | {op} | {c:.2f} |" for f, s, op, c in _per(counted["message_calls"], n)], "",
+        "Lambda invocations per inbound message (local batches are small; AWS batches up to 10): " +
+        ", ".join(f"{k} {v / n:.2f}" for k, v in sorted(counted["message_invocations"].items())), "",
+        f"### Per status webhook ({n_status} webhooks: sent, delivered, read for each of "
+        f"{counted['n_replies']} replies)", "",
+        "| function | service | operation | calls per status webhook |", "|---|---|---|---|",
+        *[f"| {f} | {s} | {op} | {c:.2f} |" for f, s, op, c in _per(counted["status_calls"], n_status)], "",
+        "### Derived cost per 1M inbound messages (USD, list prices, no free tier)", "",
+        "Write units assume items of at most 1 KB and count GSI writes (a message item is in gsi1; an outbound "
+        "item also in gsi2 once sent). Lambda duration is assumed (256 MB x 30 ms per ingest call, 512 MB x "
+        "60 ms per consumer batch), not measured. SQS counts each send plus its batched receive/delete (x1.4).", "",
+        "| component | message + reply | + 3 status webhooks per reply | total |", "|---|---|---|---|",
+        *[f"| {k} | {msg_cost[k]:.2f} | {st_per_message[k]:.2f} | {msg_cost[k] + st_per_message[k]:.2f} |"
+          for k in msg_cost],
+        f"| **total** | **{sum(msg_cost.values()):.2f}** | **{sum(st_per_message.values()):.2f}** | "
+        f"**{sum(msg_cost.values()) + sum(st_per_message.values()):.2f}** |", "",
+        "## 2. Import (cold-init) time per function", "",
+        "Median of 7 fresh interpreters (`python -c 'import …'`), beside a bare `import boto3` in the same run.", "",
+        "| module | import ms (median) |", "|---|---|",
+        *[f"| {k} | {v:.0f} |" for k, v in imports.items()], "",
+        "## 3. Warm in-handler time", "",
+        "Ingest function `lambda_handler` per webhook with AWS calls stubbed (in-memory channel directory and "
+        "queue), including Powertools resolver, HMAC check, JSON parse, split and unit serialization:", "",
+        "| webhook | µs per call |", "|---|---|",
+        *[f"| events/whatsapp/{k}.json | {v:.0f} |" for k, v in handler.items()], "",
+        f"Normalizer per payload (split + canonical parse), beside pywa 4.5.0 parsing the same payloads "
+        f"(`Message.from_update` / `MessageStatus.from_update`) in the same run, over the {parsing['compared']} "
+        f"of {parsing['total']} payloads (events/ + oracle fixtures) that both accept:", "",
+        "| parser | µs per payload |", "|---|---|",
+        f"| ours | {parsing['ours_us']:.1f} |", f"| pywa 4.5.0 | {parsing['pywa_us']:.1f} |", "",
+        f"Oracle fixtures accepted: ours {parsing['ours_oracle']} of {parsing['oracle_total']}, "
+        f"pywa {parsing['pywa_oracle']} of {parsing['oracle_total']} (pywa rejects payloads without "
+        f"`contacts[].user_id`).", "",
+        "## 4. Package sizes", "",
+        "| artifact | zipped bytes |", "|---|---|",
+        *[f"| {k} | {v:,} |" for k, v in sizes.items()], "",
+    ]
+    (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
+    print("\n".join(lines))
+
+
+if __name__ == "__main__":
+    sys.path.insert(0, str(ROOT))
+    main()
