@@ -38,10 +38,8 @@ def process_sqs_batch(event: dict[str, Any], context: Any, handle: RecordHandler
                 retry_delayer().delay(record.event_source_arn, record.receipt_handle, exc.delay_s)
             raise
 
-    processor: BatchProcessor | SqsFifoPartialProcessor
-    if fifo:
-        processor = SqsFifoPartialProcessor(skip_group_on_error=True)
-    else:
-        processor = BatchProcessor(event_type=EventType.SQS)
-    return process_partial_response(event=event, record_handler=record_handler, processor=processor,
-                                    context=context)
+    processor: BatchProcessor | SqsFifoPartialProcessor = (
+        SqsFifoPartialProcessor(skip_group_on_error=True) if fifo else BatchProcessor(event_type=EventType.SQS))
+    response: dict[str, Any] = dict(process_partial_response(event=event, record_handler=record_handler,
+                                                             processor=processor, context=context))
+    return response

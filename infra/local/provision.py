@@ -94,7 +94,8 @@ def describe(res: LocalResources) -> dict[str, Any]:
     for q in topology.QUEUES:
         attrs = sqs.get_queue_attributes(QueueUrl=res.queue_urls[q.name], AttributeNames=["All"])["Attributes"]
         redrive = json.loads(attrs["RedrivePolicy"])
-        queues[q.name] = {"fifo": attrs.get("FifoQueue") == "true", "max_receive_count": int(redrive["maxReceiveCount"]),
+        queues[q.name] = {"fifo": attrs.get("FifoQueue") == "true",
+                          "max_receive_count": int(redrive["maxReceiveCount"]),
                           "dlq_fifo": redrive["deadLetterTargetArn"].endswith(".fifo"), "consumer": q.consumer}
     rules = {}
     for rule in topology.RULES:

@@ -150,8 +150,9 @@ class Poller(threading.Thread):
                     failed = {m["MessageId"] for m in messages}
                 done = [m for m in messages if m["MessageId"] not in failed]
                 for start in range(0, len(done), 10):
+                    chunk = done[start:start + 10]
                     sqs.delete_message_batch(QueueUrl=url, Entries=[
-                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done[start:start + 10])])
+                        {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(chunk)])
             except Exception as exc:  # keep polling; print what went wrong
                 if not self.stack.stopping.is_set():
                     print(f"[poller {self.spec.name}] {exc!r}", file=sys.stderr)

@@ -249,7 +249,8 @@ class DynamoMessageStore:
             return StatusApplied(message_id=key["pk"].rsplit("#", 1)[-1], contact_key=None, previous_status=None,
                                  advanced=False)
         at = _iso(update.at)
-        sets = ["provider_message_id = :pid", f"{update.status.value}_at = if_not_exists({update.status.value}_at, :at)"]
+        stamp = f"{update.status.value}_at"
+        sets = ["provider_message_id = :pid", f"{stamp} = if_not_exists({stamp}, :at)"]
         values: dict[str, Any] = {":pid": update.provider_message_id, ":at": at}
         if update.pricing:
             sets.append("pricing = if_not_exists(pricing, :pricing)")

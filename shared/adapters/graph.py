@@ -20,8 +20,8 @@ def _error(response: httpx.Response) -> ProviderSendError:
         body = response.json()
     except ValueError:
         body = {}
-    err = body.get("error") if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
-    data = err.get("error_data") if isinstance(err.get("error_data"), dict) else {}
+    err: dict[str, Any] = body["error"] if isinstance(body, dict) and isinstance(body.get("error"), dict) else {}
+    data: dict[str, Any] = err["error_data"] if isinstance(err.get("error_data"), dict) else {}
     code = err.get("code") if isinstance(err.get("code"), int) else None
     return ProviderSendError(http_status=response.status_code, code=code,
                              title=err.get("message") or response.reason_phrase, details=data.get("details"),

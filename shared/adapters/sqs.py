@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
@@ -63,9 +64,8 @@ class SqsRetryDelayer:
         self._endpoint = endpoint
 
     def delay(self, event_source_arn: str, receipt_handle: str, seconds: int) -> None:
-        try:
+        # Best-effort: if this fails, the queue's own visibility timeout still brings the record back.
+        with contextlib.suppress(ClientError, BotoCoreError):
             self._client.change_message_visibility(QueueUrl=queue_url_from_arn(event_source_arn, self._endpoint),
                                                    ReceiptHandle=receipt_handle,
                                                    VisibilityTimeout=max(0, min(seconds, 43_200)))
-        except (ClientError, BotoCoreError):
-            pass  # the queue's own visibility timeout still brings the record back: backoff is best-effort

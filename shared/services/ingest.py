@@ -75,8 +75,10 @@ class IngestService:
         self._check_signature(channel, raw_body, signature)
         try:
             body = json.loads(raw_body)
-        except ValueError as exc:
+        except json.JSONDecodeError as exc:
             raise MalformedJson(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+        except UnicodeDecodeError as exc:
+            raise MalformedJson("body is not UTF-8 JSON") from exc
 
         now = self._clock.now()
         received_ms = int(now.timestamp() * 1000)

@@ -70,7 +70,8 @@ class MediaService:
             return self._failed(event, str(exc), attempt)
         except ProviderSendError as exc:
             reason = f"graph error http={exc.http_status} code={exc.code}: {exc.title or ''}".strip()
-            if classify(exc.http_status, exc.code) is ProviderErrorKind.RETRYABLE and attempt < self._limits.max_attempts:
+            retryable = classify(exc.http_status, exc.code) is ProviderErrorKind.RETRYABLE
+            if retryable and attempt < self._limits.max_attempts:
                 self._store.record_media(event.tenant_id, event.channel_id, event.message_id, state="retrying",
                                          error=reason, attempts=attempt)
                 raise RetryableError(reason, delay_s=backoff_seconds(

@@ -72,6 +72,10 @@ def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value != "" else None
 
 
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
 def _list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
@@ -104,7 +108,7 @@ def _contact_for(message: dict[str, Any], contacts: list[dict[str, Any]]) -> dic
 def message_identity(message: dict[str, Any], contacts: list[dict[str, Any]]) -> Identity:
     """Key a sender on the business-scoped user id when Meta gives one, else on the phone-based wa_id."""
     contact = _contact_for(message, contacts)
-    profile = contact.get("profile") if isinstance(contact.get("profile"), dict) else {}
+    profile = _dict(contact.get("profile"))
     wa_id = _str(contact.get("wa_id")) or _str(message.get("from"))
     user_id = _str(contact.get("user_id")) or _str(message.get("from_user_id"))
     key = user_id or wa_id
@@ -181,7 +185,7 @@ def _split_change(change: Any, phone_number_id: str, result: SplitResult) -> Non
         # Template, quality and account updates belong to later features: stored, visible, not lost.
         result.rejected.append(Rejection(f"unhandled field: {field_name}", change))
         return
-    metadata = value.get("metadata") if isinstance(value.get("metadata"), dict) else {}
+    metadata = _dict(value.get("metadata"))
     got_pni = metadata.get("phone_number_id")
     if got_pni != phone_number_id:
         result.rejected.append(Rejection(f"phone_number_id {got_pni!r} is not this channel's", change))
@@ -220,7 +224,7 @@ def _errors(items: Any) -> list[ProviderError]:
     for item in _list(items):
         if not isinstance(item, dict):
             continue
-        data = item.get("error_data") if isinstance(item.get("error_data"), dict) else {}
+        data = _dict(item.get("error_data"))
         code = item.get("code")
         errors.append(ProviderError(
             code=code if isinstance(code, int) and not isinstance(code, bool) else None,
@@ -247,7 +251,7 @@ def _media(obj: dict[str, Any]) -> Media:
 
 def _interactive(obj: dict[str, Any]) -> InteractiveReply:
     kind = _str(obj.get("type")) or "unknown"
-    inner = obj.get(kind) if isinstance(obj.get(kind), dict) else {}
+    inner = _dict(obj.get(kind))
     if kind in ("button_reply", "list_reply"):
         return InteractiveReply(kind=kind, id=_str(inner.get("id")), title=_str(inner.get("title")),
                                 description=_str(inner.get("description")))
@@ -320,7 +324,7 @@ def parse_message(message: dict[str, Any], contacts: list[dict[str, Any]] | None
         mtype = MessageType(raw_type)
     except ValueError:
         mtype = MessageType.UNKNOWN
-    body = message.get(raw_type) if isinstance(message.get(raw_type), dict) else {}
+    body = _dict(message.get(raw_type))
     fields: dict[str, Any] = {}
     text: str | None = None
     try:
@@ -338,7 +342,7 @@ def parse_message(message: dict[str, Any], contacts: list[dict[str, Any]] | None
                                           address=_str(body.get("address")), url=_str(body.get("url")))
             text = fields["location"].name or fields["location"].address
         elif mtype is MessageType.CONTACTS:
-            shared = message.get("contacts") if isinstance(message.get("contacts"), list) else []
+            shared = _list(message.get("contacts"))
             fields["contacts"] = [
                 SharedContact(
                     formatted_name=_str((c.get("name") or {}).get("formatted_name")) if isinstance(c.get("name"),
@@ -405,7 +409,7 @@ def parse_status(status: dict[str, Any]) -> StatusUpdate:
     conversation = None
     conv = status.get("conversation")
     if isinstance(conv, dict):
-        origin = conv.get("origin") if isinstance(conv.get("origin"), dict) else {}
+        origin = _dict(conv.get("origin"))
         try:
             expires_at: datetime | None = _timestamp(conv.get("expiration_timestamp"))
         except PayloadShapeError:

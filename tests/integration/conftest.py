@@ -18,7 +18,8 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     # moto keeps its state per process, so one stack serves the whole session (tests use distinct contacts)
-    local = LocalStack(prefix="it", visibility_timeout_s=2, extra_env={"RETRY_BASE_DELAY_S": "1", "RETRY_MAX_DELAY_S": "2"})
+    local = LocalStack(prefix="it", visibility_timeout_s=2,
+                       extra_env={"RETRY_BASE_DELAY_S": "1", "RETRY_MAX_DELAY_S": "2"})
     local.start()
     yield local
     local.stop()
