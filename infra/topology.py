@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.topology_names import EVENT_SOURCE  # one name shared with the runtime publisher
+from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
 
 
 @dataclass(frozen=True)

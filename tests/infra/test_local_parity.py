@@ -1,0 +1,88 @@
+"""What the local stack runs is what deploys: routes, queues (FIFO, DLQ, redrive, consumer) and
+EventBridge subscriptions read back from moto equal those in the synthesized CloudFormation template."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+from infra import topology
+from infra.app import synth_template
+from infra.local.provision import describe, provision
+from infra.local.stack import free_port
+
+pytestmark = pytest.mark.infra
+
+
+@pytest.fixture(scope="module")
+def local_description() -> Iterator[dict[str, Any]]:
+    from moto.server import ThreadedMotoServer
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{port}")
+        env.setenv("AWS_DEFAULT_REGION", "us-east-1")
+        env.setenv("AWS_ACCESS_KEY_ID", "local")
+        env.setenv("AWS_SECRET_ACCESS_KEY", "local")
+        yield describe(provision("parity"))
+    server.stop()
+
+
+def _by_type(template: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    return {k: r for k, r in template["Resources"].items() if r["Type"] == kind}
+
+
+def _function_name(template: dict[str, Any], logical_id: str) -> str:
+    handler = template["Resources"][logical_id]["Properties"]["Handler"]
+    return str(handler.split(".")[1])  # functions.<name>.handler.lambda_handler
+
+
+def _queue_name(props: dict[str, Any]) -> str:
+    name = props["QueueName"].removesuffix(".fifo")
+    return name.split("-", 1)[1]  # drop the stack prefix
+
+
+def deployed_description(template: dict[str, Any]) -> dict[str, Any]:
+    queues_by_id = _by_type(template, "AWS::SQS::Queue")
+    consumers = {m["Properties"]["EventSourceArn"]["Fn::GetAtt"][0]: _function_name(
+        template, m["Properties"]["FunctionName"]["Ref"])
+        for m in _by_type(template, "AWS::Lambda::EventSourceMapping").values()}
+    queues = {}
+    for logical_id, queue in queues_by_id.items():
+        props = queue["Properties"]
+        if "RedrivePolicy" not in props:
+            continue  # a DLQ
+        dlq = queues_by_id[props["RedrivePolicy"]["deadLetterTargetArn"]["Fn::GetAtt"][0]]["Properties"]
+        queues[_queue_name(props)] = {"fifo": bool(props.get("FifoQueue")),
+                                      "max_receive_count": props["RedrivePolicy"]["maxReceiveCount"],
+                                      "dlq_fifo": bool(dlq.get("FifoQueue")), "consumer": consumers.get(logical_id)}
+    rules = {}
+    for rule in _by_type(template, "AWS::Events::Rule").values():
+        props = rule["Properties"]
+        [target] = props["Targets"]
+        target_queue = _queue_name(queues_by_id[target["Arn"]["Fn::GetAtt"][0]]["Properties"])
+        name = next(r.name for r in topology.RULES if r.target_queue == target_queue)
+        rules[name] = {"pattern": props["EventPattern"], "target_queue": target_queue}
+    integrations = _by_type(template, "AWS::ApiGatewayV2::Integration")
+    routes = []
+    for route in _by_type(template, "AWS::ApiGatewayV2::Route").values():
+        method, path = route["Properties"]["RouteKey"].split(" ", 1)
+        integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
+        function_id = integrations[integration_id]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+        routes.append((method, path, _function_name(template, function_id)))
+    return {"queues": queues, "rules": rules, "routes": sorted(routes)}
+
+
+def test_local_stack_runs_the_same_routes_queues_and_subscriptions_as_the_template(
+        local_description: dict[str, Any]) -> None:
+    deployed = deployed_description(synth_template())
+    assert deployed["routes"] == local_description["routes"]
+    assert deployed["queues"] == local_description["queues"]
+    assert deployed["rules"] == local_description["rules"]
+    # and none of it is empty: the comparison covers every queue and rule in the manifest
+    assert set(local_description["queues"]) == {q.name for q in topology.QUEUES}
+    assert set(local_description["rules"]) == {r.name for r in topology.RULES}
