@@ -165,10 +165,8 @@ def handler_times(iterations: int = 2000) -> dict[str, Any]:
     from datetime import datetime as dt
 
     from functions.whatsapp_webhook import handler as webhook
-    from infra.local.stack import FakeContext, apigw_v2_event
     from shared.models.channel import Channel, ChannelSecrets
     from shared.services.ingest import IngestService
-    from shared.services.signature import sign
 
     class Directory:
         channel = Channel(tenant_id="demo", channel_id="demo-whatsapp", phone_number_id="100000000000001",
@@ -195,8 +193,18 @@ def handler_times(iterations: int = 2000) -> dict[str, Any]:
 
     service = IngestService(directory=Directory(), queue=Sink(), quarantine=Sink(), clock=Clock(),
                             max_body_bytes=1 << 20)
-    webhook.get_service.cache_clear()
+    original = webhook.get_service
     webhook.get_service = lambda: service  # type: ignore[assignment]
+    try:
+        return _time_webhooks(webhook, iterations)
+    finally:
+        webhook.get_service = original  # type: ignore[method-assign]
+
+
+def _time_webhooks(webhook: Any, iterations: int) -> dict[str, float]:
+    from infra.local.stack import FakeContext, apigw_v2_event
+    from shared.services.signature import sign
+
     results = {}
     devnull = Path(os.devnull).open("w")  # noqa: SIM115 - metrics (EMF) are printed, as in Lambda; keep them off the report
     for name in ("text", "batched"):
@@ -211,6 +219,15 @@ def handler_times(iterations: int = 2000) -> dict[str, Any]:
             for _ in range(iterations):
                 webhook.lambda_handler(event, ctx)
             results[name] = (time.perf_counter() - start) / iterations * 1e6
+        # baseline in the same run: the irreducible work (verify the HMAC, parse the JSON) without the handler
+        from shared.services.signature import verify_signature
+
+        header = sign("local-app-secret", raw)
+        start = time.perf_counter()
+        for _ in range(iterations):
+            verify_signature("local-app-secret", raw, header)
+            json.loads(raw)
+        results[f"{name} — baseline: HMAC + json.loads only"] = (time.perf_counter() - start) / iterations * 1e6
     return results
 
 
@@ -348,7 +365,7 @@ def main() -> None:
         "Ingest function `lambda_handler` per webhook with AWS calls stubbed (in-memory channel directory and "
         "queue), including Powertools resolver, HMAC check, JSON parse, split and unit serialization:", "",
         "| webhook | µs per call |", "|---|---|",
-        *[f"| events/whatsapp/{k}.json | {v:.0f} |" for k, v in handler.items()], "",
+        *[f"| events/whatsapp/{k} | {v:.0f} |" for k, v in handler.items()], "",
         f"Normalizer per payload (split + canonical parse), beside pywa 4.5.0 parsing the same payloads "
         f"(`Message.from_update` / `MessageStatus.from_update`) in the same run, over the {parsing['compared']} "
         f"of {parsing['total']} payloads (events/ + oracle fixtures) that both accept:", "",
@@ -360,6 +377,19 @@ def main() -> None:
         "## 4. Package sizes", "",
         "| artifact | zipped bytes |", "|---|---|",
         *[f"| {k} | {v:,} |" for k, v in sizes.items()], "",
+        "## Reading these numbers", "",
+        "- Per inbound message the pipeline makes 2 DynamoDB writes (conditional put = record + dedup guard; "
+        "thread update = window + conversation, no read) and the reply 1 read + 2 writes (window check; send "
+        "claim; accepted record). A status webhook is 1 conditional write, found through the callback data "
+        "with no read. GSI writes make DynamoDB the largest line; the sparse gsi2 and the projection of gsi1 "
+        "are the levers if that matters.",
+        "- Status webhooks (3 per reply, Meta's sizing guidance) cost more than the message itself, mostly "
+        "front door, SQS and EventBridge. Publishing `MessageStatusChanged` only for consumers that need it, "
+        "or applying statuses inline in the ingest function, are the measured levers.",
+        "- Cold-start imports are dominated by Powertools and pydantic model building (compare with the boto3 "
+        "baseline); boto3 itself is imported lazily, on the first `get_service()`.",
+        "- Our normalizer validates into frozen pydantic models and is slower than pywa's dataclasses on the "
+        "payloads both accept, but accepts the payloads pywa rejects (no BSUID).", "",
     ]
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
