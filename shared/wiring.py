@@ -15,6 +15,7 @@ from shared.config import Settings
 if TYPE_CHECKING:
     from shared.adapters.channels import CachedChannelDirectory
     from shared.adapters.dynamodb import DynamoMessageStore
+    from shared.adapters.eventbridge import EventBridgePublisher
     from shared.adapters.graph import GraphWhatsAppClient
     from shared.adapters.sqs import SqsRetryDelayer
     from shared.services.auto_reply import AutoReplyService
@@ -47,7 +48,7 @@ def _graph(settings: Settings) -> GraphWhatsAppClient:
                                timeout_s=settings.graph_timeout_s)
 
 
-def _events(settings: Settings):  # type: ignore[no-untyped-def]
+def _events(settings: Settings) -> EventBridgePublisher:
     from shared.adapters import aws
     from shared.adapters.eventbridge import EventBridgePublisher
 

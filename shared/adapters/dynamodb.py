@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
+from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 from shared.models.channel import Channel
@@ -42,6 +43,19 @@ def _dt(ms: Any) -> datetime | None:
 
 def _condition_failed(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED)
+
+
+_DESERIALIZER = TypeDeserializer()
+
+
+def _old_item(exc: ClientError) -> dict[str, Any]:
+    """The item a failed condition returned (ReturnValuesOnConditionCheckFailure=ALL_OLD).
+
+    The boto3 resource layer deserializes results but not error responses: the item arrives in wire
+    format ({"S": "..."}) and is converted here, for every conditional write alike.
+    """
+    raw = exc.response.get("Item") or {}
+    return {key: _DESERIALIZER.deserialize(value) for key, value in raw.items()}
 
 
 def channel_key(channel_id: str) -> dict[str, str]:
@@ -157,7 +171,7 @@ class DynamoMessageStore:
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            old = exc.response.get("Item") or {}
+            old = _old_item(exc)
         # An older message arriving late (Meta retries for days): the window never moves back.
         return ThreadTouch(self._thread(old) if old else Thread(tenant_id, channel_id, sender.key,
                                                                 sender.wa_id or sender.key),
@@ -194,13 +208,13 @@ class DynamoMessageStore:
             "status": "sending", "status_rank": 0, "created_at": _iso(now), "attempts": 1, **self._expiry(now),
         }
         try:
-            self._table.put_item(Item=_clean(item), ConditionExpression="attribute_not_exists(pk)")
+            self._table.put_item(Item=_clean(item), ConditionExpression="attribute_not_exists(pk)",
+                                 ReturnValuesOnConditionCheckFailure="ALL_OLD")
             return OutboundClaim.NEW
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-        existing = self._table.get_item(Key=message_key(request.tenant_id, request.channel_id, message_id),
-                                        ConsistentRead=True).get("Item") or {}
+            existing = _old_item(exc)
         return OutboundClaim.IN_FLIGHT if existing.get("status") == "sending" else OutboundClaim.DONE
 
     def record_sent(self, request: OutboundRequest, *, provider_message_id: str, now: datetime) -> None:
@@ -234,19 +248,22 @@ class DynamoMessageStore:
 
     # -- statuses --------------------------------------------------------------------------------------
     def _find_outbound(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> dict[str, str] | None:
+        """The outbound message's key and our message id: from the callback data Meta echoes, else gsi2."""
         if update.callback_data and update.callback_data.startswith("out_"):
-            return message_key(tenant_id, channel_id, update.callback_data)
+            return {**message_key(tenant_id, channel_id, update.callback_data), "message_id": update.callback_data}
         items = self._table.query(
             IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(
                 f"T#{tenant_id}#WAMID#{channel_id}#{update.provider_message_id}"), Limit=1).get("Items", [])
-        return {"pk": items[0]["pk"], "sk": items[0]["sk"]} if items else None
+        if not items:
+            return None
+        return {"pk": items[0]["pk"], "sk": items[0]["sk"], "message_id": items[0]["message_id"]}
 
     def apply_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> StatusApplied | None:
         key = self._find_outbound(tenant_id, channel_id, update)
         if key is None:
             return None
         if update.status is None:  # a status value we do not know yet: never let it move anything
-            return StatusApplied(message_id=key["pk"].rsplit("#", 1)[-1], contact_key=None, previous_status=None,
+            return StatusApplied(message_id=key["message_id"], contact_key=None, previous_status=None,
                                  advanced=False)
         at = _iso(update.at)
         stamp = f"{update.status.value}_at"
@@ -266,25 +283,31 @@ class DynamoMessageStore:
         advance = sets + ["#s = :s", "status_rank = :r"]
         try:
             attrs = self._table.update_item(
-                Key=key, UpdateExpression="SET " + ", ".join(advance),
+                Key={"pk": key["pk"], "sk": key["sk"]}, UpdateExpression="SET " + ", ".join(advance),
                 ConditionExpression="attribute_exists(pk) AND status_rank < :r",
                 ExpressionAttributeNames={"#s": "status"},
                 ExpressionAttributeValues={**values, ":s": update.raw_status, ":r": update.rank},
-                ReturnValues="UPDATED_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD",
+                ReturnValues="ALL_OLD", ReturnValuesOnConditionCheckFailure="ALL_OLD",
             ).get("Attributes", {})
-            return StatusApplied(message_id=key["pk"].rsplit("#", 1)[-1], contact_key=None,
+            return StatusApplied(message_id=key["message_id"], contact_key=attrs.get("contact_key"),
                                  previous_status=attrs.get("status"), advanced=True)
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
-            old = exc.response.get("Item")
+            old = _old_item(exc)
         if not old:
             return None  # the callback data named a message we never stored
-        # Stale or repeated status: never downgrade, but keep pricing/conversation/timestamps it carries.
-        non_error = [s for s in sets if not s.startswith("error_")]
-        self._table.update_item(Key=key, UpdateExpression="SET " + ", ".join(non_error),
-                                ExpressionAttributeValues={k: v for k, v in values.items()
-                                                           if k not in (":ec", ":et", ":ed")})
+        # Stale or repeated status: never downgrade, but keep the pricing/conversation/timestamp it carries
+        # that the item lacks. A plain repeat (Meta re-sends for days) adds nothing and costs no write.
+        missing = [s for s, needed in ((sets[1], stamp not in old),
+                                       ("pricing = if_not_exists(pricing, :pricing)", "pricing" not in old),
+                                       ("wa_conversation = if_not_exists(wa_conversation, :conv)",
+                                        "wa_conversation" not in old)) if needed and s in sets]
+        if missing:
+            used = {":pid", *(name for s in missing for name in (":at", ":pricing", ":conv") if name in s)}
+            self._table.update_item(Key={"pk": key["pk"], "sk": key["sk"]},
+                                    UpdateExpression="SET " + ", ".join(["provider_message_id = :pid", *missing]),
+                                    ExpressionAttributeValues={k: v for k, v in values.items() if k in used})
         return StatusApplied(message_id=str(old.get("message_id")), contact_key=old.get("contact_key"),
                              previous_status=old.get("status"), advanced=False)
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
-from datetime import datetime
 
 from shared.errors import ChannelNotFound, MalformedJson, PayloadTooLarge, SignatureInvalid, VerificationFailed
 from shared.models.channel import Channel
@@ -104,7 +103,3 @@ class IngestService:
             outcome.quarantined = len(reasons)
             outcome.quarantine_reasons = reasons
         return outcome
-
-
-def utc_iso(value: datetime) -> str:
-    return value.isoformat().replace("+00:00", "Z")

@@ -19,7 +19,7 @@ from shared.ports import (
     ProviderSendError,
     WhatsAppClient,
 )
-from shared.services.send_policy import WINDOW_EXEMPT, check_send
+from shared.services.send_policy import WINDOW_EXEMPT, Refusal, check_send
 from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
 from shared.services.whatsapp_payloads import build_payload
 
@@ -71,7 +71,7 @@ class SenderService:
         if refusal is not None:
             return self._fail(request, status="refused", code=None, title=refusal.value,
                               details="free-form messages need an open 24h customer-service window; send a template"
-                              if refusal.value == "template_required" else None)
+                              if refusal is Refusal.TEMPLATE_REQUIRED else None)
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
         payload = build_payload(request, callback_data=request.message_id)
         try:
