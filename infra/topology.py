@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
+from shared.topology_names import WEBHOOK_EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -26,9 +27,12 @@ class FunctionSpec:
 
 @dataclass(frozen=True)
 class RouteSpec:
-    method: str
-    path: str  # API Gateway v2 route path, with {params}
+    method: str  # GET, POST, ... or ANY
+    path: str  # API Gateway v2 route path, with {params} and a greedy {proxy+}
     function: str
+    # none: public; tenant: the Lambda authorizer admits a tenant API key or an agent's JWT;
+    # operator: the authorizer admits only the platform operator key.
+    auth: str = "none"
 
 
 @dataclass(frozen=True)
@@ -82,11 +86,22 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("auto_reply", "Answers each new inbound message with the channel's configured reply", 256, 30),
     FunctionSpec("outbound_sender", "Sends messages through the Graph API behind the 24h-window guard", 512, 30),
     FunctionSpec("media_fetcher", "Copies inbound media from the Graph API into S3", 1024, 60),
+    FunctionSpec("authorizer", "Lambda authorizer: tenant API keys, agents' JWTs, the platform operator key", 256, 5),
+    FunctionSpec("api", "The developer REST API (/v1): contacts, conversations, messages, CRM", 1024, 29),
+    FunctionSpec("platform_api", "The platform API (/platform/v1): tenants, channels, API keys, plans", 512, 29),
+    FunctionSpec("jobs_worker", "Background jobs: contact import/export and erasure", 1024, 300),
+    FunctionSpec("webhook_dispatcher", "Delivers signed outbound webhooks to integrators, with retries", 256, 30),
+    FunctionSpec("cognito_pre_token", "Cognito pre-token trigger: puts tenant and role claims in agents' tokens",
+                 256, 5),
 )
 
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/webhooks/whatsapp/{channel_id}", "whatsapp_webhook"),
     RouteSpec("POST", "/webhooks/whatsapp/{channel_id}", "whatsapp_webhook"),
+    RouteSpec("GET", "/v1/openapi.json", "api"),
+    RouteSpec("GET", "/v1/docs", "api"),
+    RouteSpec("ANY", "/v1/{proxy+}", "api", auth="tenant"),
+    RouteSpec("ANY", "/platform/v1/{proxy+}", "platform_api", auth="operator"),
 )
 
 QUEUES: tuple[QueueSpec, ...] = (
@@ -96,11 +111,16 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("auto-reply", fifo=False, consumer="auto_reply", max_receive_count=5, max_batching_window_s=1),
     QueueSpec("media", fifo=False, consumer="media_fetcher", batch_size=5, max_receive_count=5,
               visibility_timeout_s=360),
+    QueueSpec("jobs", fifo=False, consumer="jobs_worker", batch_size=1, max_receive_count=3,
+              visibility_timeout_s=1800),
+    QueueSpec("webhooks", fifo=False, consumer="webhook_dispatcher", batch_size=10, max_receive_count=10,
+              max_batching_window_s=1),
 )
 
 RULES: tuple[RuleSpec, ...] = (
     RuleSpec("auto-reply-on-message", ("MessageReceived",), "auto-reply"),
     RuleSpec("media-on-message", ("MessageReceived",), "media", detail_filter={"has_media": [True]}),
+    RuleSpec("integrator-webhooks", WEBHOOK_EVENT_TYPES, "webhooks"),
 )
 
 TABLE = TableSpec(

@@ -31,6 +31,24 @@ class Settings(BaseModel):
     media_max_bytes: int = 100 * 1024 * 1024
     media_allowed_mime_prefixes: tuple[str, ...] = ("image/", "audio/", "video/", "application/", "text/")
     message_retention_days: int = 0  # 0 keeps messages forever; >0 sets a TTL on stored messages
+    jobs_queue_url: str = ""
+    # The platform operator key(s) (Secrets Manager; one key or a JSON list). Locally: local-platform-key.
+    operator_secret_name: str = "omnichannel/platform/operator-keys"
+    # Cognito user pool for agents and supervisors (JWT). Empty: JWTs are not accepted (API keys only).
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+    cognito_issuer: str = ""  # https://cognito-idp.<region>.amazonaws.com/<pool id>; derived when empty
+    api_page_max: int = 100
+    # --- settings appended by feature modules below ---
+    # Outbound webhooks. WEBHOOKS_ALLOW_PRIVATE_HOSTS: comma list of host:port that may use http and private
+    # addresses (local tests only; never set in AWS). A str, not a tuple: from_env splits only tuple[str, ...].
+    webhooks_allow_private_hosts: str = ""
+    webhooks_timeout_s: float = 5.0
+    webhooks_max_attempts: int = 8
+    webhooks_retry_base_delay_s: int = 10
+    webhooks_retry_max_delay_s: int = 900
+    webhooks_max_subscriptions: int = 20
+    webhooks_delivery_retention_days: int = 30
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

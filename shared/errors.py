@@ -45,3 +45,54 @@ class MediaTooLarge(DomainError):
 
 class VerificationFailed(DomainError):
     """Meta's GET handshake did not match (answered 403)."""
+
+
+# --- API errors: each maps to one application/problem+json answer with a stable `code` ---------------
+
+class ApiProblem(DomainError):
+    """An error the REST API returns as RFC 9457 problem+json."""
+
+    status = 400
+    code = "bad_request"
+    title = "Bad request"
+
+    def __init__(self, detail: str, *, errors: list[dict[str, object]] | None = None) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors = errors or []
+
+
+class NotFound(ApiProblem):
+    status, code, title = 404, "not_found", "Not found"
+
+
+class Conflict(ApiProblem):
+    status, code, title = 409, "conflict", "Conflict"
+
+
+class InvalidInput(ApiProblem):
+    status, code, title = 422, "invalid_input", "Invalid input"
+
+
+class Forbidden(ApiProblem):
+    status, code, title = 403, "forbidden", "Forbidden"
+
+
+class Unauthorized(ApiProblem):
+    status, code, title = 401, "unauthorized", "Unauthorized"
+
+
+class PlanLimitReached(ApiProblem):
+    status, code, title = 402, "plan_limit_reached", "Plan limit reached"
+
+
+class RateLimited(ApiProblem):
+    status, code, title = 429, "rate_limited", "Too many requests"
+
+    def __init__(self, detail: str, *, retry_after_s: int) -> None:
+        super().__init__(detail)
+        self.retry_after_s = retry_after_s
+
+
+class PreconditionFailed(ApiProblem):
+    status, code, title = 412, "precondition_failed", "Precondition failed"

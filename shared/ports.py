@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol
 
 from shared.models.channel import Channel, ChannelSecrets
+from shared.models.crm import Activity, Contact, CustomFieldDef, Identity, MergeRecord
 from shared.models.envelopes import InboundUnit, OutboundRequest
-from shared.models.events import DomainEvent
+from shared.models.events import TenantEvent
 from shared.models.messages import InboundMessage, StatusUpdate
 
 
@@ -58,6 +60,7 @@ class Thread:
     last_inbound_at: datetime | None = None
     name: str | None = None
     phone: str | None = None
+    contact_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -111,7 +114,7 @@ class MessageStore(Protocol):
 
 
 class EventPublisher(Protocol):
-    def publish(self, events: list[DomainEvent]) -> None: ...
+    def publish(self, events: Sequence[TenantEvent]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -152,3 +155,73 @@ class WhatsAppClient(Protocol):
 
 class BlobStore(Protocol):
     def put(self, key: str, data: bytes, *, content_type: str, metadata: dict[str, str] | None = None) -> None: ...
+
+
+# --- CRM -------------------------------------------------------------------------------------------------
+
+class IdentityTaken(Exception):
+    """A unique channel identity already belongs to another contact."""
+
+    def __init__(self, kind: str, value: str, owner: str | None) -> None:
+        super().__init__(f"{kind} identity already belongs to another contact")
+        self.kind, self.value, self.owner = kind, value, owner
+
+
+class ContactCapReached(Exception):
+    """The tenant's plan admits no more contacts."""
+
+
+class StaleContact(Exception):
+    """The contact changed since it was read (optimistic concurrency)."""
+
+
+@dataclass(frozen=True)
+class Page:
+    items: list[Any]
+    cursor: str | None
+
+
+class ContactStore(Protocol):
+    def create_contact(self, contact: Contact, *, cap: int | None) -> None:
+        """Store a new contact with its identities; counted against `cap` (None: flagged, not counted)."""
+
+    def get_contact(self, tenant_id: str, contact_id: str) -> Contact | None: ...
+
+    def save_contact(self, contact: Contact, *, expected_version: int, added: Sequence[Identity] = (),
+                     removed: Sequence[Identity] = ()) -> None: ...
+
+    def find_identity(self, tenant_id: str, kind: str, value: str) -> str | None: ...
+
+    def find_soft(self, tenant_id: str, kind: str, value: str) -> list[str]: ...
+
+    def list_contacts(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page: ...
+
+    def cursor_after(self, contact: Contact) -> str:
+        """A listing cursor that resumes right after this contact."""
+
+    def soft_index(self, tenant_id: str) -> list[tuple[str, str, str]]:
+        """Every (kind, value, contact_id) row of the phone/email index, sorted by kind and value."""
+
+    def delete_contact(self, contact: Contact) -> None: ...
+
+    def add_activity(self, tenant_id: str, contact_id: str, activity: Activity) -> None: ...
+
+    def activities(self, tenant_id: str, contact_id: str, *, limit: int, cursor: str | None) -> Page: ...
+
+    def field_defs(self, tenant_id: str) -> dict[str, CustomFieldDef]: ...
+
+    def put_field_def(self, tenant_id: str, definition: CustomFieldDef) -> None: ...
+
+    def delete_field_def(self, tenant_id: str, key: str) -> bool: ...
+
+    def merge_contacts(self, record: MergeRecord, survivor: Contact, merged: Contact, *,
+                       moved: Sequence[Identity]) -> None: ...
+
+    def split_contacts(self, record: MergeRecord, survivor: Contact, restored: Contact, *,
+                       moved: Sequence[Identity], undone_at: datetime) -> None: ...
+
+    def get_merge(self, tenant_id: str, merge_id: str) -> MergeRecord | None: ...
+
+    def contact_threads(self, tenant_id: str, contact_id: str) -> list[Thread]: ...
+
+    def assign_thread(self, thread: Thread, contact_id: str) -> None: ...

@@ -13,16 +13,26 @@ from typing import TYPE_CHECKING
 from shared.config import Settings
 
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from shared.adapters.channels import CachedChannelDirectory
     from shared.adapters.dynamodb import DynamoMessageStore
+    from shared.adapters.dynamodb_crm import DynamoContactStore
+    from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.adapters.eventbridge import EventBridgePublisher
     from shared.adapters.graph import GraphWhatsAppClient
     from shared.adapters.sqs import SqsRetryDelayer
+    from shared.services.auth import Authenticator
     from shared.services.auto_reply import AutoReplyService
+    from shared.services.contacts import ContactService
+    from shared.services.conversations import ConversationService
+    from shared.services.crm_link import InboundCrm
     from shared.services.inbound import InboundService
     from shared.services.ingest import IngestService
     from shared.services.media import MediaService
     from shared.services.outbound import SenderService
+    from shared.services.platform import PlatformService
+    from shared.services.segment_service import SegmentService
 
 
 def _directory(settings: Settings) -> CachedChannelDirectory:
@@ -76,7 +86,73 @@ def inbound_service(settings: Settings) -> InboundService:
     from shared.services.inbound import InboundService
 
     return InboundService(store=_store(settings), events=_events(settings), clock=SystemClock(),
-                          service_window=timedelta(seconds=settings.service_window_s))
+                          service_window=timedelta(seconds=settings.service_window_s), crm=_inbound_crm(settings))
+
+
+def _inbound_crm(settings: Settings) -> InboundCrm:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.services.crm_link import InboundCrm
+
+    return InboundCrm(contacts=contact_service(settings), links=_contact_store(settings),
+                      conversations=DynamoConversations(aws.table(settings.table_name)))
+
+
+def _contact_store(settings: Settings) -> DynamoContactStore:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_crm import DynamoContactStore
+
+    return DynamoContactStore(aws.table(settings.table_name), activity_retention_days=settings.message_retention_days)
+
+
+def tenancy(settings: Settings) -> DynamoTenancy:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_tenancy import DynamoTenancy
+
+    return DynamoTenancy(aws.table(settings.table_name))
+
+
+def contact_service(settings: Settings) -> ContactService:
+    from shared.adapters.clock import SystemClock
+    from shared.services.contacts import ContactService
+
+    return ContactService(store=_contact_store(settings), tenants=tenancy(settings), events=_events(settings),
+                          clock=SystemClock())
+
+
+def conversation_service(settings: Settings) -> ConversationService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb import DynamoChannels
+    from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.adapters.sqs import SqsOutboundQueue
+    from shared.services.conversations import ConversationService
+
+    table = aws.table(settings.table_name)
+    return ConversationService(
+        store=DynamoConversations(table), contacts=_contact_store(settings), channels=DynamoChannels(table),
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
+        clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
+
+
+def rate_counter(settings: Settings) -> Callable[[str, int], int]:
+    return tenancy(settings).hit
+
+
+def authenticator(settings: Settings) -> Authenticator:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_tenancy import SecretOperatorKeys
+    from shared.services.auth import Authenticator
+
+    store = tenancy(settings)
+    jwt = None
+    if settings.user_pool_id or settings.cognito_issuer:
+        from shared.adapters.jwt_verifier import cognito_verifier  # type: ignore[attr-defined]
+
+        jwt = cognito_verifier(settings)
+    return Authenticator(keys=store, tenants=store, clock=SystemClock(), jwt=jwt,
+                         operators=SecretOperatorKeys(aws.client("secretsmanager"), settings.operator_secret_name))
 
 
 def auto_reply_service(settings: Settings) -> AutoReplyService:
@@ -116,3 +192,44 @@ def retry_delayer() -> SqsRetryDelayer:
     from shared.adapters.sqs import SqsRetryDelayer
 
     return SqsRetryDelayer(aws.client("sqs"), os.environ.get("AWS_ENDPOINT_URL"))
+
+
+def segment_service(settings: Settings) -> SegmentService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_crm import DynamoSegments
+    from shared.services.segment_service import SegmentService
+
+    return SegmentService(store=DynamoSegments(aws.table(settings.table_name)), contacts=contact_service(settings),
+                          clock=SystemClock())
+
+
+def platform_service(settings: Settings) -> PlatformService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb import DynamoChannels
+    from shared.adapters.dynamodb_tenancy import SecretsManagerWriter
+    from shared.services.platform import PlatformService
+
+    return PlatformService(tenants=tenancy(settings), channels=DynamoChannels(aws.table(settings.table_name)),
+                           secrets_=SecretsManagerWriter(aws.client("secretsmanager")), clock=SystemClock(),
+                           secret_prefix=settings.secret_prefix)
+
+
+def webhook_service(settings: Settings) -> WebhookService:  # noqa: F821 - the name is only needed by mypy
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_webhooks import DynamoWebhookStore
+    from shared.adapters.http_webhooks import HttpxWebhookSender, resolve_host
+    from shared.services.webhooks import RetryPolicy, WebhookService
+
+    allow = frozenset(h.strip().lower() for h in settings.webhooks_allow_private_hosts.split(",") if h.strip())
+    return WebhookService(
+        store=DynamoWebhookStore(aws.table(settings.table_name),
+                                 retention_days=settings.webhooks_delivery_retention_days),
+        sender=HttpxWebhookSender(timeout_s=settings.webhooks_timeout_s), clock=SystemClock(),
+        resolver=resolve_host, allow_private=allow, max_subscriptions=settings.webhooks_max_subscriptions,
+        retry=RetryPolicy(max_attempts=settings.webhooks_max_attempts,
+                          base_delay_s=settings.webhooks_retry_base_delay_s,
+                          max_delay_s=settings.webhooks_retry_max_delay_s),
+        min_time_left_s=settings.webhooks_timeout_s + 3)

@@ -1,4 +1,8 @@
-"""The public HTTP API: one route per RouteSpec, a throttled default stage with JSON access logs."""
+"""The public HTTP API: one route per RouteSpec, a throttled default stage with JSON access logs.
+
+Routes with auth "tenant" or "operator" go through one Lambda authorizer; auth "none" routes stay public and
+each carries the reason why in its APIG4 suppression.
+"""
 
 from __future__ import annotations
 
@@ -6,9 +10,10 @@ import json
 from collections.abc import Mapping, Sequence
 
 import jsii
-from aws_cdk import RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
+from aws_cdk import aws_apigatewayv2_authorizers as authorizers
 from aws_cdk import aws_apigatewayv2_integrations as integrations
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -19,6 +24,10 @@ from infra.topology import RouteSpec
 
 # Routes under this prefix take provider webhooks, authenticated in the function (see the APIG4 suppression).
 WEBHOOK_PATH_PREFIX = "/webhooks/"
+# The API's own documentation, public so integrators can read it before they have a key.
+PUBLIC_DOC_PATHS = frozenset({"/v1/openapi.json", "/v1/docs"})
+AUTHORIZED = frozenset({"tenant", "operator"})
+PUBLIC = "none"
 THROTTLE = apigwv2.ThrottleSettings(burst_limit=2000, rate_limit=1000)
 # HTTP API context variables (REST-only ones such as $context.identity.caller are rejected on deploy).
 ACCESS_LOG_FORMAT = {
@@ -60,6 +69,7 @@ class Api(Construct):
         routes: Sequence[RouteSpec],
         functions: Mapping[str, lambda_.IFunction],
         api_name: str,
+        authorizer_function: lambda_.IFunction | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self.http_api = apigwv2.HttpApi(self, "HttpApi", api_name=api_name, create_default_stage=False)
@@ -71,6 +81,8 @@ class Api(Construct):
             "DefaultStage",
             auto_deploy=True,
             throttle=THROTTLE,
+            # Route-level metrics (4xx, 5xx, latency per route) for the dashboard and the /v1 alarms.
+            detailed_metrics_enabled=True,
             access_log_settings=_JsonAccessLogs(self.access_logs),
         )
 
@@ -79,25 +91,67 @@ class Api(Construct):
             name: integrations.HttpLambdaIntegration(f"{name}-integration", functions[name])
             for name in dict.fromkeys(route.function for route in routes)
         }
+        self.authorizer = self._authorizer(authorizer_function) if authorizer_function else None
         for route in routes:
+            if route.auth not in AUTHORIZED | {PUBLIC}:
+                raise ValueError(f"{route.method} {route.path}: unknown auth {route.auth!r}")
+            if route.auth in AUTHORIZED and self.authorizer is None:
+                raise ValueError(f"{route.method} {route.path}: auth {route.auth!r} needs an authorizer function")
             added = self.http_api.add_routes(
-                path=route.path, methods=[apigwv2.HttpMethod(route.method)], integration=integration_for[route.function]
+                path=route.path,
+                methods=[apigwv2.HttpMethod(route.method)],  # "ANY" is HttpMethod.ANY
+                integration=integration_for[route.function],
+                authorizer=self.authorizer if route.auth in AUTHORIZED else apigwv2.HttpNoneAuthorizer(),
             )
-            if route.path.startswith(WEBHOOK_PATH_PREFIX):
+            if route.auth == PUBLIC:
                 NagSuppressions.add_resource_suppressions(
                     added,
-                    [
-                        NagPackSuppression(
-                            id="AwsSolutions-APIG4",
-                            reason="Provider webhook route: Meta cannot send auth headers, so the handler "
-                            "authenticates every POST by its X-Hub-Signature-256 HMAC (app secret) and the GET "
-                            "verification by the channel's verify token.",
-                        )
-                    ],
+                    [NagPackSuppression(id="AwsSolutions-APIG4", reason=_public_route_reason(route))],
                     apply_to_children=True,
                 )
+        if self.authorizer is not None:
+            self._drop_identity_source()
+
+    def _authorizer(self, function: lambda_.IFunction) -> authorizers.HttpLambdaAuthorizer:
+        """One authorizer for tenant and operator routes; the function tells them apart by the matched route.
+
+        No identity source and no result cache, on purpose: clients authenticate with either
+        `Authorization: Bearer <key or JWT>` or `X-Api-Key: <key>`, and API Gateway answers 401 without calling
+        the authorizer when any configured identity source is missing from the request, so configuring either
+        header would lock out the clients that send the other. Without an identity source there is no cache
+        key, so caching must be off (TTL 0); the function caches keys and tenants itself for a minute.
+        """
+        return authorizers.HttpLambdaAuthorizer(
+            "Authorizer",
+            function,
+            authorizer_name="tenant-or-operator",
+            response_types=[authorizers.HttpLambdaResponseType.SIMPLE],
+            identity_source=[],
+            results_cache_ttl=Duration.seconds(0),
+        )
+
+    def _drop_identity_source(self) -> None:
+        """CDK renders `IdentitySource: []`; leave the property out, as CloudFormation documents for no source."""
+        for child in self.http_api.node.find_all():
+            if isinstance(child, apigwv2.CfnAuthorizer):
+                child.add_property_deletion_override("IdentitySource")
 
     @property
     def url(self) -> str:
         assert self.stage.url  # the $default stage serves the API root
         return self.stage.url
+
+
+def _public_route_reason(route: RouteSpec) -> str:
+    """Why a route may skip the authorizer; a public route without a known reason fails the synth."""
+    if route.path.startswith(WEBHOOK_PATH_PREFIX):
+        return (
+            "Provider webhook route: Meta cannot send auth headers, so the handler authenticates every POST by its "
+            "X-Hub-Signature-256 HMAC (app secret) and the GET verification by the channel's verify token."
+        )
+    if route.path in PUBLIC_DOC_PATHS and route.method == "GET":
+        return (
+            "Public API documentation (the OpenAPI document and the page that renders it): it describes the API "
+            "and returns no tenant data; every data route under /v1 goes through the Lambda authorizer."
+        )
+    raise ValueError(f"{route.method} {route.path} is public (auth 'none') but no reason is recorded in api.py")

@@ -1,8 +1,9 @@
-"""Dashboard and alarms: queue backlog, dead letters, function errors, API 5xx and business metrics."""
+"""Dashboard and alarms: queue backlog, dead letters, function errors, API errors and latency, business metrics."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Mapping, Sequence
 
 from aws_cdk import Duration
 from aws_cdk import aws_apigatewayv2 as apigwv2
@@ -14,6 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from infra.constructs.app_function import METRICS_NAMESPACE
+from infra.topology import RouteSpec
 
 # Business metrics the functions emit through Powertools (dimension "service" = function name).
 BUSINESS_METRICS = ("WebhookQuarantined", "MessagesStored", "DuplicateMessages", "SendFailed", "SendRefused")
@@ -21,6 +23,14 @@ FIVE_MINUTES = Duration.minutes(5)
 MAX_QUEUE_AGE_S = 300
 SEND_FAILED_THRESHOLD = 5
 SEND_FAILED_SERVICE = "outbound_sender"
+API_NAMESPACE = "AWS/ApiGateway"
+# Authenticated API routes: p95 latency above this for LATENCY_PERIODS periods of 5 minutes alarms.
+LATENCY_P95_THRESHOLD_MS = 2000
+LATENCY_PERIODS = 3
+# ... and so does a 4xx share above this, once there is enough traffic for a share to mean something
+# (a burst of 401s is a broken integration or someone trying keys; a handful of 404s is not).
+CLIENT_ERROR_RATE_PERCENT = 25
+CLIENT_ERROR_MIN_REQUESTS = 50
 
 
 class Observability(Construct):
@@ -33,7 +43,16 @@ class Observability(Construct):
         dead_letter_queues: Mapping[str, sqs.IQueue],
         functions: Mapping[str, lambda_.IFunction],
         http_api: apigwv2.IHttpApi,
+        stage_name: str,
+        api_routes: Sequence[RouteSpec] = (),
+        queue_age_thresholds_s: Mapping[str, int] | None = None,
+        error_alarm_functions: Sequence[str] = (),
     ) -> None:
+        """api_routes: the routes to chart (4xx, 5xx, p95 latency); the authenticated ones also alarm.
+
+        queue_age_thresholds_s: per queue, when its oldest message is too old (default MAX_QUEUE_AGE_S).
+        error_alarm_functions: functions whose errors surface nowhere else (no queue, no API in front).
+        """
         super().__init__(scope, construct_id)
         # Alarm notifications carry alarm names and states only; subscribe people or a chat hook to this topic.
         self.alarm_topic = sns.Topic(self, "AlarmTopic", enforce_ssl=True)
@@ -48,12 +67,13 @@ class Observability(Construct):
                 description=f"Messages are waiting in the {name} dead-letter queue",
             )
         for name, queue in queues.items():
+            max_age_s = (queue_age_thresholds_s or {}).get(name, MAX_QUEUE_AGE_S)
             self._alarm(
                 f"{name}-queue-age",
                 queue.metric_approximate_age_of_oldest_message(statistic="Maximum", period=Duration.minutes(1)),
-                threshold=MAX_QUEUE_AGE_S,
+                threshold=max_age_s,
                 comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
-                description=f"The oldest message in the {name} queue is older than {MAX_QUEUE_AGE_S}s",
+                description=f"The oldest message in the {name} queue is older than {max_age_s}s",
             )
         api_5xx = http_api.metric_server_error(statistic="Sum", period=FIVE_MINUTES)
         self._alarm(
@@ -63,6 +83,43 @@ class Observability(Construct):
             comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             description="The HTTP API answered with a 5xx",
         )
+        for route in api_routes:
+            if route.auth == "none":
+                continue  # public documentation: charted, not paged on
+            key = f"{route.method} {route.path}"
+            self._alarm(
+                f"latency-p95-{_slug(route)}",
+                _route_metric(http_api, stage_name, route, "Latency", statistic="p95"),
+                threshold=LATENCY_P95_THRESHOLD_MS,
+                comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=LATENCY_PERIODS,
+                description=f"{key}: p95 latency above {LATENCY_P95_THRESHOLD_MS} ms for "
+                f"{LATENCY_PERIODS * 5} minutes",
+            )
+            self._alarm(
+                f"client-errors-{_slug(route)}",
+                cw.MathExpression(
+                    expression=f"IF(requests >= {CLIENT_ERROR_MIN_REQUESTS}, 100 * errors / requests, 0)",
+                    using_metrics={
+                        "errors": _route_metric(http_api, stage_name, route, "4xx"),
+                        "requests": _route_metric(http_api, stage_name, route, "Count"),
+                    },
+                    label=f"{key} 4xx %",
+                    period=FIVE_MINUTES,
+                ),
+                threshold=CLIENT_ERROR_RATE_PERCENT,
+                comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                description=f"{key}: more than {CLIENT_ERROR_RATE_PERCENT}% of at least "
+                f"{CLIENT_ERROR_MIN_REQUESTS} requests in 5 minutes were answered with a 4xx",
+            )
+        for name in error_alarm_functions:
+            self._alarm(
+                f"{name}-errors",
+                functions[name].metric_errors(statistic="Sum", period=FIVE_MINUTES),
+                threshold=1,
+                comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                description=f"The {name} function failed (no queue or API in front of it reports this)",
+            )
         self._alarm(
             "send-failed",
             _business_metric("SendFailed", SEND_FAILED_SERVICE),
@@ -102,6 +159,25 @@ class Observability(Construct):
             ),
             cw.GraphWidget(title="API 5xx", left=[api_5xx], width=8),
         )
+        if api_routes:
+            self.dashboard.add_widgets(
+                *(
+                    cw.GraphWidget(
+                        title=title,
+                        left=[
+                            _route_metric(http_api, stage_name, r, metric, statistic=statistic,
+                                          label=f"{r.method} {r.path}")
+                            for r in api_routes
+                        ],
+                        width=8,
+                    )
+                    for title, metric, statistic in (
+                        ("API 4xx by route", "4xx", "Sum"),
+                        ("API 5xx by route", "5xx", "Sum"),
+                        ("API latency p95 by route (ms)", "Latency", "p95"),
+                    )
+                )
+            )
         self.dashboard.add_widgets(
             cw.GraphWidget(
                 title="Business metrics (all services)",
@@ -127,6 +203,7 @@ class Observability(Construct):
         threshold: float,
         comparison: cw.ComparisonOperator,
         description: str,
+        evaluation_periods: int = 1,
     ) -> None:
         alarm = cw.Alarm(
             self,
@@ -134,7 +211,7 @@ class Observability(Construct):
             metric=metric,
             threshold=threshold,
             comparison_operator=comparison,
-            evaluation_periods=1,
+            evaluation_periods=evaluation_periods,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
             alarm_description=description,
         )
@@ -150,3 +227,37 @@ def _business_metric(name: str, service: str) -> cw.Metric:
         statistic="Sum",
         period=FIVE_MINUTES,
     )
+
+
+def _route_metric(
+    http_api: apigwv2.IHttpApi,
+    stage_name: str,
+    route: RouteSpec,
+    metric_name: str,
+    *,
+    statistic: str = "Sum",
+    label: str | None = None,
+) -> cw.Metric:
+    """A route-level HTTP API metric (published because the stage has detailed metrics enabled).
+
+    HTTP APIs publish route metrics with the dimensions ApiId, Stage, Method and Resource, where Method and
+    Resource are the route key's method (ANY for an ANY route) and path.
+    """
+    return cw.Metric(
+        namespace=API_NAMESPACE,
+        metric_name=metric_name,
+        dimensions_map={
+            "ApiId": http_api.api_id,
+            "Stage": stage_name,
+            "Method": route.method,
+            "Resource": route.path,
+        },
+        statistic=statistic,
+        period=FIVE_MINUTES,
+        label=label,
+    )
+
+
+def _slug(route: RouteSpec) -> str:
+    """A construct id for a route: 'ANY /v1/{proxy+}' -> 'any-v1-proxy'."""
+    return "-".join(part for part in re.split(r"[^a-z0-9]+", f"{route.method} {route.path}".lower()) if part)

@@ -133,3 +133,38 @@ def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str =
                       auto_reply_text=demo.auto_reply_text or None)
     DynamoChannels(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name)).put(channel)
     return channel
+
+
+@dataclass(frozen=True)
+class DemoTenant:
+    tenant_id: str = "demo"
+    name: str = "Demo Tienda"
+    api_key: str = "local-demo-api-key"
+    operator_key: str = "local-platform-key"
+    max_contacts: int = 1000
+    rate_limit_per_s: int = 50
+
+
+def seed_tenant(res: LocalResources, demo: DemoTenant, *,
+                operator_secret_name: str = "omnichannel/platform/operator-keys") -> None:
+    """The demo tenant with its plan, its API key (stored hashed) and the platform operator key."""
+    from datetime import UTC, datetime
+
+    from shared.adapters.dynamodb_tenancy import DynamoTenancy
+    from shared.models.tenancy import SCOPES, ApiKey, Plan, Tenant
+    from shared.services.auth import key_hash
+
+    store = DynamoTenancy(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name))
+    now = datetime.now(UTC)
+    store.create_tenant(Tenant(tenant_id=demo.tenant_id, name=demo.name, created_at=now,
+                               plan=Plan(name="demo", max_contacts=demo.max_contacts,
+                                         rate_limit_per_s=demo.rate_limit_per_s)))
+    if store.get_key(key_hash(demo.api_key)) is None:
+        store.put_key(key_hash(demo.api_key), ApiKey(key_id="key_localdemo", tenant_id=demo.tenant_id,
+                                                     name="local demo key", scopes=SCOPES, hint=demo.api_key[:7] + "…",
+                                                     created_at=now))
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    try:
+        secrets.create_secret(Name=operator_secret_name, SecretString=json.dumps([demo.operator_key]))
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=operator_secret_name, SecretString=json.dumps([demo.operator_key]))

@@ -28,7 +28,7 @@ from typing import Any
 
 from infra import topology
 from infra.local.graph_emulator import GraphEmulator
-from infra.local.provision import REGION, DemoChannel, LocalResources, provision, seed_channel
+from infra.local.provision import REGION, DemoChannel, DemoTenant, LocalResources, provision, seed_channel, seed_tenant
 from shared.services.signature import sign
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -79,6 +79,13 @@ class FunctionHost:
 
 def _match(route_path: str, path: str) -> dict[str, str] | None:
     want, got = route_path.strip("/").split("/"), path.strip("/").split("/")
+    if want and want[-1].endswith("+}"):  # greedy {proxy+}: one or more trailing segments
+        if len(got) < len(want):
+            return None
+        head = _match("/".join(want[:-1]), "/".join(got[:len(want) - 1]))
+        if head is None:
+            return None
+        return {**head, want[-1][1:-2]: urllib.parse.unquote("/".join(got[len(want) - 1:]))}
     if len(want) != len(got):
         return None
     params = {}
@@ -106,7 +113,8 @@ def apigw_v2_event(method: str, raw_path: str, query: str, headers: dict[str, st
         "headers": {k.lower(): v for k, v in headers.items()},
         "queryStringParameters": {k: ",".join(v) for k, v in params.items()} or None,
         "pathParameters": path_params,
-        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",
+        "requestContext": {"accountId": "123456789012", "apiId": "local",
+                           "domainName": headers.get("host", "127.0.0.1"),
                            "http": {"method": method, "path": raw_path, "protocol": "HTTP/1.1",
                                     "sourceIp": "127.0.0.1", "userAgent": headers.get("user-agent", "")},
                            "requestId": str(uuid.uuid4()), "routeKey": route_key, "stage": "$default",
@@ -164,11 +172,12 @@ class Poller(threading.Thread):
 class LocalStack:
     def __init__(self, *, port: int | None = None, moto_port: int | None = None, prefix: str = "omnichannel",
                  demo: DemoChannel | None = None, visibility_timeout_s: int | None = 5, auto_status: bool = False,
-                 extra_env: dict[str, str] | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, tenant: DemoTenant | None = None) -> None:
         self.port = port or free_port()
         self.moto_port = moto_port or free_port()
         self.prefix = prefix
         self.demo = demo or DemoChannel()
+        self.tenant = tenant or DemoTenant(tenant_id=self.demo.tenant_id)
         self.visibility_timeout_s = visibility_timeout_s
         self.auto_status = auto_status
         self.extra_env = extra_env or {}
@@ -204,6 +213,7 @@ class LocalStack:
         os.environ.update(self.resources.env())
         os.environ.update(self.extra_env)
         self._reset_caches()
+        seed_tenant(self.resources, self.tenant)
         self.channel = seed_channel(self.resources, self.demo)
         if self.auto_status:
             self.graph.status_sink = self._post_status_webhook
@@ -238,6 +248,12 @@ class LocalStack:
             module = sys.modules.get(f"functions.{spec.name}.handler")
             if module is not None and hasattr(module, "get_service"):
                 module.get_service.cache_clear()
+        deps = sys.modules.get("functions.api.deps")
+        if deps is not None:
+            deps.clear()
+        from shared.http import context
+
+        context._idempotent_runner.cache_clear()
 
     # -- HTTP ------------------------------------------------------------------------------------------
     def _request_handler(self) -> type[BaseHTTPRequestHandler]:
@@ -274,14 +290,20 @@ class LocalStack:
         graph = self.graph.handle(method, parsed.path, lowered, body)
         if graph is not None:
             return graph
-        for route in topology.ROUTES:
+        # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
+        for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)
             if params is None:
                 continue
-            if route.method != method:
+            if route.method not in (method, "ANY"):
                 continue
             event = apigw_v2_event(method, parsed.path, parsed.query, lowered, body,
                                    f"{route.method} {route.path}", params)
+            if route.auth != "none":
+                decision = self.host.invoke("authorizer", {**event, "type": "REQUEST", "routeArn": "local"})
+                if not decision.get("isAuthorized"):
+                    return 403, {"Content-Type": "application/json"}, b'{"message":"Forbidden"}'
+                event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
             result = self.host.invoke(route.function, event)
             payload = result.get("body") or ""
             data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
@@ -354,6 +376,9 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
   verify token:          {demo.verify_token}
   app secret:            {demo.app_secret}
   access token:          {demo.access_token}
+  REST API:              {stack.url}/v1   (docs: {stack.url}/v1/docs, spec: {stack.url}/v1/openapi.json)
+  demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)
+  platform API:          {stack.url}/platform/v1   operator key: {stack.tenant.operator_key}
   Graph emulator:        {stack.url}/local/graph/{{version}}/{{phone_number_id}}/messages
   requests it received:  GET {stack.url}/local/graph/requests
 Try it: `make chat` in another terminal. Ctrl-C stops.

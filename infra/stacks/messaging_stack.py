@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -14,15 +15,61 @@ from constructs import Construct
 from infra.constructs.api import Api
 from infra.constructs.app_function import AppFunction, FunctionPackage
 from infra.constructs.data import QUARANTINE_PREFIX, Data
+from infra.constructs.identity import FederatedProvider, Identity
 from infra.constructs.messaging import Messaging
-from infra.constructs.observability import Observability
+from infra.constructs.observability import MAX_QUEUE_AGE_S, Observability
 from infra.constructs.workers import Workers
 from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE
+from infra.topology import function as function_spec
 from shared.topology_names import EVENT_SOURCE
+
+# Children of the stack that a function's construct id must not take (the function "api" would be "Api").
+_STACK_CONSTRUCT_IDS = frozenset({"Data", "Messaging", "Package", "Identity", "Api", "Workers", "Observability"})
+# Prefixes of the media bucket the REST API reads and writes: the files library and finished exports.
+API_OBJECT_PREFIXES = ("files/", "exports/")
+# The trigger Cognito calls while issuing tokens: it must not reference the pool it is attached to.
+PRE_TOKEN_FUNCTION = "cognito_pre_token"
+# Cognito user administration the api function performs for tenant admins, all on this stack's pool only.
+USER_ADMIN_ACTIONS = (
+    "cognito-idp:AdminCreateUser",
+    "cognito-idp:AdminGetUser",
+    "cognito-idp:AdminUpdateUserAttributes",
+    "cognito-idp:AdminDeleteUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminResetUserPassword",
+    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminAddUserToGroup",
+    "cognito-idp:AdminRemoveUserFromGroup",
+    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:ListUsers",
+    "cognito-idp:ListUsersInGroup",
+)
+# Federation a platform operator sets up for a tenant (platform_api).
+FEDERATION_ACTIONS = (
+    "cognito-idp:CreateIdentityProvider",
+    "cognito-idp:DescribeIdentityProvider",
+    "cognito-idp:UpdateUserPoolClient",
+    "cognito-idp:DescribeUserPoolClient",
+)
+# Channel secrets the platform API creates and updates under the secret prefix (it never reads them back).
+CHANNEL_SECRET_WRITE_ACTIONS = (
+    "secretsmanager:CreateSecret",
+    "secretsmanager:PutSecretValue",
+    "secretsmanager:DescribeSecret",
+    "secretsmanager:TagResource",
+)
 
 
 def _pascal(name: str) -> str:
     return "".join(part.capitalize() for part in name.replace("-", "_").split("_"))
+
+
+def _function_id(name: str) -> str:
+    """The construct id of a function: its PascalCase name (unchanged for the functions already deployed,
+    so their logical ids stay stable), with a suffix only where it would clash with a stack construct."""
+    pascal = _pascal(name)
+    return f"{pascal}Function" if pascal in _STACK_CONSTRUCT_IDS else pascal
 
 
 class MessagingStack(Stack):
@@ -51,14 +98,37 @@ class MessagingStack(Stack):
             **{spec.env_var: self.messaging.queues[spec.name].queue_url for spec in QUEUES},
         }
         self.app_functions = {
-            spec.name: AppFunction(self, _pascal(spec.name), spec=spec, package=package, environment=environment)
+            spec.name: AppFunction(self, _function_id(spec.name), spec=spec, package=package, environment=environment)
             for spec in FUNCTIONS
         }
         self.functions = {name: app_fn.function for name, app_fn in self.app_functions.items()}
 
-        self.api = Api(self, "Api", routes=ROUTES, functions=self.functions, api_name=f"{self.stack_name}-api")
+        operator_secret_name = self.node.get_context("operator_secret_name")
+        self.identity = Identity(
+            self,
+            "Identity",
+            pre_token_generation=self.functions[PRE_TOKEN_FUNCTION],
+            operator_secret_name=operator_secret_name,
+            identity_providers=[FederatedProvider.from_context(p) for p in _context_list(self, "identity_providers")],
+            domain_prefix=self.node.try_get_context("cognito_domain_prefix") or None,
+            callback_urls=_context_list(self, "cognito_callback_urls"),
+            logout_urls=_context_list(self, "cognito_logout_urls"),
+        )
+        self._add_identity_environment(operator_secret_name)
+
+        self.api = Api(
+            self,
+            "Api",
+            routes=ROUTES,
+            functions=self.functions,
+            api_name=f"{self.stack_name}-api",
+            authorizer_function=self.functions["authorizer"],
+        )
         Workers(self, "Workers", queues=QUEUES, queues_by_name=self.messaging.queues, functions=self.functions)
         self._grant_access(secret_prefix)
+        # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
+        # authorizer included); only the functions behind neither need an alarm of their own.
+        behind_queue_or_api = {q.consumer for q in QUEUES} | {r.function for r in ROUTES} | {"authorizer"}
         self.observability = Observability(
             self,
             "Observability",
@@ -66,8 +136,43 @@ class MessagingStack(Stack):
             dead_letter_queues={**self.messaging.dead_letter_queues, "events": self.messaging.events_dlq},
             functions=self.functions,
             http_api=self.api.http_api,
+            stage_name=self.api.stage.stage_name,
+            api_routes=[r for r in ROUTES if r.path.startswith(("/v1/", "/platform/v1/"))],
+            # A queue whose consumer may run for minutes (jobs: 300 s) holds a healthy message longer.
+            queue_age_thresholds_s={
+                q.name: max(MAX_QUEUE_AGE_S, 2 * function_spec(q.consumer).timeout_s) for q in QUEUES
+            },
+            error_alarm_functions=[f.name for f in FUNCTIONS if f.name not in behind_queue_or_api],
         )
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
+        CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id,
+                  description="Cognito user pool of agents and supervisors")
+        CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id,
+                  description="App client of the agent console (public, SRP)")
+        CfnOutput(self, "OperatorSecretName", value=operator_secret_name,
+                  description="Secrets Manager secret holding the platform operator key(s); read it, never log it")
+
+    def _add_identity_environment(self, operator_secret_name: str) -> None:
+        """Cognito settings for every function but the pre-token trigger; the operator secret for the authorizer.
+
+        The pre-token trigger is attached to the user pool (the pool references the function), so the function
+        cannot reference the pool back (its id or issuer) without a circular dependency; it needs neither,
+        since Cognito hands it the pool id and the user's attributes in every event. It gets the provider ->
+        tenant map of the federated providers instead, a plain string.
+        """
+        identity = self.identity
+        cognito_env = {
+            "USER_POOL_ID": identity.user_pool.user_pool_id,
+            "USER_POOL_CLIENT_ID": identity.client.user_pool_client_id,
+            "COGNITO_ISSUER": identity.issuer,
+        }
+        for name, function in self.functions.items():
+            if name == PRE_TOKEN_FUNCTION:
+                function.add_environment("IDENTITY_PROVIDER_TENANTS", identity.provider_tenants)
+                continue
+            for key, value in cognito_env.items():
+                function.add_environment(key, value)
+        self.functions["authorizer"].add_environment("OPERATOR_SECRET_NAME", operator_secret_name)
 
     def _grant_access(self, secret_prefix: str) -> None:
         """Each function gets only what its handler uses; consumers get their queue from the event source.
@@ -154,11 +259,104 @@ class MessagingStack(Stack):
             ),
         )
 
+        operator_secret = self.identity.operator_secret
+        user_pool = self.identity.user_pool
+
+        authorizer = fn["authorizer"]
+        # Key and tenant lookups by primary key, and the key's last-used timestamp (at most once a minute).
+        table.grant(authorizer, "dynamodb:GetItem", "dynamodb:UpdateItem")
+        authorizer.add_to_role_policy(
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[operator_secret.secret_arn])
+        )
+        _explain(authorizer, table_indexes)
+
+        api = fn["api"]
+        table.grant_read_write_data(api)  # includes Query on the GSIs, TransactWriteItems and ConditionCheck
+        bus.grant_put_events_to(api)
+        queues["outbound"].grant_send_messages(api)  # messages sent through the API
+        queues["jobs"].grant_send_messages(api)  # imports, exports and erasure run in jobs_worker
+        for prefix in API_OBJECT_PREFIXES:
+            # Presigned URLs act with the signer's permissions, so the role needs what the URL's holder may do.
+            bucket.grant_read_write(api, f"{prefix}*")
+        user_pool.grant(api, *USER_ADMIN_ACTIONS)
+        _explain(
+            api,
+            table_indexes,
+            _wildcard(
+                "Action::s3:Abort*",
+                "Action::s3:DeleteObject*",
+                "Action::s3:GetBucket*",
+                "Action::s3:GetObject*",
+                "Action::s3:List*",
+                *(f"Resource::{bucket_arn}/{prefix}*" for prefix in API_OBJECT_PREFIXES),
+                reason="grant_read_write on the media bucket limited to the files/ (files library) and exports/ "
+                "(finished exports) prefixes: objects are keyed by tenant and id at runtime, and the grant's "
+                "action groups (GetObject*, List*, ...) reach nothing else.",
+            ),
+        )
+
+        platform = fn["platform_api"]
+        table.grant_read_write_data(platform)
+        platform.add_to_role_policy(
+            iam.PolicyStatement(actions=list(CHANNEL_SECRET_WRITE_ACTIONS), resources=[secrets_arn])
+        )
+        user_pool.grant(platform, *FEDERATION_ACTIONS)
+        _explain(
+            platform,
+            table_indexes,
+            _wildcard(
+                f"Resource::{secrets_arn}",
+                reason=f"The platform API creates and updates channel secrets as {secret_prefix}/<tenant>/<channel> "
+                "(plus the random suffix Secrets Manager appends), so only the name prefix is known; it can "
+                "create, update, describe and tag them but not read their values.",
+            ),
+        )
+
+        jobs = fn["jobs_worker"]
+        table.grant_read_write_data(jobs)
+        bucket.grant_read_write(jobs)  # imports and exports, and erasure of a contact's media
+        bus.grant_put_events_to(jobs)
+        _explain(
+            jobs,
+            table_indexes,
+            _wildcard(
+                "Action::s3:Abort*",
+                "Action::s3:DeleteObject*",
+                "Action::s3:GetBucket*",
+                "Action::s3:GetObject*",
+                "Action::s3:List*",
+                f"Resource::{bucket_arn}/*",
+                reason="grant_read_write on the one media bucket: jobs read imports, write exports and erase a "
+                "contact's media (every version: DeleteObject* includes DeleteObjectVersion), keyed by tenant at "
+                "runtime; the grant's action groups only reach this bucket.",
+            ),
+        )
+
+        dispatcher = fn["webhook_dispatcher"]
+        # Subscriptions, delivery attempts and signing secrets live in the table; deliveries go to external
+        # HTTPS URLs over the internet, so the function has no VPC and no other AWS access.
+        table.grant_read_write_data(dispatcher)
+        _explain(dispatcher, table_indexes)
+
+        pre_token = fn[PRE_TOKEN_FUNCTION]
+        table.grant_read_data(pre_token)  # the user's tenant and roles
+        _explain(pre_token, table_indexes)
+
     def _arn_ref(self, construct: Construct) -> str:
         """How cdk-nag spells a resource's Arn attribute in findings: <LogicalId.Arn>."""
         default_child = construct.node.default_child
         assert isinstance(default_child, CfnElement)
         return f"<{self.get_logical_id(default_child)}.Arn>"
+
+
+def _context_list(scope: Construct, key: str) -> list[Any]:
+    """A list-valued context entry; `-c key='[...]'` on the command line arrives as a JSON string."""
+    value = scope.node.try_get_context(key) or []
+    if isinstance(value, str):
+        value = json.loads(value)
+    if not isinstance(value, list):
+        raise ValueError(f"context {key} must be a list, got {value!r}")
+    return value
 
 
 def _wildcard(*applies_to: str, reason: str) -> NagPackSuppression:

@@ -83,6 +83,7 @@ def _clean(value: Any) -> Any:
 
 def channel_to_item(channel: Channel) -> dict[str, Any]:
     return {**channel_key(channel.channel_id), "type": "channel",
+            "gsi1pk": f"T#{channel.tenant_id}#CHANNELS", "gsi1sk": channel.channel_id,
             **_clean(channel.model_dump(mode="json"))}
 
 
@@ -101,6 +102,21 @@ class DynamoChannels:
 
     def put(self, channel: Channel) -> None:
         self._table.put_item(Item=channel_to_item(channel))
+
+    def create(self, channel: Channel) -> bool:
+        """Store a new channel; False when the channel id is taken (by any tenant)."""
+        try:
+            self._table.put_item(Item=channel_to_item(channel), ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False
+            raise
+        return True
+
+    def list_for_tenant(self, tenant_id: str) -> list[Channel]:
+        items = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(
+            f"T#{tenant_id}#CHANNELS"))["Items"]
+        return [Channel.model_validate({k: v for k, v in i.items() if k in Channel.model_fields}) for i in items]
 
 
 class DynamoMessageStore:
@@ -185,7 +201,7 @@ class DynamoMessageStore:
             address=item.get("address") or item["contact_key"], conversation_id=item.get("conversation_id"),
             conversation_opened_at=_dt(item.get("conversation_opened_at")),
             last_inbound_at=_dt(item.get("last_inbound_at")), name=item.get("profile_name"),
-            phone=item.get("phone"),
+            phone=item.get("phone"), contact_id=item.get("contact_id"),
         )
 
     def get_thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None:

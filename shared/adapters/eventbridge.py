@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
-from shared.models.events import DomainEvent
+from shared.models.events import TenantEvent
 from shared.topology_names import EVENT_SOURCE
 
 
@@ -13,7 +14,7 @@ class EventBridgePublisher:
         self._client = client
         self._bus = bus_name
 
-    def publish(self, events: list[DomainEvent]) -> None:
+    def publish(self, events: Sequence[TenantEvent]) -> None:
         for start in range(0, len(events), 10):
             chunk = events[start:start + 10]
             response = self._client.put_events(Entries=[

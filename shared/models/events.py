@@ -7,20 +7,28 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict
 
 
-class DomainEvent(BaseModel):
+class TenantEvent(BaseModel):
+    """Every event belongs to one tenant; integrator webhooks are routed by it."""
+
     model_config = ConfigDict(frozen=True)
 
     tenant_id: str
-    channel_id: str
 
     @property
     def detail_type(self) -> str:
         return type(self).__name__
 
 
+class DomainEvent(TenantEvent):
+    """An event about a conversation on one channel."""
+
+    channel_id: str
+
+
 class MessageReceived(DomainEvent):
     message_id: str  # provider message id (wamid)
     contact_key: str
+    contact_id: str | None = None  # the CRM contact (None only when the contact could not be resolved)
     reply_to_address: str  # where a reply is addressed (wa_id or BSUID)
     conversation_id: str
     message_type: str
@@ -34,6 +42,7 @@ class MessageReceived(DomainEvent):
 class ConversationOpened(DomainEvent):
     conversation_id: str
     contact_key: str
+    contact_id: str | None = None
     opened_by_message_id: str
     opened_at: str
 
@@ -47,3 +56,34 @@ class MessageStatusChanged(DomainEvent):
     error_code: int | None = None
     error_title: str | None = None
     error_details: str | None = None
+
+
+class ConversationClosed(DomainEvent):
+    conversation_id: str
+    contact_id: str | None = None
+    closed_at: str
+    closed_by: str
+
+
+class ContactEvent(TenantEvent):
+    contact_id: str
+
+
+class ContactCreated(ContactEvent):
+    source: str  # api, inbound, import
+    over_cap: bool = False
+
+
+class ContactUpdated(ContactEvent):
+    changes: tuple[str, ...] = ()
+
+
+class ContactMerged(ContactEvent):
+    merged_contact_id: str
+    merge_id: str
+
+
+class ContactDeleted(ContactEvent):
+    """Erasure: the contact and everything of theirs is gone; only this id remains in the record."""
+
+    erasure_id: str

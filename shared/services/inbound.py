@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
+from typing import Protocol
 
 from shared.errors import NotYetKnown
+from shared.models.conversations import Conversation
 from shared.models.envelopes import InboundUnit
 from shared.models.events import ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
-from shared.models.messages import MEDIA_TYPES, InboundMessage
-from shared.ports import Clock, EventPublisher, MessageStore
+from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage
+from shared.ports import Clock, EventPublisher, MessageStore, Thread, ThreadTouch
 from shared.services.send_policy import window_open
 from shared.services.whatsapp_parser import parse_message, parse_status
 
@@ -33,13 +35,26 @@ def _iso(message: InboundMessage) -> str:
     return message.sent_at.isoformat().replace("+00:00", "Z")
 
 
+class ContactLinker(Protocol):
+    """The CRM side of an inbound message: which contact sent it, and the conversation record."""
+
+    def resolve_sender(self, tenant_id: str, channel_id: str, sender: Identity) -> tuple[str, bool]: ...
+
+    def assign_thread(self, thread: Thread, contact_id: str) -> None: ...
+
+    def touch_inbound(self, tenant_id: str, contact_id: str, at: datetime) -> None: ...
+
+    def open_conversation(self, conversation: Conversation) -> None: ...
+
+
 class InboundService:
     def __init__(self, *, store: MessageStore, events: EventPublisher, clock: Clock,
-                 service_window: timedelta = timedelta(hours=24)) -> None:
+                 service_window: timedelta = timedelta(hours=24), crm: ContactLinker | None = None) -> None:
         self._store = store
         self._events = events
         self._clock = clock
         self._window = service_window
+        self._crm = crm
 
     def process(self, unit: InboundUnit, *, attempt: int = 1) -> InboundOutcome:
         if unit.kind == "status":
@@ -58,12 +73,18 @@ class InboundService:
                                          new_conversation_id=new_conversation_id(self._clock))
         thread = touch.thread
         conversation_id = thread.conversation_id or ""
+        contact_id = self._link_contact(unit.tenant_id, unit.channel_id, message, thread, touch)
         events: list[DomainEvent] = []
         if touch.conversation_opened:
+            if self._crm is not None:
+                self._crm.open_conversation(Conversation(
+                    conversation_id=conversation_id, tenant_id=unit.tenant_id, channel_id=unit.channel_id,
+                    contact_key=thread.contact_key, contact_id=contact_id, opened_at=message.sent_at,
+                    opened_by_message_id=message.provider_message_id))
             events.append(ConversationOpened(
                 tenant_id=unit.tenant_id, channel_id=unit.channel_id, conversation_id=conversation_id,
-                contact_key=thread.contact_key, opened_by_message_id=message.provider_message_id,
-                opened_at=_iso(message)))
+                contact_key=thread.contact_key, contact_id=contact_id,
+                opened_by_message_id=message.provider_message_id, opened_at=_iso(message)))
         media = message.media
         events.append(MessageReceived(
             tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=message.provider_message_id,
@@ -75,6 +96,19 @@ class InboundService:
         ))
         self._events.publish(events)
         return InboundOutcome("stored" if stored else "duplicate", conversation_opened=touch.conversation_opened)
+
+    def _link_contact(self, tenant_id: str, channel_id: str, message: InboundMessage, thread: Thread,
+                      touch: ThreadTouch) -> str | None:
+        """The thread's CRM contact: resolved (or created) once per thread, then read from the thread."""
+        if self._crm is None:
+            return thread.contact_id
+        contact_id = thread.contact_id
+        if contact_id is None:
+            contact_id, _ = self._crm.resolve_sender(tenant_id, channel_id, message.sender)
+            self._crm.assign_thread(thread, contact_id)
+        if touch.window_advanced:
+            self._crm.touch_inbound(tenant_id, contact_id, message.sent_at)
+        return contact_id
 
     def _status(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
         update = parse_status(unit.payload)

@@ -1,0 +1,62 @@
+"""Composition roots of the /v1 API: one cached service per resource. Tests clear or replace them."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import TYPE_CHECKING
+
+from shared import wiring
+from shared.config import get_settings
+
+if TYPE_CHECKING:
+    from shared.services.erasure import ErasureService
+
+    from shared.adapters.dynamodb import DynamoChannels
+    from shared.services.contacts import ContactService
+    from shared.services.conversations import ConversationService
+    from shared.services.platform import PlatformService
+    from shared.services.segment_service import SegmentService
+
+
+@lru_cache(maxsize=1)
+def contacts() -> ContactService:
+    return wiring.contact_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def conversations() -> ConversationService:
+    return wiring.conversation_service(get_settings())
+
+
+def clear() -> None:
+    """Forget every cached service (a new local stack, or a test that swaps settings)."""
+    import sys
+
+    module = sys.modules[__name__]
+    for name in dir(module):
+        getter = getattr(module, name)
+        if callable(getter) and hasattr(getter, "cache_clear"):
+            getter.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def segments() -> SegmentService:
+    return wiring.segment_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def erasure() -> ErasureService:
+    return wiring.erasure_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def channels() -> DynamoChannels:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb import DynamoChannels
+
+    return DynamoChannels(aws.table(get_settings().table_name))
+
+
+@lru_cache(maxsize=1)
+def platform() -> PlatformService:
+    return wiring.platform_service(get_settings())

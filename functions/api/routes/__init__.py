@@ -1,0 +1,11 @@
+"""Routers of the /v1 API, one module per resource. The handler includes every router listed here."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+def routers() -> list[Any]:
+    from functions.api.routes import api_keys, contacts, conversations, crm_config
+
+    return [contacts.router, conversations.router, crm_config.router, api_keys.router]

@@ -1,0 +1,139 @@
+"""The platform API (/platform/v1): onboard a business without touching the database. Operator key only."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
+from aws_lambda_powertools.utilities.typing import LambdaContext
+from pydantic import BaseModel
+
+from shared.config import get_settings
+from shared.errors import Forbidden
+from shared.http import problems
+from shared.http.context import idempotency_middleware, principal_of
+from shared.models.channel import Channel
+from shared.models.tenancy import ApiKey, Plan, Tenant
+from shared.observability import logger, metrics, tracer
+from shared.services.platform import (
+    ChannelConnected,
+    ChannelInput,
+    KeyInput,
+    KeyIssued,
+    PlatformService,
+    SuspendInput,
+    TenantInput,
+)
+from shared.wiring import platform_service
+
+app = APIGatewayHttpResolver(enable_validation=True)
+problems.register(app)
+app.use(middlewares=[idempotency_middleware(lambda: get_settings().table_name)])
+
+
+@lru_cache(maxsize=1)
+def get_service() -> PlatformService:
+    return platform_service(get_settings())
+
+
+def _operator() -> None:
+    if principal_of(app.current_event.raw_event).kind != "operator":
+        raise Forbidden("the platform API takes the operator credential")
+
+
+class TenantList(BaseModel):
+    items: list[Tenant]
+
+
+class ChannelList(BaseModel):
+    items: list[Channel]
+
+
+class KeyList(BaseModel):
+    items: list[ApiKey]
+
+
+class Usage(BaseModel):
+    contacts: int
+    max_contacts: int
+
+
+@app.post("/platform/v1/tenants", tags=["Tenants"], responses={201: {"description": "Created"}})
+def create_tenant(body: TenantInput) -> tuple[Tenant, int]:
+    _operator()
+    return get_service().create_tenant(body), 201
+
+
+@app.get("/platform/v1/tenants", tags=["Tenants"])
+def list_tenants() -> TenantList:
+    _operator()
+    return TenantList(items=get_service().list_tenants())
+
+
+@app.get("/platform/v1/tenants/<tenant_id>", tags=["Tenants"])
+def get_tenant(tenant_id: str) -> Tenant:
+    _operator()
+    return get_service().get_tenant(tenant_id)
+
+
+@app.get("/platform/v1/tenants/<tenant_id>/usage", tags=["Tenants"])
+def usage(tenant_id: str) -> Usage:
+    _operator()
+    return Usage(**get_service().usage(tenant_id))
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/suspend", tags=["Tenants"])
+def suspend(tenant_id: str, body: SuspendInput) -> Tenant:
+    _operator()
+    return get_service().set_status(tenant_id, "suspended", body.reason)
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/activate", tags=["Tenants"])
+def activate(tenant_id: str) -> Tenant:
+    _operator()
+    return get_service().set_status(tenant_id, "active")
+
+
+@app.put("/platform/v1/tenants/<tenant_id>/plan", tags=["Tenants"])
+def set_plan(tenant_id: str, body: Plan) -> Tenant:
+    _operator()
+    return get_service().set_plan(tenant_id, body)
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"], responses={201: {"description": "Connected"}})
+def connect_channel(tenant_id: str, body: ChannelInput) -> tuple[ChannelConnected, int]:
+    _operator()
+    base = f"https://{app.current_event.request_context.domain_name}"
+    return get_service().connect_channel(tenant_id, body, base_url=base), 201
+
+
+@app.get("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"])
+def list_channels(tenant_id: str) -> ChannelList:
+    _operator()
+    return ChannelList(items=get_service().list_channels(tenant_id))
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/api-keys", tags=["API keys"], responses={201: {"description": "Issued"}})
+def issue_key(tenant_id: str, body: KeyInput) -> tuple[KeyIssued, int]:
+    _operator()
+    return get_service().issue_key(tenant_id, body), 201
+
+
+@app.get("/platform/v1/tenants/<tenant_id>/api-keys", tags=["API keys"])
+def list_keys(tenant_id: str) -> KeyList:
+    _operator()
+    return KeyList(items=get_service().list_keys(tenant_id))
+
+
+@app.delete("/platform/v1/tenants/<tenant_id>/api-keys/<key_id>", tags=["API keys"])
+def revoke_key(tenant_id: str, key_id: str) -> ApiKey:
+    _operator()
+    return get_service().revoke_key(tenant_id, key_id)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)

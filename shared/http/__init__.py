@@ -1,0 +1,1 @@
+"""HTTP plumbing shared by the REST API functions: problem+json errors, principal, idempotency, rate limit."""

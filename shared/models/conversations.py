@@ -1,0 +1,69 @@
+"""Conversations and messages as the REST API shows them, and the send request an integrator makes."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from shared.models.envelopes import OutboundContent
+
+
+class Conversation(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    conversation_id: str
+    tenant_id: str
+    channel_id: str
+    contact_key: str
+    contact_id: str | None = None
+    status: Literal["open", "closed"] = "open"
+    opened_at: datetime
+    opened_by_message_id: str | None = None
+    closed_at: datetime | None = None
+    closed_by: str | None = None
+
+
+class MessageView(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    message_id: str
+    direction: Literal["in", "out"]
+    type: str
+    text: str | None = None
+    status: str | None = None
+    at: datetime
+    provider_message_id: str | None = None
+    error_code: int | None = None
+    error_title: str | None = None
+    media: dict[str, Any] | None = None
+
+
+class ConversationDetail(BaseModel):
+    conversation: Conversation
+    messages: list[MessageView]
+    window_open: bool
+    window_closes_at: datetime | None = None
+
+
+class SendMessageInput(BaseModel):
+    """POST /v1/messages: send to a contact on a channel, through the outbound sender and the 24h guard."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    contact_id: str = Field(min_length=1, max_length=64)
+    channel_id: str | None = Field(default=None, max_length=64,
+                                   description="Which channel; defaults to the contact's most recent thread")
+    content: OutboundContent
+    reply_to: str | None = Field(default=None, max_length=200, description="Provider message id to quote")
+    client_reference: str | None = Field(default=None, max_length=200,
+                                         description="Your id for this send; the same value is sent once")
+
+
+class SendAccepted(BaseModel):
+    message_id: str
+    status: Literal["queued"] = "queued"
+    channel_id: str
+    contact_id: str
+    to: str

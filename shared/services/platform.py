@@ -1,0 +1,180 @@
+"""Onboarding without touching the database: tenants, plans, channels (secrets to Secrets Manager), API keys."""
+
+from __future__ import annotations
+
+import secrets
+from datetime import datetime
+from typing import Literal, Protocol
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr
+
+from shared.errors import Conflict, InvalidInput, NotFound
+from shared.models.channel import Channel
+from shared.models.tenancy import SCOPES, TENANT_ID, ApiKey, Plan, Tenant
+from shared.ports import Clock
+from shared.services.auth import key_hash, new_api_key
+
+CHANNEL_ID = r"^[A-Za-z0-9_-]{1,64}$"
+
+
+class TenantInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tenant_id: str = Field(pattern=TENANT_ID, description="Lowercase letters, digits and dashes")
+    name: str = Field(min_length=1, max_length=200)
+    plan: Plan = Field(default_factory=Plan)
+
+
+class SuspendInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class ChannelInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: str | None = Field(default=None, pattern=CHANNEL_ID, description="Generated when absent")
+    kind: Literal["whatsapp"] = "whatsapp"
+    phone_number_id: str = Field(pattern=r"^\d{5,20}$")
+    waba_id: str | None = Field(default=None, pattern=r"^\d{5,20}$")
+    display_phone_number: str | None = Field(default=None, max_length=32)
+    app_secret: SecretStr = Field(min_length=8, max_length=256)
+    access_token: SecretStr = Field(min_length=8, max_length=4096)
+    verify_token: SecretStr | None = Field(default=None, min_length=8, max_length=256,
+                                           description="Generated when absent; shown once in the answer")
+    auto_reply_text: str | None = Field(default=None, max_length=4096)
+
+
+class ChannelConnected(BaseModel):
+    channel: Channel
+    webhook_url: str
+    verify_token: str
+
+
+class KeyInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100)
+    scopes: list[Literal["contacts:read", "contacts:write", "conversations:read", "conversations:write",
+                         "messages:send", "admin"]] = Field(default_factory=lambda: list(SCOPES), min_length=1)
+
+
+class KeyIssued(BaseModel):
+    key: str = Field(description="Shown once: store it now, only its hash is kept")
+    api_key: ApiKey
+
+
+class TenantStore(Protocol):
+    def create_tenant(self, tenant: Tenant) -> bool: ...
+
+    def get_tenant(self, tenant_id: str) -> Tenant | None: ...
+
+    def update_tenant(self, tenant_id: str, *, status: str | None = None, reason: str | None = None,
+                      plan: Plan | None = None) -> Tenant | None: ...
+
+    def list_tenants(self) -> list[Tenant]: ...
+
+    def contact_count(self, tenant_id: str) -> int: ...
+
+    def put_key(self, hashed: str, key: ApiKey) -> None: ...
+
+    def list_keys(self, tenant_id: str) -> list[ApiKey]: ...
+
+    def revoke_key(self, tenant_id: str, key_id: str, at: datetime) -> ApiKey | None: ...
+
+
+class ChannelStore(Protocol):
+    def create(self, channel: Channel) -> bool: ...
+
+    def list_for_tenant(self, tenant_id: str) -> list[Channel]: ...
+
+
+class SecretWriter(Protocol):
+    def put_secret(self, name: str, value: dict[str, str], *, tags: dict[str, str]) -> None: ...
+
+
+class PlatformService:
+    def __init__(self, *, tenants: TenantStore, channels: ChannelStore, secrets_: SecretWriter, clock: Clock,
+                 secret_prefix: str) -> None:
+        self._tenants = tenants
+        self._channels = channels
+        self._secrets = secrets_
+        self._clock = clock
+        self._prefix = secret_prefix.rstrip("/")
+
+    # -- tenants -------------------------------------------------------------------------------------
+    def create_tenant(self, data: TenantInput) -> Tenant:
+        tenant = Tenant(tenant_id=data.tenant_id, name=data.name, plan=data.plan, created_at=self._clock.now())
+        if not self._tenants.create_tenant(tenant):
+            raise Conflict(f"tenant {data.tenant_id} already exists")
+        return tenant
+
+    def get_tenant(self, tenant_id: str) -> Tenant:
+        tenant = self._tenants.get_tenant(tenant_id)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id}")
+        return tenant
+
+    def list_tenants(self) -> list[Tenant]:
+        return self._tenants.list_tenants()
+
+    def set_status(self, tenant_id: str, status: str, reason: str | None = None) -> Tenant:
+        tenant = self._tenants.update_tenant(tenant_id, status=status, reason=reason)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id}")
+        return tenant
+
+    def set_plan(self, tenant_id: str, plan: Plan) -> Tenant:
+        tenant = self._tenants.update_tenant(tenant_id, plan=plan)
+        if tenant is None:
+            raise NotFound(f"no tenant {tenant_id}")
+        return tenant
+
+    def usage(self, tenant_id: str) -> dict[str, int]:
+        tenant = self.get_tenant(tenant_id)
+        return {"contacts": self._tenants.contact_count(tenant_id), "max_contacts": tenant.plan.max_contacts}
+
+    # -- channels ------------------------------------------------------------------------------------
+    def connect_channel(self, tenant_id: str, data: ChannelInput, *, base_url: str) -> ChannelConnected:
+        self.get_tenant(tenant_id)
+        channel_id = data.channel_id or f"{tenant_id}-wa-{data.phone_number_id[-6:]}-{secrets.token_hex(3)}"
+        if len(channel_id) > 64:
+            raise InvalidInput("channel_id is too long")
+        verify = data.verify_token.get_secret_value() if data.verify_token else secrets.token_urlsafe(24)
+        secret_name = f"{self._prefix}/{tenant_id}/{channel_id}"
+        channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind=data.kind,
+                          phone_number_id=data.phone_number_id, waba_id=data.waba_id,
+                          display_phone_number=data.display_phone_number, secret_name=secret_name,
+                          auto_reply_text=data.auto_reply_text)
+        # The secret first: a channel item never points at a secret that does not exist.
+        self._secrets.put_secret(secret_name, {
+            "app_secret": data.app_secret.get_secret_value(), "access_token": data.access_token.get_secret_value(),
+            "verify_token": verify}, tags={"tenant_id": tenant_id, "channel_id": channel_id})
+        if not self._channels.create(channel):
+            raise Conflict(f"channel {channel_id} already exists")
+        return ChannelConnected(channel=channel, webhook_url=f"{base_url}/webhooks/whatsapp/{channel_id}",
+                                verify_token=verify)
+
+    def list_channels(self, tenant_id: str) -> list[Channel]:
+        self.get_tenant(tenant_id)
+        return self._channels.list_for_tenant(tenant_id)
+
+    # -- API keys ------------------------------------------------------------------------------------
+    def issue_key(self, tenant_id: str, data: KeyInput, *, secret: str | None = None) -> KeyIssued:
+        self.get_tenant(tenant_id)
+        raw = secret or new_api_key()
+        key = ApiKey(key_id=f"key_{secrets.token_hex(8)}", tenant_id=tenant_id, name=data.name,
+                     scopes=tuple(dict.fromkeys(data.scopes)), hint=raw[:7] + "…", created_at=self._clock.now())
+        self._tenants.put_key(key_hash(raw), key)
+        return KeyIssued(key=raw, api_key=key)
+
+    def list_keys(self, tenant_id: str) -> list[ApiKey]:
+        self.get_tenant(tenant_id)
+        return sorted(self._tenants.list_keys(tenant_id), key=lambda k: k.created_at)
+
+    def revoke_key(self, tenant_id: str, key_id: str) -> ApiKey:
+        key = self._tenants.revoke_key(tenant_id, key_id, self._clock.now())
+        if key is None:
+            raise NotFound(f"no API key {key_id}")
+        return key
