@@ -49,6 +49,8 @@ class Settings(BaseModel):
     webhooks_retry_max_delay_s: int = 900
     webhooks_max_subscriptions: int = 20
     webhooks_delivery_retention_days: int = 30
+    # Files library: bytes a tenant may keep in it (uploads in progress count from the moment they are created).
+    files_quota_bytes: int = 2 * 1024**3
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from shared.services.outbound import SenderService
     from shared.services.platform import PlatformService
     from shared.services.segment_service import SegmentService
+    from shared.services.webhooks import WebhookService
 
 
 def _directory(settings: Settings) -> CachedChannelDirectory:
@@ -216,7 +217,7 @@ def platform_service(settings: Settings) -> PlatformService:
                            secret_prefix=settings.secret_prefix)
 
 
-def webhook_service(settings: Settings) -> WebhookService:  # noqa: F821 - the name is only needed by mypy
+def webhook_service(settings: Settings) -> WebhookService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_webhooks import DynamoWebhookStore
@@ -233,3 +234,50 @@ def webhook_service(settings: Settings) -> WebhookService:  # noqa: F821 - the n
                           base_delay_s=settings.webhooks_retry_base_delay_s,
                           max_delay_s=settings.webhooks_retry_max_delay_s),
         min_time_left_s=settings.webhooks_timeout_s + 3)
+
+
+if TYPE_CHECKING:  # users and agents' JWTs (appended with shared/services/users.py)
+    from shared.adapters.jwt_verifier import CognitoJwtVerifier
+    from shared.services.users import UserService
+
+
+def jwt_verifier(settings: Settings) -> CognitoJwtVerifier | None:
+    """Agents' JWTs from the Cognito user pool; None when no pool is configured (API keys only)."""
+    from shared.adapters.jwt_verifier import CognitoJwtVerifier
+
+    if not settings.user_pool_client_id or not (settings.cognito_issuer or settings.user_pool_id):
+        return None
+    region = settings.user_pool_id.split("_", 1)[0] or os.environ.get("AWS_REGION", "us-east-1")
+    issuer = settings.cognito_issuer or f"https://cognito-idp.{region}.amazonaws.com/{settings.user_pool_id}"
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")  # local (moto server) serves the pool's JWKS itself
+    jwks_url = f"{endpoint.rstrip('/')}/{issuer.rsplit('/', 1)[-1]}/.well-known/jwks.json" if endpoint else None
+    return CognitoJwtVerifier(issuer, settings.user_pool_client_id, jwks_url=jwks_url)
+
+
+def user_service(settings: Settings) -> UserService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.cognito_users import CognitoUserDirectory
+    from shared.adapters.dynamodb_users import DynamoUserIndex
+    from shared.services.users import UserService
+
+    return UserService(directory=CognitoUserDirectory(aws.client("cognito-idp"), settings.user_pool_id,
+                                                      app_client_id=settings.user_pool_client_id),
+                       index=DynamoUserIndex(aws.table(settings.table_name)), clock=SystemClock(),
+                       configured=bool(settings.user_pool_id))
+
+
+if TYPE_CHECKING:
+    from shared.services.files import FileService
+
+
+def file_service(settings: Settings) -> FileService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_files import DynamoFileStore
+    from shared.adapters.s3_files import S3FileStorage, presigning_client
+    from shared.services.files import FileService
+
+    return FileService(store=DynamoFileStore(aws.table(settings.table_name)),
+                       storage=S3FileStorage(presigning_client(), settings.media_bucket),
+                       clock=SystemClock(), quota_bytes=settings.files_quota_bytes)

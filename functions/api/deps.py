@@ -60,3 +60,12 @@ def channels() -> DynamoChannels:
 @lru_cache(maxsize=1)
 def platform() -> PlatformService:
     return wiring.platform_service(get_settings())
+
+
+if TYPE_CHECKING:
+    from shared.services.files import FileService
+
+
+@lru_cache(maxsize=1)
+def files() -> FileService:
+    return wiring.file_service(get_settings())

@@ -6,6 +6,7 @@ Idempotency-Key on POST. Errors are RFC 9457 problem+json (shared/http/problems.
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
@@ -35,10 +36,12 @@ app.use(middlewares=[rate_limit_middleware(lambda tenant, second: rate_counter(g
 
 
 def openapi_json() -> str:
-    return app.get_openapi_json_schema(
+    """The OpenAPI document, generated from the routes and models, with the problem+json errors added."""
+    document = json.loads(app.get_openapi_json_schema(
         title=API_TITLE, version=API_VERSION, openapi_version="3.1.0",
         description="Contacts, conversations and messages of one tenant. The tenant is always the credential's.",
-        security_schemes=SECURITY_SCHEMES, security=[{"bearer": []}, {"apiKey": []}])
+        security_schemes=SECURITY_SCHEMES, security=[{"bearer": []}, {"apiKey": []}]))
+    return json.dumps(problems.document_errors(document), indent=1, sort_keys=True)
 
 
 @app.get("/v1/openapi.json", include_in_schema=False, middlewares=[])

@@ -58,3 +58,38 @@ def register(app: Any) -> None:
     def _unexpected(exc: Exception) -> Response[str]:
         logger.exception("unhandled error")
         return problem(500, "internal_error", "Internal error", "an unexpected error occurred; it has been logged")
+
+
+PROBLEM_SCHEMA: dict[str, Any] = {
+    "type": "object", "title": "Problem", "required": ["type", "title", "status", "detail", "code"],
+    "properties": {
+        "type": {"type": "string"}, "title": {"type": "string"}, "status": {"type": "integer"},
+        "detail": {"type": "string"}, "code": {"type": "string", "description": "Stable machine-readable code"},
+        "errors": {"type": "array", "items": {"type": "object", "properties": {
+            "location": {"type": "string"}, "message": {"type": "string"}, "type": {"type": "string"}}}},
+    },
+}
+ERROR_STATUSES = {"400": "Malformed request", "401": "No principal", "402": "Plan limit reached",
+                  "403": "Missing scope", "404": "Not found (also for other tenants' ids)",
+                  "409": "Conflict", "412": "Precondition failed", "422": "Invalid input",
+                  "429": "Rate limited (see Retry-After)"}
+
+
+def document_errors(document: dict[str, Any]) -> dict[str, Any]:
+    """Add the problem+json answers to every operation, and put success bodies under their real status."""
+    document.setdefault("components", {}).setdefault("schemas", {})["Problem"] = PROBLEM_SCHEMA
+    document["components"]["schemas"].pop("HTTPValidationError", None)
+    document["components"]["schemas"].pop("ValidationError", None)
+    ref = {"$ref": "#/components/schemas/Problem"}
+    for item in document.get("paths", {}).values():
+        for operation in item.values():
+            responses = operation.setdefault("responses", {})
+            for code in ("201", "202"):
+                if code in responses and "200" in responses:
+                    responses[code] = {**responses.pop("200"), "description": responses[code].get("description", "")}
+            if "204" in responses:
+                responses.pop("200", None)
+                responses["204"] = {"description": responses["204"].get("description", "No content")}
+            for code, description in ERROR_STATUSES.items():
+                responses[code] = {"description": description, "content": {PROBLEM_JSON: {"schema": ref}}}
+    return document

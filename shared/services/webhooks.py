@@ -184,6 +184,7 @@ class WebhookEvent:
 class AttemptOutcome:
     delivery_id: str
     subscription_id: str
+    event_type: str
     status: DeliveryStatus
     attempt: int
     status_code: int | None
@@ -333,9 +334,12 @@ class WebhookService:
         return updated
 
     def dispatch(self, envelope: Mapping[str, Any], *, attempt: int = 1,
-                 time_left_s: Callable[[], float] | None = None) -> DispatchResult:
+                 time_left_s: Callable[[], float] | None = None,
+                 on_outcome: Callable[[AttemptOutcome], None] | None = None) -> DispatchResult:
         """Deliver one EventBridge event to every enabled subscription of its tenant that wants its type.
 
+        `attempt` is the SQS receive count; `time_left_s` the invocation's remaining time; `on_outcome` is
+        told about every attempt as it ends (logs, metrics), also when this call then raises.
         Raises RetryableError (delay: the shortest backoff) while any delivery still has attempts left,
         another copy of the event holds an attempt, or the invocation ran out of time."""
         event = WebhookEvent.from_envelope(envelope)
@@ -369,8 +373,11 @@ class WebhookService:
                 delays.append(int(self._lease.total_seconds()) + 1)
                 continue
             updated, delay = self._attempt(record, claimed, automatic=True)
-            result.outcomes.append(AttemptOutcome(updated.delivery_id, sub.subscription_id, updated.status,
-                                                  updated.attempts, updated.last_status_code, updated.last_error))
+            outcome = AttemptOutcome(updated.delivery_id, sub.subscription_id, event.event_type, updated.status,
+                                     updated.attempts, updated.last_status_code, updated.last_error)
+            result.outcomes.append(outcome)
+            if on_outcome is not None:
+                on_outcome(outcome)
             if delay is not None:
                 delays.append(delay)
         if delays:

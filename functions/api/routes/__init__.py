@@ -6,6 +6,7 @@ from typing import Any
 
 
 def routers() -> list[Any]:
-    from functions.api.routes import api_keys, contacts, conversations, crm_config
+    from functions.api.routes import api_keys, contacts, conversations, crm_config, files, users, webhooks
 
-    return [contacts.router, conversations.router, crm_config.router, api_keys.router]
+    return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
+            webhooks.router, files.router]
