@@ -20,7 +20,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from boto3.dynamodb.conditions import Attr, ConditionBase, Key
-from boto3.dynamodb.types import TypeSerializer
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import _condition_failed
@@ -29,7 +28,6 @@ from shared.models.files import FILE_ID, FileRecord, LibraryFile
 from shared.ports import Page
 from shared.services.files import FileQuotaExceeded
 
-_SER = TypeSerializer()
 # A filtered listing reads at most this many items per request, then answers with what it found and a cursor.
 _MAX_EXAMINED = 1000
 
@@ -47,7 +45,8 @@ def usage_key(tenant_id: str) -> dict[str, str]:
 
 
 def _wire(item: dict[str, Any]) -> dict[str, Any]:
-    return {k: _SER.serialize(v) for k, v in item.items() if v is not None}
+    """Plain values without the unset ones: the resource's client (`table.meta.client`) serializes them itself."""
+    return {k: v for k, v in item.items() if v is not None}
 
 
 def _item(record: FileRecord) -> dict[str, Any]:

@@ -8,6 +8,7 @@ pre-signed on every read and never stored.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal
 
@@ -170,3 +171,11 @@ class ErasureRecord(BaseModel):
     status: Literal["queued", "running", "completed"]
     erased_at: datetime | None = None
     counts: dict[str, int] = Field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class MessageRef:
+    """One stored message met while erasing a thread: an opaque handle for the adapter, and its media object."""
+
+    handle: tuple[str, str]
+    media_key: str | None = None

@@ -18,24 +18,15 @@ from __future__ import annotations
 
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, Protocol
 
 from shared.errors import Conflict, NotFound
 from shared.models.events import ContactDeleted
-from shared.models.jobs import ErasureRecord, Job, JobInputs, JobProgress
+from shared.models.jobs import ErasureRecord, Job, JobInputs, JobProgress, MessageRef
 from shared.ports import Clock, ContactStore, EventPublisher, Page, Thread
 from shared.services.contacts import new_id
 from shared.services.jobs import JobQueue, JobStore
-
-
-@dataclass(frozen=True)
-class MessageRef:
-    """One stored message of a thread: an opaque handle for the adapter, and its media object if any."""
-
-    handle: tuple[str, str]
-    media_key: str | None = None
 
 
 class ThreadEraser(Protocol):

@@ -142,7 +142,7 @@ def check_target(url: str, *, resolver: Resolver, allow_private: Iterable[str] =
     scheme = parts.scheme.lower()
     if scheme not in _DEFAULT_PORTS:
         raise UnsafeTarget("the URL must use https")
-    if False:
+    if "@" in parts.netloc:
         raise UnsafeTarget("credentials (user:password@) are not allowed in the URL")
     raw_host = (parts.hostname or "").rstrip(".")
     if not raw_host:

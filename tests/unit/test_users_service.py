@@ -4,8 +4,11 @@ tenant isolation and federation."""
 from __future__ import annotations
 
 import itertools
+import json
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 
@@ -497,3 +500,78 @@ def test_a_failed_connection_leaves_neither_record_nor_provider(service: UserSer
     with pytest.raises(RuntimeError):
         service.connect_identity_provider("acme", "SAML", "ad", metadata_url="https://adfs.acme.com/md.xml")
     assert directory.providers == {} and index.providers == {}
+
+
+# --- through the /v1 API (the handler with this service) ---------------------------------------------
+
+def api_event(method: str, path: str, principal: Principal, body: object = None) -> dict[str, object]:
+    from shared.http.context import principal_context
+
+    return {
+        "version": "2.0", "routeKey": f"{method} {path}", "rawPath": path, "rawQueryString": "",
+        "headers": {"content-type": "application/json"}, "queryStringParameters": None,
+        "requestContext": {"accountId": "123456789012", "apiId": "local", "domainName": "127.0.0.1",
+                           "http": {"method": method, "path": path, "protocol": "HTTP/1.1", "sourceIp": "127.0.0.1",
+                                    "userAgent": "test"},
+                           "requestId": "r-1", "routeKey": f"{method} {path}", "stage": "$default",
+                           "time": "01/Mar/2025:12:00:00 +0000", "timeEpoch": 1740830400000,
+                           "authorizer": {"lambda": principal_context(principal)}},
+        "body": None if body is None else json.dumps(body), "isBase64Encoded": False,
+    }
+
+
+def user_principal(role: str, sub: str = "sub-caller", tenant: str = "acme") -> Principal:
+    return Principal(kind="user", principal_id=f"user:{sub}", tenant_id=tenant, scopes=ROLE_SCOPES[role], role=role)
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch, service: UserService) -> Callable[..., tuple[int, Any]]:
+    from functions.api import handler
+    from functions.api.routes import users
+
+    monkeypatch.setattr(users, "service", lambda: service)
+    monkeypatch.setattr(handler, "rate_counter", lambda settings: lambda tenant, second: 1)
+
+    def call(method: str, path: str, principal: Principal, body: object = None) -> tuple[int, Any]:
+        out = handler.app.resolve(api_event(method, path, principal, body), None)
+        return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
+
+    return call
+
+
+def test_me_describes_the_caller(api: Callable[..., tuple[int, Any]]) -> None:
+    status, body = api("GET", "/v1/me", user_principal("supervisor", "sub-9"))
+    assert status == 200
+    assert body == {"kind": "user", "principal_id": "user:sub-9", "tenant_id": "acme", "role": "supervisor",
+                    "scopes": list(ROLE_SCOPES["supervisor"]), "user_id": "sub-9"}
+    key = Principal(kind="api_key", principal_id="key:k1", tenant_id="acme", scopes=("messages:send",))
+    assert api("GET", "/v1/me", key)[1]["user_id"] is None
+
+
+def test_the_api_invites_lists_and_deletes_within_the_callers_tenant(api: Callable[..., tuple[int, Any]]) -> None:
+    admin = user_principal("admin")
+    status, created = api("POST", "/v1/users", admin, {"email": "ana@acme.com", "role": "agent"})
+    assert status == 201 and created["role"] == "agent" and "username" not in created and "tenant_id" not in created
+    assert [u["user_id"] for u in api("GET", "/v1/users", admin)[1]["items"]] == [created["user_id"]]
+    assert api("GET", "/v1/users", user_principal("admin", tenant="globex"))[1] == {"items": []}
+    status, problem = api("GET", f"/v1/users/{created['user_id']}", user_principal("admin", tenant="globex"))
+    assert status == 404 and problem["code"] == "not_found"
+    status, reset = api("POST", f"/v1/users/{created['user_id']}/reset-password", admin)
+    assert status == 202 and reset["action"] == "invitation_resent"
+    assert api("DELETE", f"/v1/users/{created['user_id']}", admin)[0] == 204
+    assert api("GET", f"/v1/users/{created['user_id']}", admin)[0] == 404
+
+
+def test_the_api_refuses_agents_and_supervisors_granting_admin(api: Callable[..., tuple[int, Any]]) -> None:
+    assert api("GET", "/v1/users", user_principal("agent"))[0] == 403
+    status, problem = api("POST", "/v1/users", user_principal("supervisor"), {"email": "x@acme.com", "role": "admin"})
+    assert status == 403 and problem["code"] == "forbidden"
+
+
+def test_the_api_answers_the_last_admin_guard_with_409(api: Callable[..., tuple[int, Any]]) -> None:
+    admin = user_principal("admin")
+    boss = api("POST", "/v1/users", admin, {"email": "boss@acme.com", "role": "admin"})[1]
+    status, problem = api("PATCH", f"/v1/users/{boss['user_id']}", user_principal("admin", boss["user_id"]),
+                          {"role": "agent"})
+    assert status == 409 and "last enabled admin" in problem["detail"]
+    assert api("PATCH", f"/v1/users/{boss['user_id']}", admin, {"tenant_id": "globex"})[0] == 422

@@ -1,0 +1,100 @@
+"""Job plumbing outside DynamoDB: the `jobs` queue (SQS) and the job files in the media bucket (S3).
+
+Files: CSV sources (`imports/<t>/<job>.csv`), rejected-row reports, exports, and the media objects an
+erasure removes. Links are pre-signed here (an upload PUT, a download GET with a file name); the bucket
+itself stays private.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Sequence
+from typing import Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import ClientError
+
+
+class SqsJobQueue:
+    """Satisfies shared.services.jobs.JobQueue: one message per job run ({tenant_id, job_id})."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def enqueue(self, tenant_id: str, job_id: str) -> None:
+        self._client.send_message(QueueUrl=self._url,
+                                  MessageBody=json.dumps({"tenant_id": tenant_id, "job_id": job_id}))
+
+
+def _missing(exc: ClientError) -> bool:
+    code = str(exc.response.get("Error", {}).get("Code", ""))
+    return code in ("NoSuchKey", "404", "NotFound")
+
+
+def presigning_client() -> Any:
+    """An S3 client for links: SigV4 on the regional endpoint (the default client signs SigV2, global host).
+
+    Against a local endpoint (moto) links use path-style addressing so they resolve on loopback.
+    """
+    local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
+    return boto3.client("s3", config=Config(signature_version="s3v4",
+                                            s3={"addressing_style": "path" if local else "virtual"}))
+
+
+class S3JobFiles:
+    """Satisfies shared.services.jobs.JobFiles and shared.services.erasure.BlobDeleter."""
+
+    def __init__(self, client: Any, bucket: str, *, presigner: Any | None = None) -> None:
+        self._client = client
+        self._bucket = bucket
+        self._presigner = presigner or client
+
+    def put(self, key: str, data: bytes, *, content_type: str) -> None:
+        self._client.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType=content_type)
+
+    def get(self, key: str) -> bytes | None:
+        try:
+            body: bytes = self._client.get_object(Bucket=self._bucket, Key=key)["Body"].read()
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+        return body
+
+    def size(self, key: str) -> int | None:
+        try:
+            return int(self._client.head_object(Bucket=self._bucket, Key=key)["ContentLength"])
+        except ClientError as exc:
+            if _missing(exc):
+                return None
+            raise
+
+    def delete(self, keys: Sequence[str]) -> None:
+        for start in range(0, len(keys), 1000):
+            chunk = keys[start:start + 1000]
+            response = self._client.delete_objects(Bucket=self._bucket, Delete={
+                "Objects": [{"Key": k} for k in chunk], "Quiet": True})
+            errors = response.get("Errors") or []
+            if errors:
+                raise RuntimeError(f"{len(errors)} objects could not be deleted (first: {errors[0].get('Code')})")
+
+    def list_keys(self, prefix: str) -> list[str]:
+        keys: list[str] = []
+        for page in self._client.get_paginator("list_objects_v2").paginate(Bucket=self._bucket, Prefix=prefix):
+            keys += [str(o["Key"]) for o in page.get("Contents", [])]
+        return keys
+
+    def presign_get(self, key: str, *, expires_s: int, filename: str | None = None) -> str:
+        params: dict[str, Any] = {"Bucket": self._bucket, "Key": key}
+        if filename:
+            params["ResponseContentDisposition"] = f'attachment; filename="{filename}"'
+        url: str = self._presigner.generate_presigned_url("get_object", Params=params, ExpiresIn=expires_s)
+        return url
+
+    def presign_put(self, key: str, *, expires_s: int) -> str:
+        url: str = self._presigner.generate_presigned_url("put_object", Params={"Bucket": self._bucket, "Key": key},
+                                                       ExpiresIn=expires_s)
+        return url
