@@ -95,6 +95,66 @@ def count_calls() -> dict[str, Any]:
             "message_invocations": message_invocations, "status_invocations": status_invocations}
 
 
+def api_reads(n_requests: int = 300) -> dict[str, Any]:
+    """p50/p95 of the common REST reads on the local stack, and the AWS calls each costs (authorizer + api)."""
+    import boto3
+
+    from infra.local.stack import LocalStack
+    from tests.integration.api_client import call, onboard
+    from tests.integration.payloads import envelope, new_wamid
+
+    stack = LocalStack(prefix="benchapi", visibility_timeout_s=5).start()
+    calls: Counter[tuple[str, str, str]] = Counter()
+
+    def on_call(model: Any, **_: Any) -> None:
+        function = getattr(stack.host.current, "function", None)
+        if function:
+            calls[(function, model.service_model.service_id.hyphenize(), model.name)] += 1
+
+    boto3.DEFAULT_SESSION.events.register("before-call", on_call)  # type: ignore[union-attr]
+    try:
+        key = onboard(stack, "bench", max_contacts=100_000, rate_limit_per_s=10_000)
+        channel = call(stack, "POST", "/platform/v1/tenants/bench/channels", {
+            "phone_number_id": "400000000000001", "app_secret": "bench-secret", "access_token": "bench-token"},
+            key="local-platform-key").body["channel"]["channel_id"]
+        contact_ids = [call(stack, "POST", "/v1/contacts", {"name": f"Cliente {i}", "phone": f"+52 55 1000 {i:04d}"},
+                            key=key).body["contact_id"] for i in range(100)]
+        for i in range(60):
+            wa_id = f"5215520000{i:03d}"
+            stack.post_webhook(envelope({"contacts": [{"profile": {"name": "c"}, "wa_id": wa_id}], "messages": [{
+                "from": wa_id, "id": new_wamid(), "timestamp": str(int(time.time())), "type": "text",
+                "text": {"body": "hola"}}]}, pni="400000000000001"), secret="bench-secret", channel_id=channel)
+        stack.wait_idle(timeout=120)
+
+        def timed(path: str, *, auth: bool = True) -> tuple[list[float], Counter[tuple[str, str, str]]]:
+            for _ in range(10):  # warm
+                call(stack, "GET", path, key=key if auth else None)
+            calls.clear()
+            samples = []
+            for _ in range(n_requests):
+                started = time.perf_counter()
+                answer = call(stack, "GET", path, key=key if auth else None)
+                samples.append((time.perf_counter() - started) * 1000)
+                assert answer.status == 200, answer.text
+            return samples, Counter(calls)
+
+        def pct(samples: list[float], q: float) -> float:
+            ordered = sorted(samples)
+            return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+        results = {}
+        for label, path, auth in (("GET /health (gateway only, baseline)", "/health", False),
+                                  ("GET /v1/contacts/{id}", f"/v1/contacts/{contact_ids[50]}", True),
+                                  ("GET /v1/conversations?limit=50", "/v1/conversations?limit=50", True),
+                                  ("GET /v1/contacts?limit=50", "/v1/contacts?limit=50", True)):
+            samples, counted = timed(path, auth=auth)
+            results[label] = {"p50": pct(samples, 0.5), "p95": pct(samples, 0.95),
+                              "calls": {k: v / n_requests for k, v in counted.items()}}
+    finally:
+        stack.stop()
+    return {"n": n_requests, "results": results}
+
+
 def _per(counter: Counter[tuple[str, str, str]], n: int) -> list[tuple[str, str, str, float]]:
     return sorted(((f, s, op, c / n) for (f, s, op), c in counter.items()), key=lambda r: (r[0], r[1], r[2]))
 
@@ -324,6 +384,7 @@ def main() -> None:
     handler = handler_times()
     parsing = parser_times()
     counted = count_calls()
+    reads = api_reads()
     n, n_status = counted["n_messages"], max(counted["n_status"], 1)
     msg_cost = cost_per_million(counted["message_calls"], n, 1, counted["message_invocations"])
     st_cost = cost_per_million(counted["status_calls"], n_status, 1, counted["status_invocations"])
@@ -374,7 +435,17 @@ def main() -> None:
         f"Oracle fixtures accepted: ours {parsing['ours_oracle']} of {parsing['oracle_total']}, "
         f"pywa {parsing['pywa_oracle']} of {parsing['oracle_total']} (pywa rejects payloads without "
         f"`contacts[].user_id`).", "",
-        "## 4. Package sizes", "",
+        "## 4. REST API reads on the local stack", "",
+        f"{reads['n']} sequential requests each over loopback HTTP, after 10 warm-up requests, tenant with 100 "
+        "API-created contacts and 60 conversations. Includes the local gateway, the Lambda authorizer and the "
+        "API function in-process against moto server; `/health` is answered by the gateway alone and is the "
+        "baseline of the same run. Absolute milliseconds are a local figure (moto is slower than DynamoDB); "
+        "the call counts are what production pays per request.", "",
+        "| request | p50 ms | p95 ms | AWS calls per request (function: operation × n) |", "|---|---|---|---|",
+        *[f"| {label} | {r['p50']:.1f} | {r['p95']:.1f} | "
+          + (", ".join(f"{f}: {op} × {c:.2f}" for (f, _s, op), c in sorted(r['calls'].items())) or "none") + " |"
+          for label, r in reads["results"].items()], "",
+        "## 5. Package sizes", "",
         "| artifact | zipped bytes |", "|---|---|",
         *[f"| {k} | {v:,} |" for k, v in sizes.items()], "",
         "## Reading these numbers", "",

@@ -281,3 +281,39 @@ def file_service(settings: Settings) -> FileService:
     return FileService(store=DynamoFileStore(aws.table(settings.table_name)),
                        storage=S3FileStorage(presigning_client(), settings.media_bucket),
                        clock=SystemClock(), quota_bytes=settings.files_quota_bytes)
+
+
+if TYPE_CHECKING:  # background jobs: CSV import/export and erasure (appended with shared/services/jobs.py)
+    from shared.services.erasure import ErasureService
+    from shared.services.jobs import JobService
+
+
+def erasure_service(settings: Settings) -> ErasureService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_jobs import DynamoErasure, DynamoJobStore
+    from shared.adapters.sqs_jobs import S3JobFiles, SqsJobQueue
+    from shared.services.erasure import ErasureService
+
+    table = aws.table(settings.table_name)
+    erasure = DynamoErasure(table)
+    # extra=(): per-contact usage rows do not exist yet; when they do, pass their ContactDataEraser here.
+    return ErasureService(contacts=_contact_store(settings), threads=erasure, records=erasure,
+                          blobs=S3JobFiles(aws.client("s3"), settings.media_bucket), jobs=DynamoJobStore(table),
+                          queue=SqsJobQueue(aws.client("sqs"), settings.jobs_queue_url), events=_events(settings),
+                          clock=SystemClock(), extra=())
+
+
+def job_service(settings: Settings) -> JobService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_jobs import DynamoJobStore
+    from shared.adapters.sqs_jobs import S3JobFiles, SqsJobQueue, presigning_client
+    from shared.services.jobs import JobService
+
+    return JobService(
+        jobs=DynamoJobStore(aws.table(settings.table_name)),
+        queue=SqsJobQueue(aws.client("sqs"), settings.jobs_queue_url),
+        files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=presigning_client()),
+        contacts=_contact_store(settings), tenants=tenancy(settings), events=_events(settings), clock=SystemClock(),
+        segments=segment_service(settings), erasure=erasure_service(settings))

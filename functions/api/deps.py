@@ -69,3 +69,12 @@ if TYPE_CHECKING:
 @lru_cache(maxsize=1)
 def files() -> FileService:
     return wiring.file_service(get_settings())
+
+
+if TYPE_CHECKING:
+    from shared.services.jobs import JobService
+
+
+@lru_cache(maxsize=1)
+def jobs() -> JobService:
+    return wiring.job_service(get_settings())

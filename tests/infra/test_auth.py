@@ -416,7 +416,8 @@ def federated() -> tuple[Stack, Template]:
 
 def test_federated_providers_get_a_hosted_ui_and_the_code_flow(federated: tuple[Stack, Template]) -> None:
     _, template = federated
-    providers = {p["ProviderName"]: p for p in resources(template, "AWS::Cognito::UserPoolIdentityProvider").values()}
+    by_id = resources(template, "AWS::Cognito::UserPoolIdentityProvider")
+    providers = {p["ProviderName"]: p for p in by_id.values()}
     client = only(resources(template, "AWS::Cognito::UserPoolClient"))
     domain = only(resources(template, "AWS::Cognito::UserPoolDomain"))
 
@@ -426,7 +427,8 @@ def test_federated_providers_get_a_hosted_ui_and_the_code_flow(federated: tuple[
     # the client secret is a dynamic reference CloudFormation resolves; its value is never in the template
     assert oidc["client_secret"] == "{{resolve:secretsmanager:omnichannel/idp/acme-entra:SecretString:::}}"
     assert providers["globex-okta"]["ProviderDetails"]["MetadataURL"] == SAML["metadata_url"]
-    assert set(client["SupportedIdentityProviders"]) == {"COGNITO", "acme-entra", "globex-okta"}
+    supported = {p if isinstance(p, str) else by_id[p["Ref"]]["ProviderName"] for p in client["SupportedIdentityProviders"]}
+    assert supported == {"COGNITO", "acme-entra", "globex-okta"}
     assert client["AllowedOAuthFlows"] == ["code"]
     assert client["CallbackURLs"] == ["https://console.example.com/auth/callback"]
     assert domain["Domain"] == "acme-omnichannel"

@@ -100,7 +100,13 @@ def test_an_invited_user_is_a_cognito_user_with_its_tenant_and_role_group(servic
         service.invite("someone-else", UserInvite(email=f"ana@{tenant}.com"), ADMIN)
 
 
-def test_the_last_admin_guard_holds_in_dynamodb(service: UserService, cognito: Any, pool: Pool,
+def active_admins(stack: LocalStack, tenant: str) -> int:
+    """The adapter's guard counter (key format from shared/adapters/dynamodb_users.py)."""
+    item = table(stack).get_item(Key={"pk": f"T#{tenant}#USERS", "sk": "ROSTER"}).get("Item") or {}
+    return int(item.get("active_admins", 0))
+
+
+def test_the_last_admin_guard_holds_in_dynamodb(stack: LocalStack, service: UserService, cognito: Any, pool: Pool,
                                                 tenant: str) -> None:
     first = service.invite(tenant, UserInvite(email=f"one@{tenant}.com", role="admin"), ADMIN)
     with pytest.raises(Conflict, match="last enabled admin"):
@@ -112,14 +118,8 @@ def test_the_last_admin_guard_holds_in_dynamodb(service: UserService, cognito: A
         service.delete_user(tenant, second.user_id, Actor("admin", second.user_id))
     with pytest.raises(Conflict):
         service.update_user(tenant, second.user_id, UserUpdate(enabled=False), ADMIN)
-    roster = table_item(service, tenant)
-    assert roster == 1
-
-
-def table_item(service: UserService, tenant: str) -> int:
-    index = service._index  # noqa: SLF001 - the counter is the adapter's; read it to prove the guard's state
-    item = index._table.get_item(Key={"pk": f"T#{tenant}#USERS", "sk": "ROSTER"}).get("Item")  # type: ignore[attr-defined]
-    return int(item["active_admins"])
+    assert active_admins(stack, tenant) == 1
+    assert groups(cognito, pool, f"two@{tenant}.com") == {"admin"}
 
 
 def test_disable_reset_and_delete_reach_cognito(service: UserService, cognito: Any, pool: Pool, tenant: str) -> None:

@@ -64,7 +64,7 @@ class Ticker:
         return self.now
 
 
-def claims(token_use: str = "id", **extra: Any) -> dict[str, Any]:
+def claims(token_use: Any = "id", **extra: Any) -> dict[str, Any]:
     now = int(time.time())
     base: dict[str, Any] = {"iss": ISSUER, "sub": "sub-ana", "token_use": token_use, "iat": now, "exp": now + 3600,
                             "custom:tenant_id": "acme", "cognito:groups": ["agent"]}

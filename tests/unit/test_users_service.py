@@ -533,7 +533,7 @@ def api(monkeypatch: pytest.MonkeyPatch, service: UserService) -> Callable[..., 
     monkeypatch.setattr(handler, "rate_counter", lambda settings: lambda tenant, second: 1)
 
     def call(method: str, path: str, principal: Principal, body: object = None) -> tuple[int, Any]:
-        out = handler.app.resolve(api_event(method, path, principal, body), None)
+        out = handler.app.resolve(api_event(method, path, principal, body), None)  # type: ignore[arg-type]
         return out["statusCode"], json.loads(out["body"]) if out.get("body") else None
 
     return call

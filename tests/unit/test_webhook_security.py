@@ -76,6 +76,20 @@ def test_unsafe_targets_are_refused(url: str) -> None:
         check_target(url, resolver=resolver)
 
 
+@pytest.mark.parametrize("host", ["2130706433", "0x7f.1", "0x7f000001", "127.1", "0177.0.0.1", "1.2.3.4.5",
+                                  "0x5d.0xb8.0xd8.0x22"])
+def test_numeric_host_forms_are_refused_before_any_lookup(host: str) -> None:
+    asked: list[str] = []
+
+    def any_answer_is_public(name: str, port: int) -> list[str]:  # whatever libc would make of it
+        asked.append(name)
+        return [PUBLIC_IP]
+
+    with pytest.raises(UnsafeTarget):
+        check_target(f"https://{host}/", resolver=any_answer_is_public)
+    assert asked == []
+
+
 @pytest.mark.parametrize(("url", "normalized", "addresses"), [
     ("https://hooks.example.com/in?tenant=1", "https://hooks.example.com/in?tenant=1", (PUBLIC_IP,)),
     ("HTTPS://Hooks.Example.COM/Path#fragment", "https://hooks.example.com/Path", (PUBLIC_IP,)),

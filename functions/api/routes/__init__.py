@@ -6,7 +6,7 @@ from typing import Any
 
 
 def routers() -> list[Any]:
-    from functions.api.routes import api_keys, contacts, conversations, crm_config, files, users, webhooks
+    from functions.api.routes import api_keys, contacts, conversations, crm_config, files, jobs, users, webhooks
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
-            webhooks.router, files.router]
+            webhooks.router, files.router, jobs.router]

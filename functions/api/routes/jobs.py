@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.types import OpenAPIResponse
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
@@ -16,7 +17,8 @@ router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
 TAGS = ["Imports and exports"]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
-ACCEPTED = {202: {"description": "Accepted: the job runs in the background; follow it at GET /v1/jobs/{job_id}"}}
+ACCEPTED: dict[int, OpenAPIResponse] = {
+    202: {"description": "Accepted: the job runs in the background; follow it at GET /v1/jobs/{job_id}"}}
 
 
 class JobPage(BaseModel):
