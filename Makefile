@@ -8,7 +8,7 @@ PORT ?= 3000
 PYTEST_WORKERS ?= 2
 
 .DEFAULT_GOAL := help
-.PHONY: help install dev test unit integration infra lint typecheck build synth bench invoke chat clean
+.PHONY: help install dev test unit integration infra lint typecheck build synth openapi bench invoke chat clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-12s %s\n", $$1, $$2}'
@@ -47,6 +47,9 @@ build: $(STAMP) ## Build the Lambda code asset and dependency layer into .build/
 
 synth: $(STAMP) ## Synthesize the CDK app offline into cdk.out/ (no Docker, no AWS credentials)
 	$(PY) -m infra.app
+
+openapi: $(STAMP) ## Regenerate docs/openapi.json from the code (CI fails when it drifts)
+	$(PY) -m functions.api.openapi_dump
 
 bench: $(STAMP) ## Run the benchmarks and rewrite BENCHMARKS.md
 	$(PY) -m bench.run

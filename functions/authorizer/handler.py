@@ -30,7 +30,8 @@ def get_service() -> Authenticator:
 @metrics.log_metrics
 @tracer.capture_lambda_handler
 def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
-    path = event.get("rawPath") or ""
+    # The route (not the raw path, which the client shapes) decides tenant vs operator credentials.
+    path = str(event.get("routeKey") or "").split(" ", 1)[-1]
     try:
         principal = get_service().authenticate(event.get("headers"), path)
     except Unauthorized as exc:

@@ -41,6 +41,7 @@ ACCESS_LOG_FORMAT = {
     "responseLatency": "$context.responseLatency",
     "integrationLatency": "$context.integrationLatency",
     "integrationError": "$context.integrationErrorMessage",
+    "authorizerError": "$context.authorizer.error",  # why the Lambda authorizer refused or failed a request
 }
 
 
@@ -113,7 +114,8 @@ class Api(Construct):
             self._drop_identity_source()
 
     def _authorizer(self, function: lambda_.IFunction) -> authorizers.HttpLambdaAuthorizer:
-        """One authorizer for tenant and operator routes; the function tells them apart by the matched route.
+        """One authorizer for tenant and operator routes; the function tells them apart by the route API Gateway
+        matched (the event's routeKey), never by a path the client controls.
 
         No identity source and no result cache, on purpose: clients authenticate with either
         `Authorization: Bearer <key or JWT>` or `X-Api-Key: <key>`, and API Gateway answers 401 without calling

@@ -9,7 +9,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, fields
@@ -45,7 +44,9 @@ class FederatedProvider:
     """One entry of the `identity_providers` context: a tenant's own IdP for its agents."""
 
     type: str  # "OIDC" | "SAML"
-    name: str  # the Cognito provider name; the console sends users to it with identity_provider=<name>
+    # The Cognito provider name, t-<tenant_id>-<short name> as the platform API names the providers it
+    # connects: the pre-token trigger gives a federated user the tenant of the provider record of that name.
+    name: str
     tenant_id: str
     issuer: str = ""  # OIDC
     client_id: str = ""  # OIDC
@@ -66,6 +67,9 @@ class FederatedProvider:
             raise ValueError(f"identity provider {provider.name!r} ({provider.type}) needs {', '.join(missing)}")
         if not _PROVIDER_NAME.match(provider.name):
             raise ValueError(f"identity provider name {provider.name!r}: 3-32 of A-Z a-z 0-9 . _ -")
+        if not provider.name.startswith(f"t-{provider.tenant_id}-"):
+            raise ValueError(f"identity provider name {provider.name!r} must be t-{provider.tenant_id}-<name>: the "
+                             "pre-token trigger only trusts a provider named after its tenant")
         return provider
 
 
@@ -102,7 +106,8 @@ class Identity(Construct):
             standard_attributes=cognito.StandardAttributes(
                 email=cognito.StandardAttribute(required=True, mutable=True)
             ),
-            # Mutable so admin APIs can set it on invitation; the app client cannot write it (see below).
+            # Set by AdminCreateUser on invitation; mutable so an admin API can correct it later. The app client
+            # cannot write it (see below).
             custom_attributes={TENANT_ATTRIBUTE: cognito.StringAttribute(min_len=1, max_len=64, mutable=True)},
             password_policy=cognito.PasswordPolicy(
                 min_length=PASSWORD_MIN_LENGTH,
@@ -121,10 +126,14 @@ class Identity(Construct):
                 email_body="You have been invited to the omnichannel inbox. Sign in with {username} and the "
                 "temporary password {####}; you will choose your own password at first sign-in.",
             ),
-            # V1 trigger: puts tenant and role claims in the ID token, which the agent console sends.
-            lambda_triggers=cognito.UserPoolTriggers(pre_token_generation=pre_token_generation),
             deletion_protection=True,
             removal_policy=RemovalPolicy.RETAIN,
+        )
+        # Pre-token generation, event V2: the trigger can set claims in the access token too (V1 reaches only the
+        # ID token), so an agent's access token carries the tenant like the ID token; the Essentials plan
+        # includes it. The function handles V1 and V2 events.
+        self.user_pool.add_trigger(
+            cognito.UserPoolOperation.PRE_TOKEN_GENERATION_CONFIG, pre_token_generation, cognito.LambdaVersion.V2_0
         )
         NagSuppressions.add_resource_suppressions(
             self.user_pool,
@@ -179,8 +188,8 @@ class Identity(Construct):
             refresh_token_validity=REFRESH_TOKEN_VALIDITY,
             enable_token_revocation=True,
             prevent_user_existence_errors=True,
-            # tenant_id is readable but not writable: only admin APIs (AdminUpdateUserAttributes) set it, so a
-            # user cannot move themselves to another tenant with UpdateUserAttributes.
+            # tenant_id is readable but not writable: only admin APIs (AdminCreateUser, AdminUpdateUserAttributes)
+            # set it, so a user cannot move themselves to another tenant with UpdateUserAttributes.
             read_attributes=readable,
             write_attributes=writable,
             supported_identity_providers=[
@@ -201,8 +210,6 @@ class Identity(Construct):
         )
         for provider in self.providers:
             self.client.node.add_dependency(provider)  # the client names the providers it supports
-        # provider name -> tenant, for the pre-token trigger to tag federated users with their tenant.
-        self.provider_tenants = json.dumps({spec.name: spec.tenant_id for spec in identity_providers})
 
         stack = Stack.of(self)
         # The issuer the authorizer checks JWTs against (iss claim); the JWKS lives at <issuer>/.well-known/jwks.json.
@@ -233,7 +240,7 @@ class Identity(Construct):
             ],
         )
 
-    def _provider(self, spec: FederatedProvider) -> cognito.UserPoolIdentityProviderBase:
+    def _provider(self, spec: FederatedProvider) -> cognito.IUserPoolIdentityProvider:
         if spec.type == "OIDC":
             return cognito.UserPoolIdentityProviderOidc(
                 self,

@@ -25,30 +25,31 @@ from shared.topology_names import EVENT_SOURCE
 
 # Children of the stack that a function's construct id must not take (the function "api" would be "Api").
 _STACK_CONSTRUCT_IDS = frozenset({"Data", "Messaging", "Package", "Identity", "Api", "Workers", "Observability"})
-# Prefixes of the media bucket the REST API reads and writes: the files library and finished exports.
-API_OBJECT_PREFIXES = ("files/", "exports/")
+# Prefixes of the media bucket the REST API reads and writes: the files library, import CSVs (inline or a
+# presigned upload, and the rejected-rows report) and finished exports (presigned downloads).
+API_OBJECT_PREFIXES = ("files/", "imports/", "exports/")
 # The trigger Cognito calls while issuing tokens: it must not reference the pool it is attached to.
 PRE_TOKEN_FUNCTION = "cognito_pre_token"
-# Cognito user administration the api function performs for tenant admins, all on this stack's pool only.
+# Cognito user administration the api function performs for tenant admins (shared/adapters/cognito_users.py:
+# invite and resend, read, role groups, enable/disable, password reset, delete), all on this stack's pool only.
 USER_ADMIN_ACTIONS = (
     "cognito-idp:AdminCreateUser",
     "cognito-idp:AdminGetUser",
-    "cognito-idp:AdminUpdateUserAttributes",
-    "cognito-idp:AdminDeleteUser",
-    "cognito-idp:AdminDisableUser",
-    "cognito-idp:AdminEnableUser",
-    "cognito-idp:AdminResetUserPassword",
-    "cognito-idp:AdminUserGlobalSignOut",
+    "cognito-idp:AdminListGroupsForUser",
     "cognito-idp:AdminAddUserToGroup",
     "cognito-idp:AdminRemoveUserFromGroup",
-    "cognito-idp:AdminListGroupsForUser",
+    "cognito-idp:AdminEnableUser",
+    "cognito-idp:AdminDisableUser",
+    "cognito-idp:AdminResetUserPassword",
+    "cognito-idp:AdminDeleteUser",
     "cognito-idp:ListUsers",
-    "cognito-idp:ListUsersInGroup",
 )
-# Federation a platform operator sets up for a tenant (platform_api).
+# Federation a platform operator sets up for a tenant (platform_api): create the provider, add it to the app
+# client (describe, then update with every field), and delete it again when that update fails (rollback).
 FEDERATION_ACTIONS = (
     "cognito-idp:CreateIdentityProvider",
     "cognito-idp:DescribeIdentityProvider",
+    "cognito-idp:DeleteIdentityProvider",
     "cognito-idp:UpdateUserPoolClient",
     "cognito-idp:DescribeUserPoolClient",
 )
@@ -156,9 +157,9 @@ class MessagingStack(Stack):
         """Cognito settings for every function but the pre-token trigger; the operator secret for the authorizer.
 
         The pre-token trigger is attached to the user pool (the pool references the function), so the function
-        cannot reference the pool back (its id or issuer) without a circular dependency; it needs neither,
-        since Cognito hands it the pool id and the user's attributes in every event. It gets the provider ->
-        tenant map of the federated providers instead, a plain string.
+        cannot reference the pool back (its id, client id or issuer) without a circular dependency. It needs
+        none of them: Cognito passes the pool id and the user's attributes in every event, and the trigger
+        reads federated providers' tenants from the table.
         """
         identity = self.identity
         cognito_env = {
@@ -167,11 +168,9 @@ class MessagingStack(Stack):
             "COGNITO_ISSUER": identity.issuer,
         }
         for name, function in self.functions.items():
-            if name == PRE_TOKEN_FUNCTION:
-                function.add_environment("IDENTITY_PROVIDER_TENANTS", identity.provider_tenants)
-                continue
-            for key, value in cognito_env.items():
-                function.add_environment(key, value)
+            if name != PRE_TOKEN_FUNCTION:
+                for key, value in cognito_env.items():
+                    function.add_environment(key, value)
         self.functions["authorizer"].add_environment("OPERATOR_SECRET_NAME", operator_secret_name)
 
     def _grant_access(self, secret_prefix: str) -> None:
@@ -289,9 +288,9 @@ class MessagingStack(Stack):
                 "Action::s3:GetObject*",
                 "Action::s3:List*",
                 *(f"Resource::{bucket_arn}/{prefix}*" for prefix in API_OBJECT_PREFIXES),
-                reason="grant_read_write on the media bucket limited to the files/ (files library) and exports/ "
-                "(finished exports) prefixes: objects are keyed by tenant and id at runtime, and the grant's "
-                "action groups (GetObject*, List*, ...) reach nothing else.",
+                reason="grant_read_write on the media bucket limited to the files/ (files library), imports/ "
+                "(import CSVs) and exports/ (finished exports) prefixes: objects are keyed by tenant and id at "
+                "runtime, and the grant's action groups (GetObject*, List*, ...) reach nothing else.",
             ),
         )
 

@@ -11,6 +11,7 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from shared.errors import InvalidInput, RateLimited
 from shared.services.users import (
     ROLES,
     DirectoryUser,
@@ -33,6 +34,18 @@ _CLIENT_FIELDS = (
 
 def _code(exc: ClientError) -> str:
     return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def _domain(exc: ClientError) -> Exception:
+    """Cognito errors the caller can act on; anything else stays a server error."""
+    code = _code(exc)
+    if code in ("TooManyRequestsException", "LimitExceededException"):
+        return RateLimited("the identity service is busy; retry shortly", retry_after_s=2)
+    if code == "InvalidParameterException":
+        message = str(exc.response.get("Error", {}).get("Message", ""))[:300]
+        return InvalidInput(f"the identity service refused the request: {message}")
+    unchanged: Exception = exc
+    return unchanged
 
 
 def _user(username: str, attributes: list[dict[str, str]], status: str, enabled: bool, created: Any
@@ -64,7 +77,7 @@ class CognitoUserDirectory:
         except ClientError as exc:
             if _code(exc) in ("UsernameExistsException", "AliasExistsException"):
                 raise UserAlreadyExists(email) from None
-            raise
+            raise _domain(exc) from None
         return _user(user["Username"], user.get("Attributes", []), user.get("UserStatus", "FORCE_CHANGE_PASSWORD"),
                      bool(user.get("Enabled", True)), user.get("UserCreateDate"))
 
@@ -116,7 +129,7 @@ class CognitoUserDirectory:
         except ClientError as exc:
             if _code(exc) == "DuplicateProviderException":
                 raise ProviderAlreadyExists(provider_name) from None
-            raise
+            raise _domain(exc) from None
 
     def delete_identity_provider(self, provider_name: str) -> None:
         try:

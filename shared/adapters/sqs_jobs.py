@@ -45,7 +45,7 @@ def presigning_client() -> Any:
 
 
 class S3JobFiles:
-    """Satisfies shared.services.jobs.JobFiles and shared.services.erasure.BlobDeleter."""
+    """Satisfies shared.services.jobs.JobFiles and shared.services.erasure.BlobPurger."""
 
     def __init__(self, client: Any, bucket: str, *, presigner: Any | None = None) -> None:
         self._client = client
@@ -73,13 +73,29 @@ class S3JobFiles:
             raise
 
     def delete(self, keys: Sequence[str]) -> None:
-        for start in range(0, len(keys), 1000):
-            chunk = keys[start:start + 1000]
-            response = self._client.delete_objects(Bucket=self._bucket, Delete={
-                "Objects": [{"Key": k} for k in chunk], "Quiet": True})
-            errors = response.get("Errors") or []
-            if errors:
-                raise RuntimeError(f"{len(errors)} objects could not be deleted (first: {errors[0].get('Code')})")
+        """Delete for good: with every version (job files hold personal data too)."""
+        self.purge(keys)
+
+    def purge(self, keys: Sequence[str]) -> int:
+        """Delete every version of each key (the media bucket is versioned: a plain delete only hides the data
+        behind a delete marker). Returns how many of the keys had anything stored."""
+        found = 0
+        for key in keys:
+            doomed: list[dict[str, str]] = []
+            paginator = self._client.get_paginator("list_object_versions")
+            for page in paginator.paginate(Bucket=self._bucket, Prefix=key):
+                for entry in (*page.get("Versions", []), *page.get("DeleteMarkers", [])):
+                    if entry["Key"] == key:  # the prefix also matches longer keys
+                        doomed.append({"Key": key, "VersionId": str(entry["VersionId"])})
+            found += 1 if doomed else 0
+            for start in range(0, len(doomed), 1000):
+                response = self._client.delete_objects(Bucket=self._bucket, Delete={
+                    "Objects": doomed[start:start + 1000], "Quiet": True})
+                errors = response.get("Errors") or []
+                if errors:
+                    raise RuntimeError(f"{len(errors)} object versions could not be deleted "
+                                       f"(first: {errors[0].get('Code')})")
+        return found
 
     def list_keys(self, prefix: str) -> list[str]:
         keys: list[str] = []

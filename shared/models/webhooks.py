@@ -29,7 +29,7 @@ EventType = Annotated[str, AfterValidator(_known_event_type),
                       Field(json_schema_extra={"enum": list(WEBHOOK_EVENT_TYPES)})]
 EventTypes = Annotated[list[EventType], Field(min_length=1, max_length=len(WEBHOOK_EVENT_TYPES))]
 TargetUrl = Annotated[str, Field(min_length=8, max_length=2048, description="https URL that receives the POSTs",
-                                 examples=["https://example.com/hooks/omnichannel"])]
+                                 examples=["https://hooks.acme.example/omnichannel"])]
 Description = Annotated[str, Field(max_length=500)]
 
 

@@ -105,7 +105,9 @@ class Authenticator:
         now = self._clock.now()
         if key.last_used_at is None or now - key.last_used_at >= LAST_USED_RESOLUTION:
             self._keys.touch_key(hashed, now, older_than=now - LAST_USED_RESOLUTION)
-            self._cache["key:" + hashed] = _Cached(key.model_copy(update={"last_used_at": now}), now + CACHE_TTL)
+            hit = self._cache.get("key:" + hashed)  # keep the original expiry: revocation shows within CACHE_TTL
+            until = hit.until if hit else now + CACHE_TTL
+            self._cache["key:" + hashed] = _Cached(key.model_copy(update={"last_used_at": now}), until)
         return Principal(kind="api_key", principal_id="key:" + key.key_id, tenant_id=key.tenant_id,
                          scopes=key.scopes, rate_limit_per_s=tenant.plan.rate_limit_per_s)
 

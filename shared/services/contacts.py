@@ -86,7 +86,7 @@ class ContactService:
             raise NotFound(f"no contact {contact_id}")
         return contact
 
-    def list(self, tenant_id: str, *, limit: int = 50, cursor: str | None = None) -> Page:
+    def page(self, tenant_id: str, *, limit: int = 50, cursor: str | None = None) -> Page:
         return self._store.list_contacts(tenant_id, limit=limit, cursor=cursor)
 
     def cursor_after(self, contact: Contact) -> str:
@@ -371,6 +371,9 @@ class ContactService:
             "identities": tuple(i for i in survivor.identities if (i.kind, i.value) not in moved_keys),
             "tags": tuple(t for t in survivor.tags if t not in brought_tags),
             "fields": fields, "consent": consent,
+            # a name, language or owner the merge filled in goes back with the merged contact
+            **{attr: None for attr in ("name", "language", "owner_agent_id")
+               if getattr(before, attr) is None and getattr(survivor, attr) == getattr(original, attr)},
             "updated_at": now, "version": survivor.version + 1,
         })
         current_merged = self._store.get_contact(tenant_id, record.merged_id)
@@ -431,7 +434,7 @@ class ContactService:
                 if missing:
                     self._attach_learned(contact, missing)
                 return contact.contact_id, False
-        return self._create_from_sender(tenant_id, sender, wanted, phone), True
+        return self._create_from_sender(tenant_id, sender, wanted, phone)
 
     def _attach_learned(self, contact: Contact, missing: list[Identity]) -> None:
         for _ in range(3):
@@ -451,7 +454,7 @@ class ContactService:
                 return  # another contact already holds it (a concurrent first message); leave it there
 
     def _create_from_sender(self, tenant_id: str, sender: SenderIdentity, wanted: list[Identity],
-                            phone: str | None) -> str:
+                            phone: str | None) -> tuple[str, bool]:
         now = self._clock.now()
         identities = list(wanted) + ([Identity(kind="phone", value=phone)] if phone else [])
         contact = Contact(tenant_id=tenant_id, contact_id=new_id("ct", self._clock), name=sender.name,
@@ -466,10 +469,10 @@ class ContactService:
                 self._store.create_contact(contact, cap=None)
         except IdentityTaken as exc:
             if exc.owner:  # a concurrent first message created it: that one is the contact
-                return exc.owner
+                return exc.owner, False
             raise
         self._store.add_activity(tenant_id, contact.contact_id, Activity(
             at=now, kind="created", summary="first message" + (" (over the plan's contact cap)" if over_cap else "")))
         self._publish(ContactCreated(tenant_id=tenant_id, contact_id=contact.contact_id, source="inbound",
                                      over_cap=over_cap))
-        return contact.contact_id
+        return contact.contact_id, True

@@ -5,7 +5,8 @@ worker runs `execute`, which is idempotent: every step deletes what is still the
 a retry able to find the rest:
 
   for each thread of the contact (one per channel):
-      every message of the thread timeline, page by page: its media objects in S3 first, then the items
+      every message of the thread timeline, page by page: its media objects in S3 first (every version:
+      the bucket is versioned), then the items
       the conversation records and the thread item itself (the thread is what leads to its messages)
   extra erasers (usage rows, when they exist: see `ContactDataEraser`)
   the contact: profile, identity rows, timeline, plan counter (ContactStore.delete_contact)
@@ -51,8 +52,9 @@ class ErasureRecords(Protocol):
         """Newest first."""
 
 
-class BlobDeleter(Protocol):
-    def delete(self, keys: Sequence[str]) -> None: ...
+class BlobPurger(Protocol):
+    def purge(self, keys: Sequence[str]) -> int:
+        """Delete the objects with every stored version of them; returns how many had anything stored."""
 
 
 class ContactDataEraser(Protocol):
@@ -68,7 +70,7 @@ class ContactDataEraser(Protocol):
 
 class ErasureService:
     def __init__(self, *, contacts: ContactStore, threads: ThreadEraser, records: ErasureRecords,
-                 blobs: BlobDeleter, jobs: JobStore, queue: JobQueue, events: EventPublisher, clock: Clock,
+                 blobs: BlobPurger, jobs: JobStore, queue: JobQueue, events: EventPublisher, clock: Clock,
                  extra: Sequence[ContactDataEraser] = ()) -> None:
         self._contacts = contacts
         self._threads = threads
@@ -112,8 +114,7 @@ class ErasureService:
             for page in self._threads.iter_thread_messages(thread):
                 media = [r.media_key for r in page if r.media_key]
                 if media:  # objects first: a retry still finds their keys on the message items
-                    self._blobs.delete(media)
-                    counts["media"] += len(media)
+                    counts["media"] += self._blobs.purge(media)
                 self._threads.delete_messages(page)
                 counts["messages"] += len(page)
             counts["conversations"] += self._threads.delete_thread(thread)

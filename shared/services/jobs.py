@@ -56,7 +56,7 @@ from shared.models.jobs import (
     RejectedRow,
     RowProblem,
 )
-from shared.ports import Clock, ContactCapReached, ContactStore, EventPublisher, IdentityTaken, Page, StaleContact
+from shared.ports import Clock, ContactCapReached, EventPublisher, IdentityTaken, Page, StaleContact
 from shared.services.contacts import TenantLookup, new_id
 from shared.services.phone import InvalidPhone, normalize_phone, phone_variants
 
@@ -111,6 +111,27 @@ class JobFiles(Protocol):
     def presign_get(self, key: str, *, expires_s: int, filename: str | None = None) -> str: ...
 
     def presign_put(self, key: str, *, expires_s: int) -> str: ...
+
+
+class JobContacts(Protocol):
+    """The part of shared.ports.ContactStore that imports and exports use."""
+
+    def create_contact(self, contact: Contact, *, cap: int | None) -> None: ...
+
+    def get_contact(self, tenant_id: str, contact_id: str) -> Contact | None: ...
+
+    def save_contact(self, contact: Contact, *, expected_version: int, added: Sequence[Identity] = (),
+                     removed: Sequence[Identity] = ()) -> None: ...
+
+    def find_identity(self, tenant_id: str, kind: str, value: str) -> str | None: ...
+
+    def find_soft(self, tenant_id: str, kind: str, value: str) -> list[str]: ...
+
+    def list_contacts(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page: ...
+
+    def field_defs(self, tenant_id: str) -> dict[str, CustomFieldDef]: ...
+
+    def add_activity(self, tenant_id: str, contact_id: str, activity: Activity) -> None: ...
 
 
 class SegmentPredicates(Protocol):
@@ -426,7 +447,7 @@ class _RowRejected(Exception):
 class ContactImporter:
     """Matches a validated row to a contact and writes only what differs (one save, one event)."""
 
-    def __init__(self, *, store: ContactStore, clock: Clock, tenant_id: str, cap: int, job_id: str,
+    def __init__(self, *, store: JobContacts, clock: Clock, tenant_id: str, cap: int, job_id: str,
                  actor: str) -> None:
         self._store = store
         self._clock = clock
@@ -659,7 +680,7 @@ class _Chunk:
 
 
 class JobService:
-    def __init__(self, *, jobs: JobStore, queue: JobQueue, files: JobFiles, contacts: ContactStore,
+    def __init__(self, *, jobs: JobStore, queue: JobQueue, files: JobFiles, contacts: JobContacts,
                  tenants: TenantLookup, events: EventPublisher, clock: Clock,
                  segments: SegmentPredicates | None = None, erasure: JobExecutor | None = None,
                  chunk_rows: int = CHUNK_ROWS, handoff_margin_s: float = HANDOFF_MARGIN_S) -> None:

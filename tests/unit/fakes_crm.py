@@ -148,10 +148,10 @@ class InMemoryContactStore:
         self.merges: dict[tuple[str, str], MergeRecord] = {}
         self.threads = threads if threads is not None else ThreadBook()
         self.calls: list[str] = []
-        self._hooks: dict[str, list[Callable[[], None]]] = {}
+        self._hooks: dict[str, list[Callable[[], object]]] = {}
 
     # -- test helpers --------------------------------------------------------------------------------
-    def before(self, op: str, hook: Callable[[], None]) -> None:
+    def before(self, op: str, hook: Callable[[], object]) -> None:
         """Run `hook` once, right before the next call of `op` does anything (to stage a concurrent writer)."""
         self._hooks.setdefault(op, []).append(hook)
 
@@ -550,6 +550,9 @@ class InMemoryChannels:
 
     def list_for_tenant(self, tenant_id: str) -> list[Channel]:
         return [c for c in self.channels.values() if c.tenant_id == tenant_id]
+
+    def get(self, channel_id: str) -> Channel | None:
+        return self.channels.get(channel_id)
 
 
 class RecordingSecrets:

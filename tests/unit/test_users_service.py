@@ -575,3 +575,45 @@ def test_the_api_answers_the_last_admin_guard_with_409(api: Callable[..., tuple[
                           {"role": "agent"})
     assert status == 409 and "last enabled admin" in problem["detail"]
     assert api("PATCH", f"/v1/users/{boss['user_id']}", admin, {"tenant_id": "globex"})[0] == 422
+
+
+# --- the Cognito adapter's error mapping --------------------------------------------------------------
+
+class RefusingCognito:
+    def __init__(self, code: str, message: str = "") -> None:
+        self.code, self.message = code, message
+
+    def __getattr__(self, operation: str) -> Callable[..., Any]:
+        from botocore.exceptions import ClientError
+
+        def refuse(**kwargs: Any) -> Any:
+            raise ClientError({"Error": {"Code": self.code, "Message": self.message}}, operation)
+
+        return refuse
+
+
+@pytest.mark.parametrize(("code", "problem", "status"), [
+    ("UsernameExistsException", Conflict, 409),
+    ("TooManyRequestsException", ApiProblem, 429),
+    ("InvalidParameterException", InvalidInput, 422),
+])
+def test_cognito_refusals_become_api_problems(index: FakeIndex, code: str, problem: type[ApiProblem],
+                                             status: int) -> None:
+    from shared.adapters.cognito_users import CognitoUserDirectory
+
+    service = UserService(directory=CognitoUserDirectory(RefusingCognito(code, "bad"), "pool", app_client_id="c"),
+                          index=index, clock=FixedClock())
+    with pytest.raises(problem) as caught:
+        service.invite("acme", UserInvite(email="ana@acme.com"), ADMIN)
+    assert caught.value.status == status
+
+
+def test_rejected_saml_metadata_is_invalid_input_and_leaves_no_record(index: FakeIndex) -> None:
+    from shared.adapters.cognito_users import CognitoUserDirectory
+
+    cognito = RefusingCognito("InvalidParameterException", "Could not retrieve metadata from the URL")
+    service = UserService(directory=CognitoUserDirectory(cognito, "pool", app_client_id="c"), index=index,
+                          clock=FixedClock())
+    with pytest.raises(InvalidInput, match="metadata"):
+        service.connect_identity_provider("acme", "SAML", "ad", metadata_url="https://adfs.acme.com/md.xml")
+    assert index.providers == {}

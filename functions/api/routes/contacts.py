@@ -59,7 +59,7 @@ def list_contacts(limit: Limit = 50, cursor: Cursor = None,
     if segment_id:
         page = deps.segments().members(tenant, segment_id, limit=limit, cursor=cursor)
     else:
-        page = deps.contacts().list(tenant, limit=limit, cursor=cursor)
+        page = deps.contacts().page(tenant, limit=limit, cursor=cursor)
     return ContactPage(items=page.items, next_cursor=page.cursor)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from functools import lru_cache
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
@@ -65,10 +66,12 @@ def update_subscription(subscription_id: str, body: SubscriptionPatch) -> Subscr
     return get_service().update(tenant_id, subscription_id, body)
 
 
-@router.delete("/v1/webhooks/<subscription_id>", tags=TAGS, status_code=204, summary="Delete a subscription")
-def delete_subscription(subscription_id: str) -> None:
+@router.delete("/v1/webhooks/<subscription_id>", tags=TAGS, status_code=204, summary="Delete a subscription",
+               responses={204: {"description": "Deleted"}})
+def delete_subscription(subscription_id: str) -> Response[None]:
     tenant_id = _tenant()
     get_service().delete(tenant_id, subscription_id)
+    return Response(status_code=204, body=None)  # no body at all (a bare None would be serialized as "null")
 
 
 @router.post("/v1/webhooks/<subscription_id>/rotate-secret", tags=TAGS, summary="Rotate the signing secret",

@@ -1,0 +1,242 @@
+"""PlatformService: tenants, plans, channels (secret first) and API keys (hash only), over in-memory fakes."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from pydantic import SecretStr
+
+from shared.errors import Conflict, NotFound, Unauthorized
+from shared.models.crm import ContactInput
+from shared.models.tenancy import Plan
+from shared.services.auth import Authenticator, key_hash
+from shared.services.contacts import ContactService
+from shared.services.platform import ChannelInput, KeyInput, PlatformService, SuspendInput, TenantInput
+from tests.unit.fakes_crm import (
+    T0,
+    FakeClock,
+    FakeOperators,
+    InMemoryChannels,
+    InMemoryContactStore,
+    InMemoryTenancy,
+    RecordingPublisher,
+    RecordingSecrets,
+)
+
+BASE = "https://api.example.com"
+APP_SECRET = "app-secret-123"
+TOKEN = "EAAG-access-token"
+
+
+class Env:
+    def __init__(self) -> None:
+        self.clock = FakeClock(step=timedelta(seconds=1))
+        self.journal: list[str] = []
+        self.contacts = InMemoryContactStore()
+        self.tenancy = InMemoryTenancy(self.contacts)
+        self.channels = InMemoryChannels(self.journal)
+        self.secrets = RecordingSecrets(self.journal)
+        self.svc = PlatformService(tenants=self.tenancy, channels=self.channels, secrets_=self.secrets,
+                                   clock=self.clock, secret_prefix="omni/channels/")
+
+    def authenticator(self) -> Authenticator:
+        return Authenticator(keys=self.tenancy, tenants=self.tenancy, operators=FakeOperators(), clock=self.clock)
+
+    def onboard(self, tenant_id: str = "acme", **plan: int) -> None:
+        self.svc.create_tenant(TenantInput(tenant_id=tenant_id, name=tenant_id.title(), plan=Plan(**plan)))
+
+
+@pytest.fixture
+def env() -> Env:
+    e = Env()
+    e.onboard("acme")
+    e.onboard("globex")
+    return e
+
+
+def channel_input(**overrides: object) -> ChannelInput:
+    data: dict[str, object] = {"phone_number_id": "100000000000001", "app_secret": APP_SECRET,
+                               "access_token": TOKEN, **overrides}
+    return ChannelInput.model_validate(data)
+
+
+# --- tenants --------------------------------------------------------------------------------------------
+
+def test_a_created_tenant_is_active_with_its_plan(env: Env) -> None:
+    tenant = env.svc.create_tenant(TenantInput(tenant_id="initech", name="Initech", plan=Plan(max_contacts=50)))
+
+    assert env.svc.get_tenant("initech") == tenant
+    assert (tenant.status, tenant.plan.max_contacts) == ("active", 50)
+    assert "initech" in [t.tenant_id for t in env.svc.list_tenants()]
+
+
+def test_creating_an_existing_tenant_is_a_conflict_and_keeps_the_original(env: Env) -> None:
+    with pytest.raises(Conflict):
+        env.svc.create_tenant(TenantInput(tenant_id="acme", name="Impostor"))
+
+    assert env.svc.get_tenant("acme").name == "Acme"
+
+
+def test_a_tenant_is_suspended_with_a_reason_and_activated_again(env: Env) -> None:
+    suspended = env.svc.set_status("acme", "suspended", SuspendInput(reason="unpaid invoice").reason)
+    assert (suspended.status, suspended.suspended_reason) == ("suspended", "unpaid invoice")
+
+    active = env.svc.set_status("acme", "active")
+
+    assert (active.status, active.suspended_reason) == ("active", None)
+    assert env.svc.get_tenant("acme").status == "active"
+
+
+def test_a_suspended_tenants_keys_stop_working_and_work_again_after_activation(env: Env) -> None:
+    raw = env.svc.issue_key("acme", KeyInput(name="crm")).key
+    env.svc.set_status("acme", "suspended", "unpaid")
+
+    with pytest.raises(Unauthorized):
+        env.authenticator().authenticate({"X-Api-Key": raw}, "/v1/contacts")
+    env.svc.set_status("acme", "active")
+    assert env.authenticator().authenticate({"X-Api-Key": raw}, "/v1/contacts").tenant_id == "acme"
+
+
+def test_changing_an_unknown_tenant_is_not_found(env: Env) -> None:
+    with pytest.raises(NotFound):
+        env.svc.set_status("ghost", "suspended", "x")
+    with pytest.raises(NotFound):
+        env.svc.set_plan("ghost", Plan())
+    with pytest.raises(NotFound):
+        env.svc.get_tenant("ghost")
+
+
+def test_a_plan_change_is_stored_and_shown_in_usage(env: Env) -> None:
+    events = RecordingPublisher()
+    contacts = ContactService(store=env.contacts, tenants=env.tenancy, events=events, clock=env.clock)
+    contacts.create("acme", ContactInput(name="Ana"), actor="api")
+
+    env.svc.set_plan("acme", Plan(name="growth", max_contacts=5000, rate_limit_per_s=50))
+
+    assert env.svc.get_tenant("acme").plan == Plan(name="growth", max_contacts=5000, rate_limit_per_s=50)
+    assert env.svc.usage("acme") == {"contacts": 1, "max_contacts": 5000}
+    assert env.svc.usage("globex") == {"contacts": 0, "max_contacts": 1000}
+
+
+# --- channels -------------------------------------------------------------------------------------------
+
+def test_connecting_a_channel_writes_the_secret_before_the_channel(env: Env) -> None:
+    connected = env.svc.connect_channel("acme", channel_input(channel_id="acme-main"), base_url=BASE)
+
+    assert env.journal == ["secret:omni/channels/acme/acme-main", "channel:acme-main"]
+    assert connected.channel.secret_name == "omni/channels/acme/acme-main"
+    assert env.channels.channels["acme-main"] == connected.channel
+
+
+def test_a_connected_channel_gets_its_webhook_url_and_a_generated_verify_token(env: Env) -> None:
+    connected = env.svc.connect_channel("acme", channel_input(channel_id="acme-main"), base_url=BASE)
+    secret = env.secrets.secrets["omni/channels/acme/acme-main"]
+
+    assert connected.webhook_url == f"{BASE}/webhooks/whatsapp/acme-main"
+    assert len(connected.verify_token) >= 24
+    assert secret == {"app_secret": APP_SECRET, "access_token": TOKEN, "verify_token": connected.verify_token}
+    assert env.secrets.tags["omni/channels/acme/acme-main"] == {"tenant_id": "acme", "channel_id": "acme-main"}
+    other = env.svc.connect_channel("acme", channel_input(channel_id="acme-second"), base_url=BASE)
+    assert other.verify_token != connected.verify_token
+
+
+def test_a_given_verify_token_is_used_and_secrets_stay_out_of_the_channel_item(env: Env) -> None:
+    connected = env.svc.connect_channel("acme", channel_input(verify_token=SecretStr("my-verify-token")),
+                                        base_url=BASE)
+    item = connected.channel.model_dump_json()
+
+    assert connected.verify_token == "my-verify-token"
+    assert connected.channel.channel_id.startswith("acme-wa-000001-")
+    assert connected.webhook_url == f"{BASE}/webhooks/whatsapp/{connected.channel.channel_id}"
+    for secret in (APP_SECRET, TOKEN, "my-verify-token"):
+        assert secret not in item
+    assert env.svc.list_channels("acme") == [connected.channel]
+    assert env.svc.list_channels("globex") == []
+
+
+def test_connecting_a_channel_for_an_unknown_tenant_writes_nothing(env: Env) -> None:
+    with pytest.raises(NotFound):
+        env.svc.connect_channel("ghost", channel_input(), base_url=BASE)
+
+    assert env.journal == []
+
+
+def test_a_taken_channel_id_is_a_conflict(env: Env) -> None:
+    env.svc.connect_channel("acme", channel_input(channel_id="shared-id"), base_url=BASE)
+
+    with pytest.raises(Conflict):
+        env.svc.connect_channel("globex", channel_input(channel_id="shared-id"), base_url=BASE)
+
+    assert env.channels.channels["shared-id"].tenant_id == "acme"
+
+
+def test_a_refused_reconnect_leaves_the_live_channels_secret_alone(env: Env) -> None:
+    env.svc.connect_channel("acme", channel_input(channel_id="acme-main"), base_url=BASE)
+    live = dict(env.secrets.secrets["omni/channels/acme/acme-main"])
+
+    with pytest.raises(Conflict):
+        env.svc.connect_channel("acme", channel_input(channel_id="acme-main", app_secret="other-secret-456"),
+                                base_url=BASE)
+
+    assert env.secrets.secrets["omni/channels/acme/acme-main"] == live
+
+
+# --- API keys -------------------------------------------------------------------------------------------
+
+def test_an_issued_key_is_shown_once_and_only_its_sha256_is_stored(env: Env) -> None:
+    issued = env.svc.issue_key("acme", KeyInput(name="crm sync", scopes=["contacts:read", "contacts:read"]))
+
+    assert issued.key.startswith("ok_")
+    assert list(env.tenancy.keys) == [key_hash(issued.key)]
+    stored_hash = next(iter(env.tenancy.keys))
+    assert stored_hash != issued.key
+    assert len(stored_hash) == 64
+    stored = env.tenancy.keys[stored_hash]
+    assert issued.key not in stored.model_dump_json()
+    assert issued.key not in issued.api_key.model_dump_json()
+    assert (stored.tenant_id, stored.name, stored.scopes) == ("acme", "crm sync", ("contacts:read",))
+
+
+def test_the_authenticator_accepts_an_issued_key_for_its_tenant(env: Env) -> None:
+    issued = env.svc.issue_key("acme", KeyInput(name="crm", scopes=["messages:send"]))
+
+    principal = env.authenticator().authenticate({"Authorization": f"Bearer {issued.key}"}, "/v1/messages")
+
+    assert (principal.tenant_id, principal.scopes) == ("acme", ("messages:send",))
+    assert principal.principal_id == f"key:{issued.api_key.key_id}"
+
+
+def test_two_issued_keys_differ(env: Env) -> None:
+    first = env.svc.issue_key("acme", KeyInput(name="a"))
+    second = env.svc.issue_key("acme", KeyInput(name="b"))
+
+    assert first.key != second.key
+    assert first.api_key.key_id != second.api_key.key_id
+    assert [k.name for k in env.svc.list_keys("acme")] == ["a", "b"]
+
+
+def test_issuing_a_key_for_an_unknown_tenant_is_not_found(env: Env) -> None:
+    with pytest.raises(NotFound):
+        env.svc.issue_key("ghost", KeyInput(name="x"))
+    assert env.tenancy.keys == {}
+
+
+def test_a_revoked_key_stops_authenticating(env: Env) -> None:
+    issued = env.svc.issue_key("acme", KeyInput(name="crm"))
+
+    revoked = env.svc.revoke_key("acme", issued.api_key.key_id)
+
+    assert revoked.revoked_at is not None and revoked.revoked_at >= T0
+    with pytest.raises(Unauthorized):
+        env.authenticator().authenticate({"X-Api-Key": issued.key}, "/v1/contacts")
+
+
+def test_revoking_another_tenants_key_is_not_found_and_the_key_keeps_working(env: Env) -> None:
+    issued = env.svc.issue_key("globex", KeyInput(name="theirs"))
+
+    with pytest.raises(NotFound):
+        env.svc.revoke_key("acme", issued.api_key.key_id)
+
+    assert env.tenancy.keys[key_hash(issued.key)].revoked_at is None
+    assert env.authenticator().authenticate({"X-Api-Key": issued.key}, "/v1/contacts").tenant_id == "globex"
