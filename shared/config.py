@@ -60,7 +60,7 @@ class Settings(BaseModel):
             raw = env.get(name.upper())
             if raw is None:
                 continue
-            if field.annotation is tuple[str, ...]:
+            if field.annotation == tuple[str, ...]:
                 values[name] = tuple(part.strip() for part in raw.split(",") if part.strip())
             else:
                 values[name] = raw

@@ -147,12 +147,7 @@ def authenticator(settings: Settings) -> Authenticator:
     from shared.services.auth import Authenticator
 
     store = tenancy(settings)
-    jwt = None
-    if settings.user_pool_id or settings.cognito_issuer:
-        from shared.adapters.jwt_verifier import cognito_verifier  # type: ignore[attr-defined]
-
-        jwt = cognito_verifier(settings)
-    return Authenticator(keys=store, tenants=store, clock=SystemClock(), jwt=jwt,
+    return Authenticator(keys=store, tenants=store, clock=SystemClock(), jwt=jwt_verifier(settings),
                          operators=SecretOperatorKeys(aws.client("secretsmanager"), settings.operator_secret_name))
 
 

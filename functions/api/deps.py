@@ -9,11 +9,10 @@ from shared import wiring
 from shared.config import get_settings
 
 if TYPE_CHECKING:
-    from shared.services.erasure import ErasureService
-
     from shared.adapters.dynamodb import DynamoChannels
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
+    from shared.services.erasure import ErasureService
     from shared.services.platform import PlatformService
     from shared.services.segment_service import SegmentService
 

@@ -22,7 +22,7 @@ from shared.wiring import rate_counter
 
 API_TITLE = "Omnichannel messaging API"
 API_VERSION = "1.0.0"
-SECURITY_SCHEMES = {
+SECURITY_SCHEMES: dict[str, Any] = {
     "bearer": HTTPBearer(description="A tenant API key, or an agent's JWT from the Cognito user pool"),
     "apiKey": APIKey(name="X-Api-Key", in_=APIKeyIn.header, description="A tenant API key"),
 }

@@ -26,9 +26,13 @@ class LocalResources:
     dlq_urls: dict[str, str] = field(default_factory=dict)
     rule_targets: dict[str, str] = field(default_factory=dict)
 
+    user_pool_id: str = ""
+    user_pool_client_id: str = ""
+
     def env(self) -> dict[str, str]:
         """Environment for the handlers, as the CDK stack sets it."""
-        env = {"TABLE_NAME": self.table_name, "BUS_NAME": self.bus_name, "MEDIA_BUCKET": self.bucket}
+        env = {"TABLE_NAME": self.table_name, "BUS_NAME": self.bus_name, "MEDIA_BUCKET": self.bucket,
+               "USER_POOL_ID": self.user_pool_id, "USER_POOL_CLIENT_ID": self.user_pool_client_id}
         for spec in topology.QUEUES:
             env[spec.env_var] = self.queue_urls[spec.name]
         return env
@@ -83,7 +87,24 @@ def provision(prefix: str = "omnichannel", *, visibility_timeout_s: int | None =
         events.put_targets(Rule=f"{prefix}-{rule.name}", EventBusName=res.bus_name,
                            Targets=[{"Id": rule.target_queue, "Arn": res.queue_arns[rule.target_queue]}])
         res.rule_targets[rule.name] = rule.target_queue
+    res.user_pool_id, res.user_pool_client_id = _user_pool(prefix)
     return res
+
+
+def _user_pool(prefix: str) -> tuple[str, str]:
+    """The agents' user pool as infra/constructs/identity.py declares it (moto issues and verifies its JWTs)."""
+    cognito = boto3.client("cognito-idp", region_name=REGION)
+    pool = cognito.create_user_pool(
+        PoolName=f"{prefix}-agents", UsernameAttributes=["email"], AutoVerifiedAttributes=["email"],
+        AdminCreateUserConfig={"AllowAdminCreateUserOnly": True},
+        Schema=[{"Name": "tenant_id", "AttributeDataType": "String", "Mutable": True}])["UserPool"]
+    for group in ("admin", "supervisor", "agent"):
+        cognito.create_group(GroupName=group, UserPoolId=pool["Id"])
+    client = cognito.create_user_pool_client(
+        UserPoolId=pool["Id"], ClientName=f"{prefix}-console", GenerateSecret=False,
+        ExplicitAuthFlows=["ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_ADMIN_USER_PASSWORD_AUTH"],
+        ReadAttributes=["email", "custom:tenant_id"], WriteAttributes=["email"])["UserPoolClient"]
+    return str(pool["Id"]), str(client["ClientId"])
 
 
 def describe(res: LocalResources) -> dict[str, Any]:

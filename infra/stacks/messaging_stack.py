@@ -274,6 +274,7 @@ class MessagingStack(Stack):
         bus.grant_put_events_to(api)
         queues["outbound"].grant_send_messages(api)  # messages sent through the API
         queues["jobs"].grant_send_messages(api)  # imports, exports and erasure run in jobs_worker
+        queues["jobs"].grant_send_messages(fn["jobs_worker"])  # a long import re-queues itself
         for prefix in API_OBJECT_PREFIXES:
             # Presigned URLs act with the signer's permissions, so the role needs what the URL's holder may do.
             bucket.grant_read_write(api, f"{prefix}*")

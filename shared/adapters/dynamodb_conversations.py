@@ -63,7 +63,7 @@ class DynamoConversations:
         item = self._item(tenant_id, conversation_id)
         return _conv(item) if item else None
 
-    def list(
+    def page(
         self,
         tenant_id: str,
         *,

@@ -59,7 +59,8 @@ class DynamoTenancy:
 
     def update_tenant(self, tenant_id: str, *, status: str | None = None, reason: str | None = None,
                       plan: Plan | None = None) -> Tenant | None:
-        sets, values = [], {}
+        sets: list[str] = []
+        values: dict[str, Any] = {}
         if status is not None:
             sets.append("#st = :st")
             values[":st"] = status

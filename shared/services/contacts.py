@@ -296,10 +296,10 @@ class ContactService:
                  if not any(i.kind == s.kind and i.value == s.value for s in survivor.identities)]
         fields = {**merged.fields, **survivor.fields}
         consent = dict(survivor.consent)
-        for purpose, record in merged.consent.items():
+        for purpose, decision in merged.consent.items():
             mine = consent.get(purpose)
-            if mine is None or record.at > mine.at:
-                consent[purpose] = record  # the most recent decision wins, whichever contact it was on
+            if mine is None or decision.at > mine.at:
+                consent[purpose] = decision  # the most recent decision wins, whichever contact it was on
         combined = survivor.model_copy(update={
             "identities": (*survivor.identities, *moved),
             "tags": tuple(dict.fromkeys((*survivor.tags, *merged.tags))),

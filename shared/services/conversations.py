@@ -27,7 +27,7 @@ class ConversationStore(Protocol):
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation | None: ...
 
-    def list(self, tenant_id: str, *, status: str | None, channel_id: str | None, contact_id: str | None,
+    def page(self, tenant_id: str, *, status: str | None, channel_id: str | None, contact_id: str | None,
              limit: int, cursor: str | None) -> Page: ...
 
     def close(self, tenant_id: str, conversation_id: str, *, at: object, by: str) -> Conversation | None: ...
@@ -59,9 +59,9 @@ class ConversationService:
         self._clock = clock
         self._window = service_window
 
-    def list(self, tenant_id: str, *, status: str | None = None, channel_id: str | None = None,
+    def page(self, tenant_id: str, *, status: str | None = None, channel_id: str | None = None,
              contact_id: str | None = None, limit: int = 50, cursor: str | None = None) -> Page:
-        return self._store.list(tenant_id, status=status, channel_id=channel_id, contact_id=contact_id, limit=limit,
+        return self._store.page(tenant_id, status=status, channel_id=channel_id, contact_id=contact_id, limit=limit,
                                 cursor=cursor)
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation:

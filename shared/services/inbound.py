@@ -88,7 +88,8 @@ class InboundService:
         media = message.media
         events.append(MessageReceived(
             tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=message.provider_message_id,
-            contact_id=contact_id, contact_key=thread.contact_key, reply_to_address=thread.address, conversation_id=conversation_id,
+            contact_id=contact_id, contact_key=thread.contact_key, reply_to_address=thread.address,
+            conversation_id=conversation_id,
             message_type=message.type.value, text=message.text, sent_at=_iso(message),
             has_media=message.type in MEDIA_TYPES and media is not None and media.id is not None,
             media=media.model_dump(exclude_none=True) if media else None,

@@ -19,7 +19,9 @@ pytestmark = pytest.mark.integration
 def stack() -> Iterator[LocalStack]:
     # moto keeps its state per process, so one stack serves the whole session (tests use distinct contacts)
     local = LocalStack(prefix="it", visibility_timeout_s=2,
-                       extra_env={"RETRY_BASE_DELAY_S": "1", "RETRY_MAX_DELAY_S": "2"})
+                       extra_env={"RETRY_BASE_DELAY_S": "1", "RETRY_MAX_DELAY_S": "2",
+                                  "WEBHOOKS_RETRY_BASE_DELAY_S": "1", "WEBHOOKS_RETRY_MAX_DELAY_S": "2",
+                                  "WEBHOOKS_MAX_ATTEMPTS": "3"})
     local.start()
     yield local
     local.stop()

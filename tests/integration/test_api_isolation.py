@@ -30,6 +30,8 @@ EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("put", "/v1/segments/{segment_id}"): {"name": "x", "filter": {"field": "tags", "op": "has", "value": "x"}},
     ("post", "/v1/merges/{merge_id}/split"): None,
     ("put", "/v1/fields/{key}"): {"key": "nivel", "label": "Nivel", "type": "text"},
+    ("patch", "/v1/users/{user_id}"): {"role": "agent"},
+    ("patch", "/v1/webhooks/{subscription_id}"): {"enabled": False},
 }
 # Operations whose path names something in the caller's own namespace rather than an id of another
 # tenant's record: they may succeed, but must leave tenant B untouched (checked at the end).

@@ -28,7 +28,7 @@ def list_conversations(limit: Limit = 50, cursor: Cursor = None,
                        channel_id: Annotated[str | None, Query(max_length=64)] = None,
                        contact_id: Annotated[str | None, Query(max_length=64)] = None) -> ConversationPage:
     who = require(router, "conversations:read")
-    page = deps.conversations().list(who.tenant_id or "", status=status, channel_id=channel_id,
+    page = deps.conversations().page(who.tenant_id or "", status=status, channel_id=channel_id,
                                      contact_id=contact_id, limit=limit, cursor=cursor)
     return ConversationPage(items=page.items, next_cursor=page.cursor)
 

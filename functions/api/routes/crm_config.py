@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
+from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
@@ -37,10 +38,10 @@ def put_field(key: str, body: CustomFieldDef) -> CustomFieldDef:
 
 @router.delete("/v1/fields/<key>", tags=["Custom fields"], summary="Delete a custom field definition",
                responses={204: {"description": "Deleted"}})
-def delete_field(key: str) -> tuple[None, int]:
+def delete_field(key: str) -> Response[None]:
     who = require(router, "admin")
     deps.contacts().delete_field_def(who.tenant_id or "", key)
-    return None, 204
+    return Response(status_code=204)
 
 
 class SegmentList(BaseModel):
@@ -79,10 +80,10 @@ def update_segment(segment_id: str, body: SegmentInput) -> Segment:
 
 @router.delete("/v1/segments/<segment_id>", tags=["Segments"], summary="Delete a segment",
                responses={204: {"description": "Deleted"}})
-def delete_segment(segment_id: str) -> tuple[None, int]:
+def delete_segment(segment_id: str) -> Response[None]:
     who = require(router, "admin")
     deps.segments().delete(who.tenant_id or "", segment_id)
-    return None, 204
+    return Response(status_code=204)
 
 
 @router.get("/v1/segments/<segment_id>/count", tags=["Segments"], summary="How many contacts match now")

@@ -16,7 +16,7 @@ from shared.http.context import require
 from shared.models.crm import TAG
 from shared.models.files import FileDownload, FileInput, FilePage, FileUpload, LibraryFile, MediaKind
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]  # the Powertools class has no annotated __init__
+router = APIGatewayHttpRouter()  # the Powertools class has no annotated __init__
 TAGS = ["Files"]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of the previous page")]

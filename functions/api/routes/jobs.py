@@ -13,7 +13,7 @@ from functions.api import deps
 from shared.http.context import require
 from shared.models.jobs import ErasureRecord, ExportInput, ImportInput, Job
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+router = APIGatewayHttpRouter()
 TAGS = ["Imports and exports"]
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]

@@ -19,7 +19,7 @@ from shared.errors import Unauthorized
 from shared.http.context import principal_of
 from shared.services.users import Actor, PasswordReset, User, UserInvite, UserService, UserUpdate
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+router = APIGatewayHttpRouter()
 TAGS = ["Users"]
 UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\w-]+$", description="The user's id")]
 

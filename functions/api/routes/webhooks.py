@@ -25,7 +25,7 @@ from shared.models.webhooks import (
 )
 from shared.services.webhooks import WebhookService
 
-router = APIGatewayHttpRouter()  # type: ignore[no-untyped-call]
+router = APIGatewayHttpRouter()
 TAGS = ["Webhooks"]
 
 
