@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Protocol
 
 from shared.errors import Conflict, InvalidInput, NotFound
@@ -30,7 +30,7 @@ class ConversationStore(Protocol):
     def page(self, tenant_id: str, *, status: str | None, channel_id: str | None, contact_id: str | None,
              limit: int, cursor: str | None) -> Page: ...
 
-    def close(self, tenant_id: str, conversation_id: str, *, at: object, by: str) -> Conversation | None: ...
+    def close(self, tenant_id: str, conversation_id: str, *, at: datetime, by: str) -> Conversation | None: ...
 
     def messages(self, conversation: Conversation, *, limit: int = 200) -> list[MessageView]: ...
 
