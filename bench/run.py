@@ -449,11 +449,19 @@ def main() -> None:
         "| artifact | zipped bytes |", "|---|---|",
         *[f"| {k} | {v:,} |" for k, v in sizes.items()], "",
         "## Reading these numbers", "",
-        "- Per inbound message the pipeline makes 2 DynamoDB writes (conditional put = record + dedup guard; "
-        "thread update = window + conversation, no read) and the reply 1 read + 2 writes (window check; send "
-        "claim; accepted record). A status webhook is 1 conditional write, found through the callback data "
-        "with no read. GSI writes make DynamoDB the largest line; the sparse gsi2 and the projection of gsi1 "
-        "are the levers if that matters.",
+        "- Every message in section 1 is a *first contact* (30 distinct customers), the most expensive case since "
+        "the CRM: besides the conditional put (record + dedup guard) and the thread update, the first message of "
+        "a thread resolves the sender (identity GetItems, soft-phone Query, profile read), creates the contact "
+        "in one TransactWriteItems with the plan counter, writes its first activity and the conversation "
+        "record, links the thread and moves `last_inbound_at`, and publishes `ContactCreated` too. A later "
+        "message on the same thread costs the put, the thread update and the `last_inbound_at` update (3 "
+        "writes). The reply is 1 read + 2 writes. A status webhook is 1 conditional write with no read.",
+        "- `webhook_dispatcher` queries the tenant's subscriptions once per event even when it has none (3 events "
+        "per first contact). Caching the subscription list per tenant for a few seconds, or a rule per "
+        "subscribed tenant, is the lever.",
+        "- REST reads: one DynamoDB read per `GET /v1/contacts/{id}` and one Query per page, plus the rate-limit "
+        "window write on every request; the authorizer's key and tenant lookups are cached for 60 s, so they "
+        "nearly vanish from the per-request count.",
         "- Status webhooks (3 per reply, Meta's sizing guidance) cost more than the message itself, mostly "
         "front door, SQS and EventBridge. Publishing `MessageStatusChanged` only for consumers that need it, "
         "or applying statuses inline in the ingest function, are the measured levers.",
