@@ -49,7 +49,27 @@ def _store(settings: Settings) -> DynamoMessageStore:
     from shared.adapters import aws
     from shared.adapters.dynamodb import DynamoMessageStore
 
-    return DynamoMessageStore(aws.table(settings.table_name), retention_days=settings.message_retention_days)
+    return DynamoMessageStore(aws.table(settings.table_name), retention_days=settings.message_retention_days,
+                              tenant_retention_days=_tenant_retention(settings))
+
+
+def _tenant_retention(settings: Settings) -> Callable[[str], int]:
+    """The tenant plan's message retention in days, cached per container for five minutes."""
+    import time
+
+    store = tenancy(settings)
+    cache: dict[str, tuple[float, int]] = {}
+
+    def days(tenant_id: str) -> int:
+        hit = cache.get(tenant_id)
+        if hit and hit[0] > time.monotonic():
+            return hit[1]
+        tenant = store.get_tenant(tenant_id)
+        value = tenant.plan.retention_days if tenant else 0
+        cache[tenant_id] = (time.monotonic() + 300, value)
+        return value
+
+    return days
 
 
 def _graph(settings: Settings) -> GraphWhatsAppClient:

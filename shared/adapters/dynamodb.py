@@ -14,6 +14,7 @@ Single table, keys `pk`/`sk`, sparse GSIs:
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -122,12 +123,17 @@ class DynamoChannels:
 class DynamoMessageStore:
     """Messages, threads and statuses. Satisfies shared.ports.MessageStore."""
 
-    def __init__(self, table: Any, *, retention_days: int = 0) -> None:
+    def __init__(self, table: Any, *, retention_days: int = 0,
+                 tenant_retention_days: Callable[[str], int] | None = None) -> None:
         self._table = table
         self._retention = timedelta(days=retention_days) if retention_days > 0 else None
+        self._tenant_retention = tenant_retention_days
 
-    def _expiry(self, at: datetime) -> dict[str, int]:
-        return {"expires_at": int((at + self._retention).timestamp())} if self._retention else {}
+    def _expiry(self, at: datetime, tenant_id: str | None = None) -> dict[str, int]:
+        """TTL from the tenant's plan (`retention_days`) when it sets one, else the deployment default."""
+        days = self._tenant_retention(tenant_id) if self._tenant_retention and tenant_id else 0
+        retention = timedelta(days=days) if days > 0 else self._retention
+        return {"expires_at": int((at + retention).timestamp())} if retention else {}
 
     # -- inbound ---------------------------------------------------------------------------------------
     def put_inbound(self, tenant_id: str, channel_id: str, message: InboundMessage, *, received_at: datetime
@@ -143,7 +149,7 @@ class DynamoMessageStore:
             "contact_key": message.sender.key, "message_type": message.type.value, "text": message.text,
             "sent_at": _iso(message.sent_at), "received_at": _iso(received_at),
             "content": json.dumps(body, separators=(",", ":"), ensure_ascii=False) if body else None,
-            **self._expiry(received_at),
+            **self._expiry(received_at, tenant_id),
         }
         if message.media and message.media.id:
             item["media_state"] = "pending"
@@ -221,7 +227,8 @@ class DynamoMessageStore:
             "to": request.to, "origin": request.origin, "message_type": request.content.type,
             "text": getattr(request.content, "body", None),
             "content": request.content.model_dump_json(exclude_none=True), "reply_to": request.reply_to,
-            "status": "sending", "status_rank": 0, "created_at": _iso(now), "attempts": 1, **self._expiry(now),
+            "status": "sending", "status_rank": 0, "created_at": _iso(now), "attempts": 1,
+            **self._expiry(now, request.tenant_id),
         }
         try:
             self._table.put_item(Item=_clean(item), ConditionExpression="attribute_not_exists(pk)",

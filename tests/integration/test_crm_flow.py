@@ -121,3 +121,20 @@ def test_rate_limit_answers_429_with_retry_after(stack: LocalStack) -> None:
     assert limited, [a.status for a in statuses]
     assert limited[0].headers["retry-after"] == "1"
     assert limited[0].body["code"] == "rate_limited"
+
+
+def test_a_tenant_plan_retention_puts_a_ttl_on_its_messages(stack: LocalStack) -> None:
+    import time
+
+    from tests.integration.conftest import table
+
+    created = call(stack, "POST", "/platform/v1/tenants", {
+        "tenant_id": "crm-ttl", "name": "TTL", "plan": {"max_contacts": 10, "retention_days": 7}}, key=OPERATOR_KEY)
+    assert created.status == 201, created.text
+    channel = _connect(stack, "crm-ttl", "300000000000005", "crm-ttl-secret")
+    before = int(time.time())
+    _inbound(stack, channel, "300000000000005", "crm-ttl-secret", "56911112222", "borrar en 7 días")
+    stack.wait_idle()
+    items = wait_for(lambda: [i for i in table(stack).scan()["Items"]
+                              if str(i["pk"]).startswith(f"T#crm-ttl#MSG#{channel}#")])
+    assert before + 7 * 86400 - 60 <= int(items[0]["expires_at"]) <= int(time.time()) + 7 * 86400 + 60
