@@ -39,13 +39,10 @@ PRICE = {
 
 
 # -- 1. AWS calls ------------------------------------------------------------------------------------------
-def count_calls() -> dict[str, Any]:
+def _count_aws_calls(stack: Any) -> Counter[tuple[str, str, str]]:
+    """Count every boto3 call made inside a local-stack function, as (function, service, operation)."""
     import boto3
 
-    from infra.local.stack import LocalStack
-    from tests.integration.payloads import status, text_message
-
-    stack = LocalStack(prefix="bench", visibility_timeout_s=5).start()
     calls: Counter[tuple[str, str, str]] = Counter()
 
     def on_call(model: Any, **_: Any) -> None:
@@ -54,6 +51,17 @@ def count_calls() -> dict[str, Any]:
             calls[(function, model.service_model.service_id.hyphenize(), model.name)] += 1
 
     boto3.DEFAULT_SESSION.events.register("before-call", on_call)  # type: ignore[union-attr]
+    return calls
+
+
+def count_calls() -> dict[str, Any]:
+    import boto3
+
+    from infra.local.stack import LocalStack
+    from tests.integration.payloads import status, text_message
+
+    stack = LocalStack(prefix="bench", visibility_timeout_s=5).start()
+    calls = _count_aws_calls(stack)
     from shared.adapters import aws
 
     aws.client.cache_clear()
@@ -97,21 +105,13 @@ def count_calls() -> dict[str, Any]:
 
 def api_reads(n_requests: int = 300) -> dict[str, Any]:
     """p50/p95 of the common REST reads on the local stack, and the AWS calls each costs (authorizer + api)."""
-    import boto3
 
     from infra.local.stack import LocalStack
     from tests.integration.api_client import call, onboard
     from tests.integration.payloads import envelope, new_wamid
 
     stack = LocalStack(prefix="benchapi", visibility_timeout_s=5).start()
-    calls: Counter[tuple[str, str, str]] = Counter()
-
-    def on_call(model: Any, **_: Any) -> None:
-        function = getattr(stack.host.current, "function", None)
-        if function:
-            calls[(function, model.service_model.service_id.hyphenize(), model.name)] += 1
-
-    boto3.DEFAULT_SESSION.events.register("before-call", on_call)  # type: ignore[union-attr]
+    calls = _count_aws_calls(stack)
     try:
         key = onboard(stack, "bench", max_contacts=100_000, rate_limit_per_s=10_000)
         channel = call(stack, "POST", "/platform/v1/tenants/bench/channels", {

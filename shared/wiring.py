@@ -13,26 +13,30 @@ from typing import TYPE_CHECKING
 from shared.config import Settings
 
 if TYPE_CHECKING:
-    from collections.abc import Callable
 
     from shared.adapters.channels import CachedChannelDirectory
-    from shared.adapters.dynamodb import DynamoMessageStore
+    from shared.adapters.dynamodb import DynamoChannels, DynamoMessageStore
     from shared.adapters.dynamodb_crm import DynamoContactStore
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.adapters.eventbridge import EventBridgePublisher
     from shared.adapters.graph import GraphWhatsAppClient
+    from shared.adapters.jwt_verifier import CognitoJwtVerifier
     from shared.adapters.sqs import SqsRetryDelayer
     from shared.services.auth import Authenticator
     from shared.services.auto_reply import AutoReplyService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.crm_link import InboundCrm
+    from shared.services.erasure import ErasureService
+    from shared.services.files import FileService
     from shared.services.inbound import InboundService
     from shared.services.ingest import IngestService
+    from shared.services.jobs import JobService
     from shared.services.media import MediaService
     from shared.services.outbound import SenderService
     from shared.services.platform import PlatformService
     from shared.services.segment_service import SegmentService
+    from shared.services.users import UserService
     from shared.services.webhooks import WebhookService
 
 
@@ -48,28 +52,10 @@ def _directory(settings: Settings) -> CachedChannelDirectory:
 def _store(settings: Settings) -> DynamoMessageStore:
     from shared.adapters import aws
     from shared.adapters.dynamodb import DynamoMessageStore
+    from shared.adapters.dynamodb_tenancy import CachedTenantPlans
 
     return DynamoMessageStore(aws.table(settings.table_name), retention_days=settings.message_retention_days,
-                              tenant_retention_days=_tenant_retention(settings))
-
-
-def _tenant_retention(settings: Settings) -> Callable[[str], int]:
-    """The tenant plan's message retention in days, cached per container for five minutes."""
-    import time
-
-    store = tenancy(settings)
-    cache: dict[str, tuple[float, int]] = {}
-
-    def days(tenant_id: str) -> int:
-        hit = cache.get(tenant_id)
-        if hit and hit[0] > time.monotonic():
-            return hit[1]
-        tenant = store.get_tenant(tenant_id)
-        value = tenant.plan.retention_days if tenant else 0
-        cache[tenant_id] = (time.monotonic() + 300, value)
-        return value
-
-    return days
+                              tenant_retention_days=CachedTenantPlans(tenancy(settings)).retention_days)
 
 
 def _graph(settings: Settings) -> GraphWhatsAppClient:
@@ -126,6 +112,13 @@ def _contact_store(settings: Settings) -> DynamoContactStore:
     return DynamoContactStore(aws.table(settings.table_name), activity_retention_days=settings.message_retention_days)
 
 
+def channels(settings: Settings) -> DynamoChannels:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb import DynamoChannels
+
+    return DynamoChannels(aws.table(settings.table_name))
+
+
 def tenancy(settings: Settings) -> DynamoTenancy:
     from shared.adapters import aws
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
@@ -144,20 +137,16 @@ def contact_service(settings: Settings) -> ContactService:
 def conversation_service(settings: Settings) -> ConversationService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
-    from shared.adapters.dynamodb import DynamoChannels
     from shared.adapters.dynamodb_conversations import DynamoConversations
     from shared.adapters.sqs import SqsOutboundQueue
     from shared.services.conversations import ConversationService
 
     table = aws.table(settings.table_name)
     return ConversationService(
-        store=DynamoConversations(table), contacts=_contact_store(settings), channels=DynamoChannels(table),
+        store=DynamoConversations(table), threads=_store(settings), contacts=_contact_store(settings),
+        channels=channels(settings),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
         clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
-
-
-def rate_counter(settings: Settings) -> Callable[[str, int], int]:
-    return tenancy(settings).hit
 
 
 def authenticator(settings: Settings) -> Authenticator:
@@ -223,11 +212,10 @@ def segment_service(settings: Settings) -> SegmentService:
 def platform_service(settings: Settings) -> PlatformService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
-    from shared.adapters.dynamodb import DynamoChannels
     from shared.adapters.dynamodb_tenancy import SecretsManagerWriter
     from shared.services.platform import PlatformService
 
-    return PlatformService(tenants=tenancy(settings), channels=DynamoChannels(aws.table(settings.table_name)),
+    return PlatformService(tenants=tenancy(settings), channels=channels(settings),
                            secrets_=SecretsManagerWriter(aws.client("secretsmanager")), clock=SystemClock(),
                            secret_prefix=settings.secret_prefix)
 
@@ -250,10 +238,6 @@ def webhook_service(settings: Settings) -> WebhookService:
                           max_delay_s=settings.webhooks_retry_max_delay_s),
         min_time_left_s=settings.webhooks_timeout_s + 3)
 
-
-if TYPE_CHECKING:  # users and agents' JWTs (appended with shared/services/users.py)
-    from shared.adapters.jwt_verifier import CognitoJwtVerifier
-    from shared.services.users import UserService
 
 
 def jwt_verifier(settings: Settings) -> CognitoJwtVerifier | None:
@@ -282,25 +266,18 @@ def user_service(settings: Settings) -> UserService:
                        configured=bool(settings.user_pool_id))
 
 
-if TYPE_CHECKING:
-    from shared.services.files import FileService
-
 
 def file_service(settings: Settings) -> FileService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_files import DynamoFileStore
-    from shared.adapters.s3_files import S3FileStorage, presigning_client
+    from shared.adapters.s3_files import S3FileStorage
     from shared.services.files import FileService
 
     return FileService(store=DynamoFileStore(aws.table(settings.table_name)),
-                       storage=S3FileStorage(presigning_client(), settings.media_bucket),
+                       storage=S3FileStorage(aws.presigning_client(), settings.media_bucket),
                        clock=SystemClock(), quota_bytes=settings.files_quota_bytes)
 
-
-if TYPE_CHECKING:  # background jobs: CSV import/export and erasure (appended with shared/services/jobs.py)
-    from shared.services.erasure import ErasureService
-    from shared.services.jobs import JobService
 
 
 def erasure_service(settings: Settings) -> ErasureService:
@@ -323,12 +300,12 @@ def job_service(settings: Settings) -> JobService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_jobs import DynamoJobStore
-    from shared.adapters.sqs_jobs import S3JobFiles, SqsJobQueue, presigning_client
+    from shared.adapters.sqs_jobs import S3JobFiles, SqsJobQueue
     from shared.services.jobs import JobService
 
     return JobService(
         jobs=DynamoJobStore(aws.table(settings.table_name)),
         queue=SqsJobQueue(aws.client("sqs"), settings.jobs_queue_url),
-        files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=presigning_client()),
+        files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=aws.presigning_client()),
         contacts=_contact_store(settings), tenants=tenancy(settings), events=_events(settings), clock=SystemClock(),
         segments=segment_service(settings), erasure=erasure_service(settings))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from functools import lru_cache
 from typing import TYPE_CHECKING
 
@@ -10,11 +11,16 @@ from shared.config import get_settings
 
 if TYPE_CHECKING:
     from shared.adapters.dynamodb import DynamoChannels
+    from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.erasure import ErasureService
+    from shared.services.files import FileService
+    from shared.services.jobs import JobService
     from shared.services.platform import PlatformService
     from shared.services.segment_service import SegmentService
+    from shared.services.users import UserService
+    from shared.services.webhooks import WebhookService
 
 
 @lru_cache(maxsize=1)
@@ -25,17 +31,6 @@ def contacts() -> ContactService:
 @lru_cache(maxsize=1)
 def conversations() -> ConversationService:
     return wiring.conversation_service(get_settings())
-
-
-def clear() -> None:
-    """Forget every cached service (a new local stack, or a test that swaps settings)."""
-    import sys
-
-    module = sys.modules[__name__]
-    for name in dir(module):
-        getter = getattr(module, name)
-        if callable(getter) and hasattr(getter, "cache_clear"):
-            getter.cache_clear()
 
 
 @lru_cache(maxsize=1)
@@ -50,10 +45,13 @@ def erasure() -> ErasureService:
 
 @lru_cache(maxsize=1)
 def channels() -> DynamoChannels:
-    from shared.adapters import aws
-    from shared.adapters.dynamodb import DynamoChannels
+    return wiring.channels(get_settings())
 
-    return DynamoChannels(aws.table(get_settings().table_name))
+
+@lru_cache(maxsize=1)
+def tenancy() -> DynamoTenancy:
+    """Tenants, keys and the rate-limit windows (the middleware counts every request through it)."""
+    return wiring.tenancy(get_settings())
 
 
 @lru_cache(maxsize=1)
@@ -61,19 +59,30 @@ def platform() -> PlatformService:
     return wiring.platform_service(get_settings())
 
 
-if TYPE_CHECKING:
-    from shared.services.files import FileService
-
-
 @lru_cache(maxsize=1)
 def files() -> FileService:
     return wiring.file_service(get_settings())
 
 
-if TYPE_CHECKING:
-    from shared.services.jobs import JobService
-
-
 @lru_cache(maxsize=1)
 def jobs() -> JobService:
     return wiring.job_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def users() -> UserService:
+    return wiring.user_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def webhooks() -> WebhookService:
+    return wiring.webhook_service(get_settings())
+
+
+def clear() -> None:
+    """Forget every cached service (a new local stack, or a test that swaps settings)."""
+    module = sys.modules[__name__]
+    for name in dir(module):
+        getter = getattr(module, name)
+        if callable(getter) and hasattr(getter, "cache_clear"):
+            getter.cache_clear()

@@ -13,12 +13,12 @@ from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response
 from aws_lambda_powertools.event_handler.openapi.models import APIKey, APIKeyIn, HTTPBearer
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from functions.api import deps
 from functions.api.routes import routers
 from shared.config import get_settings
 from shared.http import problems
 from shared.http.context import idempotency_middleware, rate_limit_middleware
 from shared.observability import logger, metrics, tracer
-from shared.wiring import rate_counter
 
 API_TITLE = "Omnichannel messaging API"
 API_VERSION = "1.0.0"
@@ -31,7 +31,7 @@ app = APIGatewayHttpResolver(enable_validation=True)
 problems.register(app)
 for router in routers():
     app.include_router(router)
-app.use(middlewares=[rate_limit_middleware(lambda tenant, second: rate_counter(get_settings())(tenant, second)),
+app.use(middlewares=[rate_limit_middleware(lambda tenant, second: deps.tenancy().hit(tenant, second)),
                      idempotency_middleware(lambda: get_settings().table_name)])
 
 

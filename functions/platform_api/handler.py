@@ -12,7 +12,7 @@ from pydantic import BaseModel
 from shared.config import get_settings
 from shared.errors import Forbidden
 from shared.http import problems
-from shared.http.context import idempotency_middleware, principal_of
+from shared.http.context import base_url, idempotency_middleware, principal_of
 from shared.models.channel import Channel
 from shared.models.tenancy import ApiKey, Plan, Tenant
 from shared.observability import logger, metrics, tracer
@@ -104,8 +104,7 @@ def set_plan(tenant_id: str, body: Plan) -> Tenant:
 @app.post("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"], responses={201: {"description": "Connected"}})
 def connect_channel(tenant_id: str, body: ChannelInput) -> tuple[ChannelConnected, int]:
     _operator()
-    base = f"https://{app.current_event.request_context.domain_name}"
-    return get_service().connect_channel(tenant_id, body, base_url=base), 201
+    return get_service().connect_channel(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
 
 
 @app.get("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"])

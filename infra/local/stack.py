@@ -110,7 +110,7 @@ def apigw_v2_event(method: str, raw_path: str, query: str, headers: dict[str, st
     params = urllib.parse.parse_qs(query, keep_blank_values=True)
     return {
         "version": "2.0", "routeKey": route_key, "rawPath": raw_path, "rawQueryString": query,
-        "headers": {k.lower(): v for k, v in headers.items()},
+        "headers": {**{k.lower(): v for k, v in headers.items()}, "x-forwarded-proto": "http"},
         "queryStringParameters": {k: ",".join(v) for k, v in params.items()} or None,
         "pathParameters": path_params,
         "requestContext": {"accountId": "123456789012", "apiId": "local",
@@ -244,6 +244,7 @@ class LocalStack:
         get_settings.cache_clear()
         aws.client.cache_clear()
         aws.table.cache_clear()
+        aws.presigning_client.cache_clear()
         for spec in topology.FUNCTIONS:
             module = sys.modules.get(f"functions.{spec.name}.handler")
             if module is not None and hasattr(module, "get_service"):

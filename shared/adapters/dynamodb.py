@@ -13,6 +13,7 @@ Single table, keys `pk`/`sk`, sparse GSIs:
 
 from __future__ import annotations
 
+import base64
 import json
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,7 @@ from boto3.dynamodb.conditions import Key
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
+from shared.errors import InvalidInput
 from shared.models.channel import Channel
 from shared.models.envelopes import OutboundRequest
 from shared.models.messages import STATUS_RANK, InboundMessage, StatusKind, StatusUpdate
@@ -47,6 +49,45 @@ def _condition_failed(exc: ClientError) -> bool:
 
 
 _DESERIALIZER = TypeDeserializer()
+_KEY_ATTRS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
+
+
+def encode_cursor(key: dict[str, Any] | None) -> str | None:
+    """A listing cursor: the query's LastEvaluatedKey, opaque to clients."""
+    if not key:
+        return None
+    return base64.urlsafe_b64encode(json.dumps(key, default=str, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str | None, *, partition: str, attr: str = "gsi1pk") -> dict[str, Any] | None:
+    """The start key of a cursor, accepted only for the partition it came from (never another tenant's)."""
+    if not cursor:
+        return None
+    try:
+        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (ValueError, TypeError):
+        raise InvalidInput("malformed cursor") from None
+    if (not isinstance(key, dict) or not set(key) <= _KEY_ATTRS or key.get(attr) != partition
+            or not all(isinstance(v, str) for v in key.values())):
+        raise InvalidInput("this cursor does not belong to this listing")
+    return key
+
+
+def query_page(table: Any, partition: str, *, limit: int, cursor: str | None, index: str | None = None,
+               sk_prefix: str | None = None, newest_first: bool = True) -> tuple[list[dict[str, Any]], str | None]:
+    """One page of a partition (of the table or of a GSI), with a tenant-checked cursor."""
+    pk_attr, sk_attr = (f"{index}pk", f"{index}sk") if index else ("pk", "sk")
+    condition = Key(pk_attr).eq(partition)
+    if sk_prefix:
+        condition = condition & Key(sk_attr).begins_with(sk_prefix)
+    kwargs: dict[str, Any] = {"KeyConditionExpression": condition, "Limit": limit, "ScanIndexForward": not newest_first}
+    if index:
+        kwargs["IndexName"] = index
+    start = decode_cursor(cursor, partition=partition, attr=pk_attr)
+    if start:
+        kwargs["ExclusiveStartKey"] = start
+    result = table.query(**kwargs)
+    return list(result["Items"]), encode_cursor(result.get("LastEvaluatedKey"))
 
 
 def _old_item(exc: ClientError) -> dict[str, Any]:

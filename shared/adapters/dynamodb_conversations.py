@@ -14,10 +14,9 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _iso, thread_key
-from shared.adapters.dynamodb_crm import decode_cursor, encode_cursor
+from shared.adapters.dynamodb import _condition_failed, _iso, decode_cursor, encode_cursor, thread_key
 from shared.models.conversations import Conversation, MessageView
-from shared.ports import Page, Thread
+from shared.ports import Page
 
 _FREE_THREAD = "REMOVE conversation_id, conversation_opened_at, conversation_opened_by"
 
@@ -89,7 +88,7 @@ class DynamoConversations:
             for cond in conditions[1:]:
                 expr = expr & cond
             kwargs["FilterExpression"] = expr
-        start = decode_cursor(cursor, index_pk=index_pk)
+        start = decode_cursor(cursor, partition=index_pk)
         if start:
             kwargs["ExclusiveStartKey"] = start
         items: list[Conversation] = []
@@ -185,8 +184,3 @@ class DynamoConversations:
                 )
             )
         return out
-
-    def thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None:
-        from shared.adapters.dynamodb import DynamoMessageStore
-
-        return DynamoMessageStore(self._table).get_thread(tenant_id, channel_id, contact_key)

@@ -15,7 +15,6 @@
 
 from __future__ import annotations
 
-import base64
 import json
 import secrets
 from collections.abc import Sequence
@@ -25,9 +24,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _dt, _iso, thread_key
+from shared.adapters.dynamodb import _condition_failed, _dt, _iso, encode_cursor, query_page, thread_key
 from shared.adapters.dynamodb_tenancy import tenant_key
-from shared.errors import InvalidInput
 from shared.models.crm import UNIQUE_IDENTITY_KINDS, Activity, Contact, CustomFieldDef, Identity, MergeRecord
 from shared.ports import ContactCapReached, IdentityTaken, Page, StaleContact, Thread
 
@@ -42,25 +40,6 @@ def identity_key(tenant_id: str, kind: str, value: str) -> dict[str, str]:
 
 def soft_key(tenant_id: str, kind: str, value: str, contact_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#SOFT#{kind}#{value}", "sk": contact_id}
-
-
-def encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, default=str).encode()).decode().rstrip("=")
-
-
-def decode_cursor(cursor: str | None, *, index_pk: str, attr: str = "gsi1pk") -> dict[str, Any] | None:
-    """A cursor is only accepted for the partition it came from (another tenant's cursor is refused)."""
-    if not cursor:
-        return None
-    try:
-        key = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (ValueError, TypeError):
-        raise InvalidInput("malformed cursor") from None
-    if not isinstance(key, dict) or key.get(attr) != index_pk or not all(isinstance(v, str) for v in key.values()):
-        raise InvalidInput("this cursor does not belong to this listing")
-    return key
 
 
 def _wire(item: dict[str, Any]) -> dict[str, Any]:
@@ -221,14 +200,9 @@ class DynamoContactStore:
         return [str(i["sk"]) for i in items]
 
     def list_contacts(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
-        index_pk = f"T#{tenant_id}#CONTACTS"
-        kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(index_pk),
-                                  "Limit": limit, "ScanIndexForward": False}
-        start = decode_cursor(cursor, index_pk=index_pk)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        result = self._table.query(**kwargs)
-        return Page([_contact(i) for i in result["Items"]], encode_cursor(result.get("LastEvaluatedKey")))
+        items, next_cursor = query_page(self._table, f"T#{tenant_id}#CONTACTS", index="gsi1", limit=limit,
+                                        cursor=cursor)
+        return Page([_contact(i) for i in items], next_cursor)
 
     def cursor_after(self, contact: Contact) -> str:
         key = {**contact_key(contact.tenant_id, contact.contact_id), "gsi1pk": f"T#{contact.tenant_id}#CONTACTS",
@@ -291,17 +265,11 @@ class DynamoContactStore:
         self._table.put_item(Item=item)
 
     def activities(self, tenant_id: str, contact_id: str, *, limit: int, cursor: str | None) -> Page:
-        pk = f"T#{tenant_id}#C#{contact_id}"
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with("ACT#"),
-                                  "Limit": limit, "ScanIndexForward": False}
-        start = decode_cursor(cursor, index_pk=pk, attr="pk")
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        result = self._table.query(**kwargs)
-        items = [Activity(at=datetime.fromisoformat(str(i["at"]).replace("Z", "+00:00")), kind=str(i["kind"]),
-                          summary=str(i["summary"]), data=json.loads(str(i.get("data") or "{}")))
-                 for i in result["Items"]]
-        return Page(items, encode_cursor(result.get("LastEvaluatedKey")))
+        items, next_cursor = query_page(self._table, f"T#{tenant_id}#C#{contact_id}", sk_prefix="ACT#", limit=limit,
+                                        cursor=cursor)
+        return Page([Activity(at=datetime.fromisoformat(str(i["at"]).replace("Z", "+00:00")), kind=str(i["kind"]),
+                              summary=str(i["summary"]), data=json.loads(str(i.get("data") or "{}")))
+                     for i in items], next_cursor)
 
     # -- custom field definitions --------------------------------------------------------------------
     def field_defs(self, tenant_id: str) -> dict[str, CustomFieldDef]:

@@ -19,8 +19,7 @@ from typing import Any, Literal
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _iso, thread_key
-from shared.adapters.dynamodb_crm import decode_cursor, encode_cursor
+from shared.adapters.dynamodb import _condition_failed, _iso, query_page, thread_key
 from shared.models.jobs import ErasureRecord, Job, MessageRef
 from shared.ports import Page, Thread
 
@@ -60,14 +59,8 @@ class DynamoJobStore:
         return _job(item) if item else None
 
     def list_jobs(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
-        index_pk = f"T#{tenant_id}#JOBS"
-        kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(index_pk),
-                                  "Limit": limit, "ScanIndexForward": False}
-        start = decode_cursor(cursor, index_pk=index_pk)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        result = self._table.query(**kwargs)
-        return Page([_job(i) for i in result["Items"]], encode_cursor(result.get("LastEvaluatedKey")))
+        items, next_cursor = query_page(self._table, f"T#{tenant_id}#JOBS", index="gsi1", limit=limit, cursor=cursor)
+        return Page([_job(i) for i in items], next_cursor)
 
     def _update(self, job: Job, *, sets: str, condition: str, values: dict[str, Any],
                 remove: str = "") -> bool:
@@ -216,11 +209,5 @@ class DynamoErasure:
                 raise
 
     def list_records(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
-        pk = f"T#{tenant_id}#ERASURE"
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk), "Limit": limit,
-                                  "ScanIndexForward": False}
-        start = decode_cursor(cursor, index_pk=pk, attr="pk")
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        result = self._table.query(**kwargs)
-        return Page([_record(i) for i in result["Items"]], encode_cursor(result.get("LastEvaluatedKey")))
+        items, next_cursor = query_page(self._table, f"T#{tenant_id}#ERASURE", limit=limit, cursor=cursor)
+        return Page([_record(i) for i in items], next_cursor)

@@ -9,6 +9,8 @@ The contact counter lives on the tenant item (`contact_count`), see dynamodb_crm
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -180,3 +182,27 @@ class SecretsManagerWriter:
             if exc.response.get("Error", {}).get("Code") != "ResourceExistsException":
                 raise
             self._client.put_secret_value(SecretId=name, SecretString=body)
+
+
+class CachedTenantPlans:
+    """Tenant plans read on the message hot path, cached per container for five minutes."""
+
+    TTL_S = 300.0
+
+    def __init__(self, tenants: DynamoTenancy, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._tenants = tenants
+        self._clock = clock
+        self._cache: dict[str, tuple[float, Plan | None]] = {}
+
+    def plan(self, tenant_id: str) -> Plan | None:
+        hit = self._cache.get(tenant_id)
+        if hit and hit[0] > self._clock():
+            return hit[1]
+        tenant = self._tenants.get_tenant(tenant_id)
+        plan = tenant.plan if tenant else None
+        self._cache[tenant_id] = (self._clock() + self.TTL_S, plan)
+        return plan
+
+    def retention_days(self, tenant_id: str) -> int:
+        plan = self.plan(tenant_id)
+        return plan.retention_days if plan else 0

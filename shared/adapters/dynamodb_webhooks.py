@@ -18,8 +18,6 @@ never returns it after creation.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import json
 from datetime import datetime, timedelta
 from typing import Any
@@ -27,13 +25,12 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _iso, _old_item
+from shared.adapters.dynamodb import _condition_failed, _iso, _old_item, query_page
 from shared.models.webhooks import Delivery, DeliveryStatus, Subscription
 from shared.services.webhooks import SubscriptionChanges, SubscriptionRecord
 
 _COUNTER_SK = "COUNT"
 _SUB_PREFIX = "SUB#"
-_CURSOR_KEYS = frozenset({"pk", "sk", "gsi1pk", "gsi1sk", "gsi2pk", "gsi2sk"})
 
 
 def subscriptions_pk(tenant_id: str) -> str:
@@ -84,23 +81,6 @@ def _delivery(item: dict[str, Any]) -> Delivery:
         last_error=item.get("last_error"), last_attempt_at=_time(item.get("last_attempt_at")),
         next_attempt_at=_time(item.get("next_attempt_at")), created_at=_required_time(item["created_at"]),
         payload=json.loads(item["payload"]))
-
-
-def _encode_cursor(key: dict[str, Any] | None) -> str | None:
-    if not key:
-        return None
-    return base64.urlsafe_b64encode(json.dumps(key, separators=(",", ":")).encode()).decode().rstrip("=")
-
-
-def _decode_cursor(cursor: str, *, index_pk: str, partition: str) -> dict[str, str]:
-    try:
-        raw = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError) as exc:
-        raise ValueError("invalid cursor") from exc
-    if (not isinstance(raw, dict) or not set(raw) <= _CURSOR_KEYS or raw.get(index_pk) != partition
-            or not all(isinstance(v, str) for v in raw.values())):
-        raise ValueError("invalid cursor")
-    return raw
 
 
 class _Update:
@@ -309,12 +289,7 @@ class DynamoWebhookStore:
 
     def list_deliveries(self, tenant_id: str, subscription_id: str, *, status: DeliveryStatus | None,
                         limit: int, cursor: str | None) -> tuple[list[Delivery], str | None]:
-        index, index_pk, partition = (
-            ("gsi2", "gsi2pk", _by_status(tenant_id, subscription_id, status)) if status else
-            ("gsi1", "gsi1pk", _by_subscription(tenant_id, subscription_id)))
-        kwargs: dict[str, Any] = {"IndexName": index, "KeyConditionExpression": Key(index_pk).eq(partition),
-                                  "ScanIndexForward": False, "Limit": limit}
-        if cursor:
-            kwargs["ExclusiveStartKey"] = _decode_cursor(cursor, index_pk=index_pk, partition=partition)
-        page = self._table.query(**kwargs)
-        return [_delivery(i) for i in page["Items"]], _encode_cursor(page.get("LastEvaluatedKey"))
+        index, partition = (("gsi2", _by_status(tenant_id, subscription_id, status)) if status else
+                            ("gsi1", _by_subscription(tenant_id, subscription_id)))
+        items, next_cursor = query_page(self._table, partition, index=index, limit=limit, cursor=cursor)
+        return [_delivery(i) for i in items], next_cursor

@@ -9,24 +9,11 @@ from __future__ import annotations
 import urllib.parse
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 from shared.services.files import PresignedUpload, StoredObject
 
 _MISSING = {"404", "NoSuchKey", "NotFound"}
-
-
-def presigning_client() -> Any:
-    """An S3 client that signs URLs with SigV4.
-
-    Not `aws.client("s3")`: without an explicit signature version botocore pre-signs with SigV2 in us-east-1,
-    which S3 refuses for buckets created since 2020 and which cannot sign the content length. Callers cache
-    the service that holds it (one per process, rebuilt with the settings).
-    """
-    return boto3.client("s3", config=Config(signature_version="s3v4", connect_timeout=3, read_timeout=10,
-                                            retries={"mode": "standard", "max_attempts": 3}))
 
 
 def content_disposition(name: str) -> str:

@@ -8,12 +8,9 @@ itself stays private.
 from __future__ import annotations
 
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
-import boto3
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 
@@ -32,16 +29,6 @@ class SqsJobQueue:
 def _missing(exc: ClientError) -> bool:
     code = str(exc.response.get("Error", {}).get("Code", ""))
     return code in ("NoSuchKey", "404", "NotFound")
-
-
-def presigning_client() -> Any:
-    """An S3 client for links: SigV4 on the regional endpoint (the default client signs SigV2, global host).
-
-    Against a local endpoint (moto) links use path-style addressing so they resolve on loopback.
-    """
-    local = os.environ.get("AWS_ENDPOINT_URL_S3") or os.environ.get("AWS_ENDPOINT_URL")
-    return boto3.client("s3", config=Config(signature_version="s3v4",
-                                            s3={"addressing_style": "path" if local else "virtual"}))
 
 
 class S3JobFiles:

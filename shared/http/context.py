@@ -22,6 +22,13 @@ from shared.models.tenancy import Principal
 IDEMPOTENCY_HEADER = "idempotency-key"
 
 
+def base_url(event: Any) -> str:
+    """The API's public base URL as the caller reached it (API Gateway sets X-Forwarded-Proto)."""
+    headers = {k.lower(): v for k, v in (event.get("headers") or {}).items()}
+    scheme = headers.get("x-forwarded-proto", "https").split(",")[0].strip()
+    return f"{scheme}://{(event.get('requestContext') or {}).get('domainName', '')}"
+
+
 def principal_of(event: Any) -> Principal:
     ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
     kind = ctx.get("kind")

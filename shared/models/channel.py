@@ -21,6 +21,10 @@ class Channel(BaseModel):
     # Closing the loop before the bot engine exists: a fixed reply to each new inbound message.
     auto_reply_text: str | None = None
 
+    def webhook_url(self, base_url: str) -> str:
+        """Where Meta must post this channel's webhooks (the ingest route of infra/topology.py)."""
+        return f"{base_url}/webhooks/{self.kind}/{self.channel_id}"
+
 
 class ChannelSecrets(BaseModel):
     model_config = ConfigDict(frozen=True)

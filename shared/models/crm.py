@@ -90,10 +90,6 @@ class Contact(BaseModel):
     def emails(self) -> list[str]:
         return self.identity_values("email")
 
-    @property
-    def channels(self) -> list[str]:
-        return sorted({i.kind for i in self.identities if i.kind in UNIQUE_IDENTITY_KINDS})
-
 
 class ContactInput(BaseModel):
     """POST /v1/contacts. Phones and emails are normalized; channel ids are attached as identities."""

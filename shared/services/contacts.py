@@ -140,12 +140,13 @@ class ContactService:
         return self._store.field_defs(tenant_id)
 
     def put_field_def(self, tenant_id: str, definition: CustomFieldDef) -> CustomFieldDef:
-        existing = self._store.field_defs(tenant_id).get(definition.key)
+        defs = self._store.field_defs(tenant_id)
+        existing = defs.get(definition.key)
         if existing and existing.type != definition.type:
             raise Conflict(f"field '{definition.key}' exists with type {existing.type}; types cannot change")
         if definition.type == "list" and not definition.options:
             raise InvalidInput("a list field needs its options")
-        if len(self._store.field_defs(tenant_id)) >= 200 and not existing:
+        if len(defs) >= 200 and not existing:
             raise PlanLimitReached("at most 200 custom fields per tenant")
         self._store.put_field_def(tenant_id, definition)
         return definition

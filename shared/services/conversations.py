@@ -34,7 +34,9 @@ class ConversationStore(Protocol):
 
     def messages(self, conversation: Conversation, *, limit: int = 200) -> list[MessageView]: ...
 
-    def thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None: ...
+
+class ThreadReader(Protocol):
+    def get_thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None: ...
 
 
 class ContactReader(Protocol):
@@ -48,10 +50,12 @@ class TenantChannels(Protocol):
 
 
 class ConversationService:
-    def __init__(self, *, store: ConversationStore, contacts: ContactReader, channels: TenantChannels,
+    def __init__(self, *, store: ConversationStore, threads: ThreadReader, contacts: ContactReader,
+                 channels: TenantChannels,
                  outbound: OutboundQueue, events: EventPublisher, clock: Clock,
                  service_window: timedelta = timedelta(hours=24)) -> None:
         self._store = store
+        self._threads = threads
         self._contacts = contacts
         self._channels = channels
         self._outbound = outbound
@@ -72,7 +76,7 @@ class ConversationService:
 
     def detail(self, tenant_id: str, conversation_id: str, *, limit: int = 200) -> ConversationDetail:
         conversation = self.get(tenant_id, conversation_id)
-        thread = self._store.thread(tenant_id, conversation.channel_id, conversation.contact_key)
+        thread = self._threads.get_thread(tenant_id, conversation.channel_id, conversation.contact_key)
         last = thread.last_inbound_at if thread else None
         now = self._clock.now()
         closes = last + self._window if last else None
@@ -111,7 +115,7 @@ class ConversationService:
         wa_ids = contact.identity_values("whatsapp") or [p.lstrip("+") for p in contact.phones]
         if not wa_ids:
             raise InvalidInput("the contact has no WhatsApp number or phone to write to")
-        existing = self._store.thread(tenant_id, channel.channel_id, wa_ids[0])
+        existing = self._threads.get_thread(tenant_id, channel.channel_id, wa_ids[0])
         return channel, wa_ids[0], wa_ids[0], existing
 
     def send(self, tenant_id: str, data: SendMessageInput, *, actor: str, request_id: str) -> SendAccepted:

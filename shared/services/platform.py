@@ -159,7 +159,7 @@ class PlatformService:
             "verify_token": verify}, tags={"tenant_id": tenant_id, "channel_id": channel_id})
         if not self._channels.create(channel):
             raise Conflict(f"channel {channel_id} already exists")
-        return ChannelConnected(channel=channel, webhook_url=f"{base_url}/webhooks/whatsapp/{channel_id}",
+        return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url),
                                 verify_token=verify)
 
     def list_channels(self, tenant_id: str) -> list[Channel]:

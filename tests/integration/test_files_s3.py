@@ -17,8 +17,9 @@ import pytest
 
 from infra.local.stack import LocalStack
 from shared import wiring
+from shared.adapters.aws import presigning_client
 from shared.adapters.dynamodb_files import DynamoFileStore
-from shared.adapters.s3_files import S3FileStorage, presigning_client
+from shared.adapters.s3_files import S3FileStorage
 from shared.config import get_settings
 from shared.errors import InvalidInput, NotFound, PlanLimitReached
 from shared.models.files import FileInput, FileUpload

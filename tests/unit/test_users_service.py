@@ -8,6 +8,7 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
+from types import SimpleNamespace
 from typing import Any
 
 import pytest
@@ -526,11 +527,10 @@ def user_principal(role: str, sub: str = "sub-caller", tenant: str = "acme") -> 
 
 @pytest.fixture
 def api(monkeypatch: pytest.MonkeyPatch, service: UserService) -> Callable[..., tuple[int, Any]]:
-    from functions.api import handler
-    from functions.api.routes import users
+    from functions.api import deps, handler
 
-    monkeypatch.setattr(users, "service", lambda: service)
-    monkeypatch.setattr(handler, "rate_counter", lambda settings: lambda tenant, second: 1)
+    monkeypatch.setattr(deps, "users", lambda: service)
+    monkeypatch.setattr(deps, "tenancy", lambda: SimpleNamespace(hit=lambda tenant, second: 1))
 
     def call(method: str, path: str, principal: Principal, body: object = None) -> tuple[int, Any]:
         out = handler.app.resolve(api_event(method, path, principal, body), None)  # type: ignore[arg-type]

@@ -613,10 +613,11 @@ class Api:
 def api(world: World, monkeypatch: pytest.MonkeyPatch) -> Api:
     from aws_lambda_powertools.event_handler import APIGatewayHttpResolver
 
+    from functions.api import deps
     from functions.api.routes import webhooks as routes
     from shared.http import problems
 
-    monkeypatch.setattr(routes, "get_service", lambda: world.service)
+    monkeypatch.setattr(deps, "webhooks", lambda: world.service)
     app = APIGatewayHttpResolver(enable_validation=True)
     problems.register(app)
     app.include_router(routes.router)

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from functions.api import deps
 from shared.errors import InvalidInput
-from shared.http.context import require
+from shared.http.context import base_url, require
 from shared.models.crm import Contact, CustomFieldDef, MergeRecord
 from shared.models.segments import Segment, SegmentInput
 
@@ -157,8 +157,8 @@ class ChannelList(BaseModel):
 @router.get("/v1/channels", tags=["Channels"], summary="The tenant's channels and their webhook URLs")
 def list_channels() -> ChannelList:
     who = require(router, "contacts:read")
-    base = f"https://{router.current_event.request_context.domain_name}"
+    base = base_url(router.current_event.raw_event)
     return ChannelList(items=[ChannelOut(
         channel_id=c.channel_id, kind=c.kind, display_phone_number=c.display_phone_number,
-        phone_number_id=c.phone_number_id, enabled=c.enabled, webhook_url=f"{base}/webhooks/whatsapp/{c.channel_id}")
+        phone_number_id=c.phone_number_id, enabled=c.enabled, webhook_url=c.webhook_url(base))
         for c in deps.channels().list_for_tenant(who.tenant_id or "")])

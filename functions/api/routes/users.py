@@ -6,27 +6,20 @@ never grant or touch the admin role. Another tenant's user ids answer 404.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Path
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
-from shared import wiring
-from shared.config import get_settings
+from functions.api import deps
 from shared.errors import Unauthorized
 from shared.http.context import principal_of
-from shared.services.users import Actor, PasswordReset, User, UserInvite, UserService, UserUpdate
+from shared.services.users import Actor, PasswordReset, User, UserInvite, UserUpdate
 
 router = APIGatewayHttpRouter()
 TAGS = ["Users"]
 UserId = Annotated[str, Path(min_length=1, max_length=128, pattern=r"^[\w-]+$", description="The user's id")]
-
-
-@lru_cache(maxsize=1)
-def service() -> UserService:  # composition root; tests replace it
-    return wiring.user_service(get_settings())
 
 
 class UserList(BaseModel):
@@ -63,32 +56,32 @@ def me() -> Me:
              responses={201: {"description": "Invited: Cognito emails a temporary password"}})
 def invite_user(body: UserInvite) -> tuple[User, int]:
     tenant_id, actor = _caller()
-    return service().invite(tenant_id, body, actor), 201
+    return deps.users().invite(tenant_id, body, actor), 201
 
 
 @router.get("/v1/users", tags=TAGS, summary="The tenant's users")
 def list_users() -> UserList:
     tenant_id, _ = _caller()
-    return UserList(items=service().list_users(tenant_id))
+    return UserList(items=deps.users().list_users(tenant_id))
 
 
 @router.get("/v1/users/<user_id>", tags=TAGS, summary="One user")
 def get_user(user_id: UserId) -> User:
     tenant_id, _ = _caller()
-    return service().get_user(tenant_id, user_id)
+    return deps.users().get_user(tenant_id, user_id)
 
 
 @router.patch("/v1/users/<user_id>", tags=TAGS, summary="Change a user's role, or disable or enable the user")
 def update_user(user_id: UserId, body: UserUpdate) -> User:
     tenant_id, actor = _caller()
-    return service().update_user(tenant_id, user_id, body, actor)
+    return deps.users().update_user(tenant_id, user_id, body, actor)
 
 
 @router.delete("/v1/users/<user_id>", tags=TAGS, summary="Delete a user",
                responses={204: {"description": "Deleted"}})
 def delete_user(user_id: UserId) -> tuple[None, int]:
     tenant_id, actor = _caller()
-    service().delete_user(tenant_id, user_id, actor)
+    deps.users().delete_user(tenant_id, user_id, actor)
     return None, 204
 
 
@@ -97,4 +90,4 @@ def delete_user(user_id: UserId) -> tuple[None, int]:
              responses={202: {"description": "Sent"}})
 def reset_password(user_id: UserId) -> tuple[PasswordReset, int]:
     tenant_id, actor = _caller()
-    return service().reset_password(tenant_id, user_id, actor), 202
+    return deps.users().reset_password(tenant_id, user_id, actor), 202

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from functools import lru_cache
 from typing import Annotated
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 
-from shared import wiring
-from shared.config import get_settings
+from functions.api import deps
 from shared.http.context import require
 from shared.models.webhooks import (
     Delivery,
@@ -23,16 +21,9 @@ from shared.models.webhooks import (
     SubscriptionList,
     SubscriptionPatch,
 )
-from shared.services.webhooks import WebhookService
 
 router = APIGatewayHttpRouter()
 TAGS = ["Webhooks"]
-
-
-@lru_cache(maxsize=1)
-def get_service() -> WebhookService:
-    """Composition root (tests replace it)."""
-    return wiring.webhook_service(get_settings())
 
 
 def _tenant() -> str:
@@ -45,32 +36,32 @@ def _tenant() -> str:
                          "The signing secret is returned once.")
 def create_subscription(body: SubscriptionInput) -> SubscriptionCreated:
     tenant_id = _tenant()
-    return get_service().create(tenant_id, body)
+    return deps.webhooks().create(tenant_id, body)
 
 
 @router.get("/v1/webhooks", tags=TAGS, summary="List subscriptions")
 def list_subscriptions() -> SubscriptionList:
     tenant_id = _tenant()
-    return get_service().list(tenant_id)
+    return deps.webhooks().list(tenant_id)
 
 
 @router.get("/v1/webhooks/<subscription_id>", tags=TAGS, summary="Get a subscription")
 def get_subscription(subscription_id: str) -> Subscription:
     tenant_id = _tenant()
-    return get_service().get(tenant_id, subscription_id)
+    return deps.webhooks().get(tenant_id, subscription_id)
 
 
 @router.patch("/v1/webhooks/<subscription_id>", tags=TAGS, summary="Change, enable or disable a subscription")
 def update_subscription(subscription_id: str, body: SubscriptionPatch) -> Subscription:
     tenant_id = _tenant()
-    return get_service().update(tenant_id, subscription_id, body)
+    return deps.webhooks().update(tenant_id, subscription_id, body)
 
 
 @router.delete("/v1/webhooks/<subscription_id>", tags=TAGS, status_code=204, summary="Delete a subscription",
                responses={204: {"description": "Deleted"}})
 def delete_subscription(subscription_id: str) -> Response[None]:
     tenant_id = _tenant()
-    get_service().delete(tenant_id, subscription_id)
+    deps.webhooks().delete(tenant_id, subscription_id)
     return Response(status_code=204, body=None)  # no body at all (a bare None would be serialized as "null")
 
 
@@ -78,7 +69,7 @@ def delete_subscription(subscription_id: str) -> Response[None]:
              description="The old secret keeps signing (a second v1 in the header) for 24 hours.")
 def rotate_secret(subscription_id: str) -> SecretRotated:
     tenant_id = _tenant()
-    return get_service().rotate_secret(tenant_id, subscription_id)
+    return deps.webhooks().rotate_secret(tenant_id, subscription_id)
 
 
 @router.get("/v1/webhooks/<subscription_id>/deliveries", tags=TAGS, summary="List deliveries, newest first")
@@ -86,11 +77,11 @@ def list_deliveries(subscription_id: str, status: Annotated[DeliveryStatus | Non
                     limit: Annotated[int, Query(ge=1, le=100)] = 50,
                     cursor: Annotated[str | None, Query(max_length=2048)] = None) -> DeliveryPage:
     tenant_id = _tenant()
-    return get_service().list_deliveries(tenant_id, subscription_id, status=status, limit=limit, cursor=cursor)
+    return deps.webhooks().list_deliveries(tenant_id, subscription_id, status=status, limit=limit, cursor=cursor)
 
 
 @router.post("/v1/webhooks/deliveries/<delivery_id>/replay", tags=TAGS, summary="Send a delivery again now",
              description="Re-sends the stored payload as a new attempt (same X-Omnichannel-Delivery id).")
 def replay_delivery(delivery_id: str) -> Delivery:
     tenant_id = _tenant()
-    return get_service().replay(tenant_id, delivery_id)
+    return deps.webhooks().replay(tenant_id, delivery_id)
