@@ -83,7 +83,7 @@ class TableSpec:
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("whatsapp_webhook", "Verifies and enqueues WhatsApp Cloud API webhooks", memory_mb=256, timeout_s=10),
     FunctionSpec("inbound_processor", "Normalizes inbound messages and statuses, stores them once", 512, 30),
-    FunctionSpec("auto_reply", "Answers each new inbound message with the channel's configured reply", 256, 30),
+    FunctionSpec("bot_turn", "Runs bot turns: flows, keywords, intents, generative AI; coalesces bursts", 1024, 60),
     FunctionSpec("outbound_sender", "Sends messages through the Graph API behind the 24h-window guard", 512, 30),
     FunctionSpec("media_fetcher", "Copies inbound media from the Graph API into S3", 1024, 60),
     FunctionSpec("authorizer", "Lambda authorizer: tenant API keys, agents' JWTs, the platform operator key", 256, 5),
@@ -108,7 +108,10 @@ QUEUES: tuple[QueueSpec, ...] = (
     # One FIFO group per tenant+contact thread: order per conversation, parallel across conversations.
     QueueSpec("inbound", fifo=True, consumer="inbound_processor", max_receive_count=5),
     QueueSpec("outbound", fifo=True, consumer="outbound_sender", max_receive_count=8),
-    QueueSpec("auto-reply", fifo=False, consumer="auto_reply", max_receive_count=5, max_batching_window_s=1),
+    # Standard queue: EventBridge cannot set a per-conversation FIFO group; turns of one conversation are
+    # serialized by a lease on the session instead, and bursts wait here (visibility) until they are over.
+    QueueSpec("bot-turn", fifo=False, consumer="bot_turn", batch_size=10, max_receive_count=30,
+              visibility_timeout_s=360),
     QueueSpec("media", fifo=False, consumer="media_fetcher", batch_size=5, max_receive_count=5,
               visibility_timeout_s=360),
     QueueSpec("jobs", fifo=False, consumer="jobs_worker", batch_size=1, max_receive_count=3,
@@ -118,7 +121,7 @@ QUEUES: tuple[QueueSpec, ...] = (
 )
 
 RULES: tuple[RuleSpec, ...] = (
-    RuleSpec("auto-reply-on-message", ("MessageReceived",), "auto-reply"),
+    RuleSpec("bot-turns", ("MessageReceived", "ConversationClosed"), "bot-turn"),
     RuleSpec("media-on-message", ("MessageReceived",), "media", detail_filter={"has_media": [True]}),
     RuleSpec("integrator-webhooks", WEBHOOK_EVENT_TYPES, "webhooks"),
 )

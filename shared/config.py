@@ -52,6 +52,21 @@ class Settings(BaseModel):
     # Files library: bytes a tenant may keep in it (uploads in progress count from the moment they are created).
     files_quota_bytes: int = 2 * 1024**3
 
+    # Bots. BOT_COALESCE_CAP_S bounds every bot's burst window (0 answers each message at once).
+    bot_turn_queue_url: str = ""
+    bot_coalesce_cap_s: float = 10.0
+    bot_secret_prefix: str = "omnichannel/bots"  # integration secrets: <prefix>/<tenant_id>/<name>
+    integrations_allow_private_hosts: str = ""  # like WEBHOOKS_ALLOW_PRIVATE_HOSTS: local tests only
+    bot_email_from: str = "bots@omnichannel.example"
+    bot_link_secret_name: str = "omnichannel/platform/link-key"
+    bot_link_base_url: str = "https://links.omnichannel.example/l"
+    llm_provider: str = "bedrock"  # bedrock | openai (any OpenAI-compatible endpoint)
+    llm_model_lite: str = "amazon.nova-lite-v1:0"
+    llm_model_pro: str = "amazon.nova-pro-v1:0"
+    llm_vision_model: str = "amazon.nova-lite-v1:0"
+    openai_base_url: str = ""
+    openai_secret_name: str = "omnichannel/platform/openai-key"
+
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:
         env = os.environ if environ is None else environ

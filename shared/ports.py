@@ -225,3 +225,97 @@ class ContactStore(Protocol):
     def contact_threads(self, tenant_id: str, contact_id: str) -> list[Thread]: ...
 
     def assign_thread(self, thread: Thread, contact_id: str) -> None: ...
+
+
+# -- bots ------------------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class BotVersion:
+    tenant_id: str
+    bot_id: str
+    version: int
+    source: str  # the definition text as uploaded (YAML or JSON)
+    format: str  # yaml | json
+    checksum: str
+    created_at: datetime
+    created_by: str | None = None
+
+
+@dataclass(frozen=True)
+class BotRecord:
+    tenant_id: str
+    bot_id: str
+    name: str
+    latest_version: int
+    active_version: int | None
+    channels: tuple[str, ...]
+    updated_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingInbox:
+    """What add_pending saw: whether this message was new, and when the burst started and last grew."""
+
+    added: bool
+    consumed: bool  # the message was already handled by an earlier turn
+    first_at_ms: int
+    last_at_ms: int
+    paused: bool
+
+
+@dataclass(frozen=True)
+class SessionSnapshot:
+    """The stored session of one conversation, as read under a lease."""
+
+    state: dict[str, Any] | None  # SessionState.to_dict(), None before the first turn
+    pending: dict[str, dict[str, Any]]  # message id -> the pending input
+    rev: int
+    paused: str | None  # why the bot is silent (agent, api, handoff), None when it may talk
+    lease_token: str
+
+
+class BotRegistry(Protocol):
+    def put_version(self, version: BotVersion, *, name: str, channels: Sequence[str]) -> None: ...
+
+    def get_version(self, tenant_id: str, bot_id: str, version: int) -> BotVersion | None: ...
+
+    def get_bot(self, tenant_id: str, bot_id: str) -> BotRecord | None: ...
+
+    def list_bots(self, tenant_id: str) -> list[BotRecord]: ...
+
+    def list_versions(self, tenant_id: str, bot_id: str) -> list[BotVersion]: ...
+
+    def activate(self, tenant_id: str, bot_id: str, version: int, channels: Sequence[str]) -> None:
+        """Point the bot at a version and bind its channels; raises ChannelTaken when another bot has one."""
+
+    def deactivate(self, tenant_id: str, bot_id: str) -> None: ...
+
+    def bot_for_channel(self, tenant_id: str, channel_id: str) -> tuple[str, int] | None:
+        """(bot id, active version) answering this channel: its own binding, else the tenant's '*' bot."""
+
+
+class ChannelTaken(Exception):
+    def __init__(self, channel_id: str, bot_id: str) -> None:
+        super().__init__(f"channel {channel_id} is already answered by bot {bot_id}")
+        self.channel_id, self.bot_id = channel_id, bot_id
+
+
+class BotSessionStore(Protocol):
+    def add_pending(self, tenant_id: str, conversation_id: str, message_id: str, item: dict[str, Any], *,
+                    now_ms: int) -> PendingInbox: ...
+
+    def acquire(self, tenant_id: str, conversation_id: str, *, now_ms: int, lease_ms: int) -> SessionSnapshot | None:
+        """Take the conversation's lease; None when another turn holds it."""
+
+    def commit(self, tenant_id: str, conversation_id: str, snapshot: SessionSnapshot, *,
+               state: dict[str, Any] | None, consumed: Sequence[str], paused: str | None,
+               expires_at: int | None) -> None:
+        """Store the new state, drop the consumed pending inputs, release the lease."""
+
+    def release(self, tenant_id: str, conversation_id: str, snapshot: SessionSnapshot) -> None: ...
+
+    def get(self, tenant_id: str, conversation_id: str) -> SessionSnapshot | None: ...
+
+    def set_paused(self, tenant_id: str, conversation_id: str, paused: str | None) -> None: ...
+
+    def record_session(self, tenant_id: str, record: dict[str, Any]) -> None:
+        """A finished session (or one turn's usage), kept for reports and billing."""

@@ -5,5 +5,5 @@ EVENT_SOURCE = "omnichannel.messaging"
 # Domain events integrators can subscribe to with outbound webhooks (EventBridge detail-types).
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "MessageReceived", "MessageStatusChanged", "MessageSent", "ConversationOpened", "ConversationClosed",
-    "ContactCreated", "ContactUpdated", "ContactMerged", "ContactDeleted",
+    "ContactCreated", "ContactUpdated", "ContactMerged", "ContactDeleted", "HandoffRequested", "BotSessionEnded",
 )

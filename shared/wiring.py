@@ -1,7 +1,7 @@
 """Composition: build services from settings with the AWS adapters. Handlers cache these; tests replace them.
 
 Imports live inside each builder so that a function's cold start loads only the adapters it uses
-(the webhook never imports httpx, the auto-reply never imports the Graph client or EventBridge).
+(the webhook never imports httpx, the bot turn never imports the Graph client).
 """
 
 from __future__ import annotations
@@ -23,12 +23,15 @@ if TYPE_CHECKING:
     from shared.adapters.jwt_verifier import CognitoJwtVerifier
     from shared.adapters.sqs import SqsRetryDelayer
     from shared.services.auth import Authenticator
-    from shared.services.auto_reply import AutoReplyService
+    from shared.services.addons import ImageDescriber, Transcriber
+    from shared.services.bot_runtime import BotRuntime
+    from shared.services.bots import BotService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.crm_link import InboundCrm
     from shared.services.erasure import ErasureService
     from shared.services.files import FileService
+    from shared.services.generative import LlmProvider
     from shared.services.inbound import InboundService
     from shared.services.ingest import IngestService
     from shared.services.jobs import JobService
@@ -158,15 +161,6 @@ def authenticator(settings: Settings) -> Authenticator:
     store = tenancy(settings)
     return Authenticator(keys=store, tenants=store, clock=SystemClock(), jwt=jwt_verifier(settings),
                          operators=SecretOperatorKeys(aws.client("secretsmanager"), settings.operator_secret_name))
-
-
-def auto_reply_service(settings: Settings) -> AutoReplyService:
-    from shared.adapters import aws
-    from shared.adapters.sqs import SqsOutboundQueue
-    from shared.services.auto_reply import AutoReplyService
-
-    return AutoReplyService(directory=_directory(settings),
-                            outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url))
 
 
 def sender_service(settings: Settings) -> SenderService:
@@ -309,3 +303,94 @@ def job_service(settings: Settings) -> JobService:
         files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=aws.presigning_client()),
         contacts=_contact_store(settings), tenants=tenancy(settings), events=_events(settings), clock=SystemClock(),
         segments=segment_service(settings), erasure=erasure_service(settings))
+
+
+def bot_runtime(settings: Settings) -> BotRuntime:
+    from shared.adapters import aws
+    from shared.adapters.bot_delivery import (
+        S3DocumentStore,
+        S3MediaReader,
+        SesEmailSender,
+        SignedLinkIssuer,
+        SnsSmsSender,
+        SqsTimeoutScheduler,
+    )
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_bots import DynamoBotRegistry, DynamoBotSessions
+    from shared.adapters.dynamodb_tenancy import CachedTenantPlans
+    from shared.adapters.http_integrations import HttpxTransport, SecretsManagerJsonReader
+    from shared.adapters.sqs import SqsOutboundQueue
+    from shared.services.bot_engine import BotEngine, BotPorts
+    from shared.services.bot_runtime import Addons, BotRuntime, BotRuntimeConfig, StoreContactCards
+    from shared.services.integrations import IntegrationRunner
+    from shared.services.media import media_key
+
+    table = aws.table(settings.table_name)
+    s3 = aws.client("s3")
+    links = SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name, settings.bot_link_base_url)
+    allow = frozenset(h.strip() for h in settings.integrations_allow_private_hosts.split(",") if h.strip())
+    ports = BotPorts(
+        integrations=IntegrationRunner(transport=HttpxTransport(allow_private=allow),
+                                       secrets=SecretsManagerJsonReader(aws.client("secretsmanager")),
+                                       secret_prefix=settings.bot_secret_prefix),
+        email=SesEmailSender(aws.client("ses"), s3, settings.media_bucket, settings.bot_email_from),
+        sms=SnsSmsSender(aws.client("sns")),
+        documents=S3DocumentStore(s3, aws.presigning_client("s3"), settings.media_bucket),
+        links=links, llm=_llm(settings), otp_pepper=b"otp:" + settings.bot_link_secret_name.encode(),
+        models={"LITE": settings.llm_model_lite, "PRO": settings.llm_model_pro})
+    plans = CachedTenantPlans(tenancy(settings))
+    contacts = StoreContactCards(_contact_store(settings))
+    return BotRuntime(
+        registry=DynamoBotRegistry(table), sessions=DynamoBotSessions(table), directory=_directory(settings),
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
+        engine=BotEngine(ports), clock=SystemClock(),
+        scheduler=SqsTimeoutScheduler(aws.client("sqs"), settings.bot_turn_queue_url),
+        contacts=contacts, closer=conversation_service(settings),
+        addons=Addons(transcriber=_transcriber(settings), describer=_describer(settings),
+                      blobs=S3MediaReader(s3, settings.media_bucket), media_key=media_key),
+        config=BotRuntimeConfig(coalesce_cap_s=settings.bot_coalesce_cap_s, plans=plans.plan))
+
+
+def _llm(settings: Settings) -> LlmProvider:
+    from shared.adapters import aws
+
+    if settings.llm_provider == "openai":
+        from shared.adapters.openai_compat import OpenAiCompatible
+
+        secrets = aws.client("secretsmanager")
+
+        def api_key() -> str:
+            return str(secrets.get_secret_value(SecretId=settings.openai_secret_name)["SecretString"])
+
+        return OpenAiCompatible(settings.openai_base_url, api_key)
+    from shared.adapters.bedrock import BedrockConverse
+
+    return BedrockConverse(aws.client("bedrock-runtime"))
+
+
+def _transcriber(settings: Settings) -> Transcriber:
+    from shared.adapters import aws
+    from shared.adapters.transcribe import TranscribeVoice
+
+    return TranscribeVoice(aws.client("transcribe"), settings.media_bucket, s3_client=aws.client("s3"))
+
+
+def _describer(settings: Settings) -> ImageDescriber:
+    from shared.adapters import aws
+    from shared.adapters.bedrock import BedrockImageDescriber
+
+    return BedrockImageDescriber(aws.client("bedrock-runtime"), settings.llm_vision_model)
+
+
+def bot_service(settings: Settings) -> BotService:
+    from shared.adapters import aws
+    from shared.adapters.bot_delivery import SignedLinkIssuer
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_bots import DynamoBotRegistry, DynamoBotSessions
+    from shared.services.bots import BotService
+
+    table = aws.table(settings.table_name)
+    return BotService(registry=DynamoBotRegistry(table), sessions=DynamoBotSessions(table),
+                      conversations=conversation_service(settings), clock=SystemClock(),
+                      links=SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name,
+                                             settings.bot_link_base_url))

@@ -12,6 +12,7 @@ from shared.config import get_settings
 if TYPE_CHECKING:
     from shared.adapters.dynamodb import DynamoChannels
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
+    from shared.services.bots import BotService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.erasure import ErasureService
@@ -77,6 +78,11 @@ def users() -> UserService:
 @lru_cache(maxsize=1)
 def webhooks() -> WebhookService:
     return wiring.webhook_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def bots() -> BotService:
+    return wiring.bot_service(get_settings())
 
 
 def clear() -> None:

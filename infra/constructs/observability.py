@@ -23,6 +23,9 @@ FIVE_MINUTES = Duration.minutes(5)
 MAX_QUEUE_AGE_S = 300
 SEND_FAILED_THRESHOLD = 5
 SEND_FAILED_SERVICE = "outbound_sender"
+# What the bot engine emits (functions/bot_turn/handler.py): turns answered, and sessions handed to an agent.
+BOT_METRICS = ("BotTurns", "BotSessionsEnded_handoff")
+BOT_SERVICE = "bot_turn"
 API_NAMESPACE = "AWS/ApiGateway"
 # Authenticated API routes: p95 latency above this for LATENCY_PERIODS periods of 5 minutes alarms.
 LATENCY_P95_THRESHOLD_MS = 2000
@@ -192,6 +195,11 @@ class Observability(Construct):
                 ],
                 width=24,
             ),
+            cw.GraphWidget(
+                title="Bots",
+                left=[_business_metric(name, BOT_SERVICE, label=name) for name in BOT_METRICS],
+                width=24,
+            ),
             cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
         )
 
@@ -219,13 +227,14 @@ class Observability(Construct):
         self.alarms.append(alarm)
 
 
-def _business_metric(name: str, service: str) -> cw.Metric:
+def _business_metric(name: str, service: str, *, label: str | None = None) -> cw.Metric:
     return cw.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
         dimensions_map={"service": service},
         statistic="Sum",
         period=FIVE_MINUTES,
+        label=label,
     )
 
 

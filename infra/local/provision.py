@@ -189,3 +189,59 @@ def seed_tenant(res: LocalResources, demo: DemoTenant, *,
         secrets.create_secret(Name=operator_secret_name, SecretString=json.dumps([demo.operator_key]))
     except secrets.exceptions.ResourceExistsException:
         secrets.put_secret_value(SecretId=operator_secret_name, SecretString=json.dumps([demo.operator_key]))
+
+
+DEMO_BOT_FILE = "examples/bots/banco_demo.yaml"
+CORE_BANKING_API_KEY = "demo-core-key"
+LINK_SECRET_NAME = "omnichannel/platform/link-key"
+
+
+def _put_secret(name: str, value: str) -> None:
+    secrets = boto3.client("secretsmanager", region_name=REGION)
+    try:
+        secrets.create_secret(Name=name, SecretString=value)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=name, SecretString=value)
+
+
+def seed_platform_secrets() -> None:
+    """The link-signing key (bots' self-service links) and the SES identities the demo bot sends from."""
+    import secrets as random
+
+    _put_secret(LINK_SECRET_NAME, random.token_urlsafe(32))
+    ses = boto3.client("ses", region_name=REGION)
+    for identity in ("banco-demo.example", "omnichannel.example"):
+        ses.verify_domain_identity(Domain=identity)
+
+
+def seed_demo_bot(res: LocalResources, tenant_id: str, core_banking_url: str, *,
+                  bot_file: str = DEMO_BOT_FILE, bot_secret_prefix: str = "omnichannel/bots",
+                  channels: list[str] | None = None) -> tuple[str, int]:
+    """Store and activate the Spanish demo bot for a tenant, with the secret its integrations use."""
+    import hashlib
+    from datetime import UTC, datetime
+    from pathlib import Path
+
+    import yaml
+
+    from shared.adapters.dynamodb_bots import DynamoBotRegistry
+    from shared.ports import BotVersion
+    from shared.services.bot_loader import load_definition
+
+    _put_secret(f"{bot_secret_prefix}/{tenant_id}/core-banking",
+                json.dumps({"base_url": core_banking_url, "api_key": CORE_BANKING_API_KEY}))
+    source = (Path(__file__).resolve().parents[2] / bot_file).read_text(encoding="utf-8")
+    if channels is not None:  # bind to specific channels instead of the file's ["*"]
+        data = yaml.safe_load(source)
+        data["channels"] = channels
+        source = json.dumps(data, ensure_ascii=False)
+    definition = load_definition(source)
+    registry = DynamoBotRegistry(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name))
+    existing = registry.get_bot(tenant_id, definition.id)
+    version = (existing.latest_version if existing else 0) + 1
+    registry.put_version(BotVersion(tenant_id=tenant_id, bot_id=definition.id, version=version, source=source,
+                                    format="yaml", checksum=hashlib.sha256(source.encode()).hexdigest(),
+                                    created_at=datetime.now(UTC), created_by="seed"),
+                         name=definition.name, channels=definition.channels)
+    registry.activate(tenant_id, definition.id, version, definition.channels)
+    return definition.id, version

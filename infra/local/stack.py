@@ -26,9 +26,21 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+from examples.core_banking.api import CoreBankingApi
 from infra import topology
 from infra.local.graph_emulator import GraphEmulator
-from infra.local.provision import REGION, DemoChannel, DemoTenant, LocalResources, provision, seed_channel, seed_tenant
+from infra.local.provision import (
+    CORE_BANKING_API_KEY,
+    REGION,
+    DemoChannel,
+    DemoTenant,
+    LocalResources,
+    provision,
+    seed_channel,
+    seed_demo_bot,
+    seed_platform_secrets,
+    seed_tenant,
+)
 from shared.services.signature import sign
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
@@ -172,7 +184,8 @@ class Poller(threading.Thread):
 class LocalStack:
     def __init__(self, *, port: int | None = None, moto_port: int | None = None, prefix: str = "omnichannel",
                  demo: DemoChannel | None = None, visibility_timeout_s: int | None = 5, auto_status: bool = False,
-                 extra_env: dict[str, str] | None = None, tenant: DemoTenant | None = None) -> None:
+                 extra_env: dict[str, str] | None = None, tenant: DemoTenant | None = None,
+                 demo_bot: bool = True) -> None:
         self.port = port or free_port()
         self.moto_port = moto_port or free_port()
         self.prefix = prefix
@@ -186,6 +199,8 @@ class LocalStack:
         self.stopping = threading.Event()
         self.host = FunctionHost()
         self.graph = GraphEmulator(base_url=self.url)
+        self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
+        self.demo_bot = demo_bot
         self.pollers: list[Poller] = []
         self._server: ThreadingHTTPServer | None = None
         self._moto: Any = None
@@ -205,6 +220,8 @@ class LocalStack:
             "GRAPH_BASE_URL": f"{self.url}/local/graph", "GRAPH_API_VERSION": "v23.0",
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Omnichannel",
             "POWERTOOLS_SERVICE_NAME": "omnichannel-local", "POWERTOOLS_DEV": "false",
+            # the sample core-banking API is served by this gateway on loopback: let bot integrations reach it
+            "INTEGRATIONS_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{self.port}",
         })
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
@@ -215,6 +232,9 @@ class LocalStack:
         self._reset_caches()
         seed_tenant(self.resources, self.tenant)
         self.channel = seed_channel(self.resources, self.demo)
+        seed_platform_secrets()
+        if self.demo_bot:
+            seed_demo_bot(self.resources, self.tenant.tenant_id, self.core_banking_url)
         if self.auto_status:
             self.graph.status_sink = self._post_status_webhook
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
@@ -291,6 +311,9 @@ class LocalStack:
         graph = self.graph.handle(method, parsed.path, lowered, body)
         if graph is not None:
             return graph
+        example = self.core_banking.handle(method, target, lowered, body)
+        if example is not None:
+            return example
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)
@@ -315,6 +338,10 @@ class LocalStack:
         return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
 
     # -- helpers for people and tests ------------------------------------------------------------------
+    @property
+    def core_banking_url(self) -> str:
+        return f"{self.url}/local/core-banking"
+
     def webhook_url(self, channel_id: str | None = None) -> str:
         return f"{self.url}/webhooks/whatsapp/{channel_id or self.demo.channel_id}"
 

@@ -14,6 +14,7 @@ from constructs import Construct
 
 from infra.constructs.api import Api
 from infra.constructs.app_function import AppFunction, FunctionPackage
+from infra.constructs.bots import Bots
 from infra.constructs.data import QUARANTINE_PREFIX, Data
 from infra.constructs.identity import FederatedProvider, Identity
 from infra.constructs.messaging import Messaging
@@ -21,10 +22,13 @@ from infra.constructs.observability import MAX_QUEUE_AGE_S, Observability
 from infra.constructs.workers import Workers
 from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE
 from infra.topology import function as function_spec
+from shared.config import Settings
 from shared.topology_names import EVENT_SOURCE
 
 # Children of the stack that a function's construct id must not take (the function "api" would be "Api").
-_STACK_CONSTRUCT_IDS = frozenset({"Data", "Messaging", "Package", "Identity", "Api", "Workers", "Observability"})
+_STACK_CONSTRUCT_IDS = frozenset(
+    {"Data", "Messaging", "Package", "Identity", "Bots", "Api", "Workers", "Observability"}
+)
 # Prefixes of the media bucket the REST API reads and writes: the files library, import CSVs (inline or a
 # presigned upload, and the rejected-rows report) and finished exports (presigned downloads).
 API_OBJECT_PREFIXES = ("files/", "imports/", "exports/")
@@ -53,6 +57,25 @@ FEDERATION_ACTIONS = (
     "cognito-idp:UpdateUserPoolClient",
     "cognito-idp:DescribeUserPoolClient",
 )
+# Prefixes of the media bucket the bot engine reads: inbound media (voice notes and images it understands,
+# attachments it emails), the documents it generated, and the transcripts Transcribe wrote for it ...
+BOT_READ_PREFIXES = ("media/", "bots/", "transcripts/")
+# ... and writes: generated PDFs, and Transcribe's output, which Transcribe writes with the caller's permissions.
+BOT_WRITE_PREFIXES = ("bots/", "transcripts/")
+# The bot schedules its idle-timeout checks on its own queue with a message timer of up to the SQS maximum; the
+# age of such a message counts from when it was sent, so that queue's age alarm allows for the delay on top.
+SQS_MAX_DELAY_S = 900
+SELF_DELAYED_QUEUES = {"bot-turn": SQS_MAX_DELAY_S}
+# Bot settings (context key -> env var of shared/config.py Settings); absent from cdk.json, Settings' default.
+BOT_CONTEXT = (
+    ("bot_link_secret_name", "BOT_LINK_SECRET_NAME"),
+    ("bot_secret_prefix", "BOT_SECRET_PREFIX"),
+    ("openai_secret_name", "OPENAI_SECRET_NAME"),
+    ("llm_model_lite", "LLM_MODEL_LITE"),
+    ("llm_model_pro", "LLM_MODEL_PRO"),
+    ("llm_vision_model", "LLM_VISION_MODEL"),
+)
+BOT_FUNCTION = "bot_turn"
 # Channel secrets the platform API creates and updates under the secret prefix (it never reads them back).
 CHANNEL_SECRET_WRITE_ACTIONS = (
     "secretsmanager:CreateSecret",
@@ -116,6 +139,15 @@ class MessagingStack(Stack):
             logout_urls=_context_list(self, "cognito_logout_urls"),
         )
         self._add_identity_environment(operator_secret_name)
+        self.bot_settings = {
+            env_var: str(self.node.try_get_context(key) or Settings.model_fields[key].default)
+            for key, env_var in BOT_CONTEXT
+        }
+        self.bots = Bots(self, "Bots", link_secret_name=self.bot_settings["BOT_LINK_SECRET_NAME"])
+        for key, value in self.bot_settings.items():
+            self.functions[BOT_FUNCTION].add_environment(key, value)
+        # The api verifies the links a bot signed (and may issue them for agents).
+        self.functions["api"].add_environment("BOT_LINK_SECRET_NAME", self.bot_settings["BOT_LINK_SECRET_NAME"])
 
         self.api = Api(
             self,
@@ -141,7 +173,8 @@ class MessagingStack(Stack):
             api_routes=[r for r in ROUTES if r.path.startswith(("/v1/", "/platform/v1/"))],
             # A queue whose consumer may run for minutes (jobs: 300 s) holds a healthy message longer.
             queue_age_thresholds_s={
-                q.name: max(MAX_QUEUE_AGE_S, 2 * function_spec(q.consumer).timeout_s) for q in QUEUES
+                q.name: max(MAX_QUEUE_AGE_S, 2 * function_spec(q.consumer).timeout_s) + SELF_DELAYED_QUEUES.get(q.name, 0)
+                for q in QUEUES
             },
             error_alarm_functions=[f.name for f in FUNCTIONS if f.name not in behind_queue_or_api],
         )
@@ -152,6 +185,8 @@ class MessagingStack(Stack):
                   description="App client of the agent console (public, SRP)")
         CfnOutput(self, "OperatorSecretName", value=operator_secret_name,
                   description="Secrets Manager secret holding the platform operator key(s); read it, never log it")
+        CfnOutput(self, "BotLinkSecretName", value=self.bot_settings["BOT_LINK_SECRET_NAME"],
+                  description="Secrets Manager secret holding the HMAC key of the bots' signed links; never log it")
 
     def _add_identity_environment(self, operator_secret_name: str) -> None:
         """Cognito settings for every function but the pre-token trigger; the operator secret for the authorizer.
@@ -223,10 +258,7 @@ class MessagingStack(Stack):
         bus.grant_put_events_to(inbound)
         _explain(inbound, table_indexes)
 
-        auto_reply = fn["auto_reply"]
-        table.grant_read_data(auto_reply)
-        queues["outbound"].grant_send_messages(auto_reply)
-        _explain(auto_reply, table_indexes)
+        self._grant_bot_turn(table_indexes=table_indexes, bucket_arn=bucket_arn)
 
         sender = fn["outbound_sender"]
         table.grant_read_write_data(sender)
@@ -271,6 +303,9 @@ class MessagingStack(Stack):
 
         api = fn["api"]
         table.grant_read_write_data(api)  # includes Query on the GSIs, TransactWriteItems and ConditionCheck
+        api.add_to_role_policy(  # verifies the signed links bots send (the key's exact ARN: no wildcard)
+            iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"], resources=[self.bots.link_secret.secret_arn])
+        )
         bus.grant_put_events_to(api)
         queues["outbound"].grant_send_messages(api)  # messages sent through the API
         queues["jobs"].grant_send_messages(api)  # imports, exports and erasure run in jobs_worker
@@ -341,6 +376,119 @@ class MessagingStack(Stack):
         pre_token = fn[PRE_TOKEN_FUNCTION]
         table.grant_read_data(pre_token)  # the user's tenant and roles
         _explain(pre_token, table_indexes)
+
+    def _grant_bot_turn(self, *, table_indexes: NagPackSuppression, bucket_arn: str) -> None:
+        """The bot engine (shared/wiring.py bot_runtime): sessions and logs in the table, replies to the outbound
+        queue, its own idle-timeout checks, events, media and documents in S3, integration and link secrets, and
+        the AI and delivery services a bot may use (Bedrock, Transcribe, SES, SNS)."""
+        table, bucket, bus = self.data.table, self.data.media_bucket, self.messaging.bus
+        bot, own_queue = self.functions[BOT_FUNCTION], self.messaging.queues["bot-turn"]
+        settings = self.bot_settings
+
+        # Sessions and pending turns (conditional writes, TransactWriteItems), logs, version bindings (BatchGetItem),
+        # contacts read, and conversations closed by a bot.
+        table.grant_read_write_data(bot)
+        bus.grant_put_events_to(bot)  # HandoffRequested, BotSessionEnded, ConversationClosed
+        self.messaging.queues["outbound"].grant_send_messages(bot)  # the bot's replies
+        # Idle-timeout checks the bot schedules to itself (message timers); coalescing and backoff stretch the
+        # visibility of a record instead of re-sending it (the event source grants that too; stated here because
+        # the bot depends on it).
+        own_queue.grant_send_messages(bot)
+        own_queue.grant(bot, "sqs:ChangeMessageVisibility")
+
+        bot.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:GetObject"], resources=[bucket.arn_for_objects(f"{p}*") for p in BOT_READ_PREFIXES]
+            )
+        )
+        bot.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject"], resources=[bucket.arn_for_objects(f"{p}*") for p in BOT_WRITE_PREFIXES]
+            )
+        )
+
+        bot_secrets_arn = self._secret_arn(f"{settings['BOT_SECRET_PREFIX']}/*")
+        # One named secret: Secrets Manager appends "-" and six random characters to the name in its ARN, matched
+        # by exactly six "?" (no "*": a secret named openai-key-other stays out of reach).
+        openai_secret_arn = self._secret_arn(f"{settings['OPENAI_SECRET_NAME']}-??????")
+        bot.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["secretsmanager:GetSecretValue"],
+                resources=[bot_secrets_arn, self.bots.link_secret.secret_arn, openai_secret_arn],
+            )
+        )
+
+        # Converse is authorized by bedrock:InvokeModel. Models in this region directly or through an inference
+        # profile of this account; a cross-region profile routes to the same model in other regions, which is
+        # allowed only through such a profile (requests that name a model directly carry no profile ARN).
+        foundation_models = self.format_arn(service="bedrock", account="", resource="foundation-model",
+                                            resource_name="*")
+        inference_profiles = self.format_arn(service="bedrock", resource="inference-profile", resource_name="*")
+        routed_models = self.format_arn(service="bedrock", region="*", account="", resource="foundation-model",
+                                        resource_name="*")
+        bot.add_to_role_policy(
+            iam.PolicyStatement(actions=["bedrock:InvokeModel"], resources=[foundation_models, inference_profiles])
+        )
+        bot.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["bedrock:InvokeModel"],
+                resources=[routed_models],
+                conditions={"StringLike": {"bedrock:InferenceProfileArn": inference_profiles}},
+            )
+        )
+        # Voice notes: batch transcription jobs; Transcribe reads the audio and writes the transcript to the media
+        # bucket with this role's permissions (media/* read, transcripts/* write above).
+        bot.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=["transcribe:StartTranscriptionJob", "transcribe:GetTranscriptionJob"], resources=["*"]
+            )
+        )
+        ses_identities = self.format_arn(service="ses", resource="identity", resource_name="*")
+        bot.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendRawEmail"], resources=[ses_identities]))
+        bot.add_to_role_policy(iam.PolicyStatement(actions=["sns:Publish"], resources=["*"]))  # SMS to a number
+
+        _explain(
+            bot,
+            table_indexes,
+            _wildcard(
+                *(f"Resource::{bucket_arn}/{p}*" for p in sorted(set(BOT_READ_PREFIXES) | set(BOT_WRITE_PREFIXES))),
+                reason="Object keys carry tenant and ids known only at runtime: GetObject on media/ (inbound voice "
+                "notes, images, attachments), bots/ and transcripts/; PutObject only on bots/ (generated PDFs) and "
+                "transcripts/ (Transcribe writes its output with the caller's permissions). No List, no Delete.",
+            ),
+            _wildcard(
+                f"Resource::{bot_secrets_arn}",
+                reason=f"Integration secrets are created per tenant at runtime as {settings['BOT_SECRET_PREFIX']}/"
+                "<tenant>/<name> (plus the random suffix Secrets Manager appends), so only the name prefix is "
+                "known; GetSecretValue is the only action.",
+            ),
+            _wildcard(
+                f"Resource::{foundation_models}",
+                f"Resource::{inference_profiles}",
+                f"Resource::{routed_models}",
+                reason="Model ids are per-bot and per-tenant configuration (lite, pro, vision or a bot's own model), "
+                "so no model list is known at deploy time. InvokeModel only; other regions' models only through an "
+                "inference profile of this account (bedrock:InferenceProfileArn condition).",
+            ),
+            _wildcard(
+                f"Resource::{ses_identities}",
+                reason="Bots email from the sender each tenant configured, an SES identity verified in this account "
+                "at runtime; SendRawEmail only, and only from identities of this account and region.",
+            ),
+            _wildcard(
+                "Resource::*",
+                reason="transcribe:StartTranscriptionJob/GetTranscriptionJob (job names are generated per voice "
+                "note) and sns:Publish to a phone number (SMS has no topic ARN) are only authorized with Resource *.",
+            ),
+        )
+
+    def _secret_arn(self, resource_name: str) -> str:
+        return self.format_arn(
+            service="secretsmanager",
+            resource="secret",
+            resource_name=resource_name,
+            arn_format=ArnFormat.COLON_RESOURCE_NAME,
+        )
 
     def _arn_ref(self, construct: Construct) -> str:
         """How cdk-nag spells a resource's Arn attribute in findings: <LogicalId.Arn>."""

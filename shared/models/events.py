@@ -37,6 +37,7 @@ class MessageReceived(DomainEvent):
     has_media: bool = False
     media: dict[str, Any] | None = None
     within_window: bool = True
+    reply_id: str | None = None  # the id of the reply button / list row tapped (interactive replies)
 
 
 class ConversationOpened(DomainEvent):
@@ -87,3 +88,44 @@ class ContactDeleted(ContactEvent):
     """Erasure: the contact and everything of theirs is gone; only this id remains in the record."""
 
     erasure_id: str
+
+
+class HandoffRequested(DomainEvent):
+    """The bot hands the conversation to a team of people (the contact center picks it up)."""
+
+    conversation_id: str
+    contact_id: str | None = None
+    contact_key: str
+    bot_id: str
+    session_id: str
+    team: str
+    skills: tuple[str, ...] = ()
+    priority: str = "normal"
+    reason: str
+    summary: str
+    data: dict[str, Any] = {}
+
+
+class BotSessionEnded(DomainEvent):
+    """A bot session ended: solved by the bot, handed to an agent, or the customer stopped answering."""
+
+    conversation_id: str
+    contact_id: str | None = None
+    bot_id: str
+    version: int
+    session_id: str
+    reason: str  # solved | handoff | timeout | closed | error
+    started_at: str
+    ended_at: str
+    turns: int
+    input_tokens: int = 0
+    output_tokens: int = 0
+
+
+class BotTimeoutCheck(TenantEvent):
+    """Not published on the bus: a delayed message the bot sends itself to end idle sessions."""
+
+    channel_id: str
+    conversation_id: str
+    session_id: str
+    turn: int

@@ -13,15 +13,17 @@ TENANT_ID = r"^[a-z0-9][a-z0-9-]{1,39}$"
 # imports, files, keys); the others are the everyday integrator operations.
 SCOPES: tuple[str, ...] = (
     "contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send", "admin",
+    "bots:read", "bots:write",
 )
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "agent": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send"),
-    "supervisor": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send"),
+    "supervisor": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send",
+                   "bots:read"),
     "admin": SCOPES,
 }
 
 Scope = Literal["contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send",
-                "admin"]
+                "admin", "bots:read", "bots:write"]
 
 
 class Plan(BaseModel):
@@ -31,6 +33,9 @@ class Plan(BaseModel):
     max_contacts: int = Field(default=1000, ge=0, le=100_000_000)
     rate_limit_per_s: int = Field(default=20, ge=1, le=10_000, description="API requests per second per tenant")
     retention_days: int = Field(default=0, ge=0, le=3650, description="Messages are deleted after this; 0 = keep")
+    llm_tier: Literal["LITE", "PRO"] = Field(default="LITE", description="Model tier of generative bot turns")
+    voice2text: bool = Field(default=False, description="Add-on: voice notes are transcribed for the bots")
+    imagebot: bool = Field(default=False, description="Add-on: images are described/read for the bots")
 
 
 class Tenant(BaseModel):

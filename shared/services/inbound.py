@@ -31,6 +31,15 @@ def new_conversation_id(clock: Clock) -> str:
     return f"cv_{int(clock.now().timestamp() * 1000):013x}{secrets.token_hex(6)}"
 
 
+def _reply_id(message: InboundMessage) -> str | None:
+    """What a tapped reply button or list row (or a template quick-reply button) carries back."""
+    if message.interactive is not None and message.interactive.id:
+        return message.interactive.id
+    if message.button is not None and message.button.payload:
+        return message.button.payload
+    return None
+
+
 def _iso(message: InboundMessage) -> str:
     return message.sent_at.isoformat().replace("+00:00", "Z")
 
@@ -94,6 +103,7 @@ class InboundService:
             has_media=message.type in MEDIA_TYPES and media is not None and media.id is not None,
             media=media.model_dump(exclude_none=True) if media else None,
             within_window=window_open(thread.last_inbound_at, self._clock.now(), self._window),
+            reply_id=_reply_id(message),
         ))
         self._events.publish(events)
         return InboundOutcome("stored" if stored else "duplicate", conversation_opened=touch.conversation_opened)

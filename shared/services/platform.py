@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models.channel import Channel
-from shared.models.tenancy import SCOPES, TENANT_ID, ApiKey, Plan, Tenant
+from shared.models.tenancy import SCOPES, TENANT_ID, ApiKey, Plan, Scope, Tenant
 from shared.ports import Clock
 from shared.services.auth import key_hash, new_api_key
 
@@ -56,9 +56,7 @@ class KeyInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     name: str = Field(min_length=1, max_length=100)
-    scopes: list[Literal["contacts:read", "contacts:write", "conversations:read", "conversations:write",
-                         "messages:send", "admin"]] = Field(default_factory=lambda: list(SCOPES),  # type: ignore[arg-type]
-                                                            min_length=1)
+    scopes: list[Scope] = Field(default_factory=lambda: list(SCOPES), min_length=1)  # type: ignore[arg-type]
 
 
 class KeyIssued(BaseModel):

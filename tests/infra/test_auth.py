@@ -51,6 +51,12 @@ def logical_id(template: Template, type_: str) -> str:
     return str(only(resources(template, type_).keys()))
 
 
+def secret_id(template: Template, name: str) -> str:
+    """The logical id of the secret of this name (the stack holds the operator key and the bots' link key)."""
+    return str(only([lid for lid, p in resources(template, "AWS::SecretsManager::Secret").items()
+                     if p["Name"] == name]))  # fmt: skip
+
+
 # --- authorizer --------------------------------------------------------------------------------------------
 
 
@@ -210,8 +216,8 @@ def test_outputs_name_the_pool_the_client_and_the_operator_secret(synthesized: S
 
 
 def test_operator_secret_is_a_generated_40_character_key_kept_on_delete(synthesized: Synthesized) -> None:
-    secret_id = logical_id(synthesized.template, "AWS::SecretsManager::Secret")
-    secret = synthesized.template["Resources"][secret_id]
+    operator_secret_id = secret_id(synthesized.template, synthesized.stack.node.get_context("operator_secret_name"))
+    secret = synthesized.template["Resources"][operator_secret_id]
     generated = secret["Properties"]["GenerateSecretString"]
 
     assert secret["Properties"]["Name"] == "omnichannel/platform/operator-keys"  # cdk.json default
@@ -222,8 +228,9 @@ def test_operator_secret_is_a_generated_40_character_key_kept_on_delete(synthesi
     assert authorizer["Environment"]["Variables"]["OPERATOR_SECRET_NAME"] == secret["Properties"]["Name"]
 
 
-def test_only_the_authorizer_can_read_the_operator_secret(template_dict: Template) -> None:
-    secret_ref = {"Ref": logical_id(template_dict, "AWS::SecretsManager::Secret")}
+def test_only_the_authorizer_can_read_the_operator_secret(synthesized: Synthesized) -> None:
+    template_dict = synthesized.template
+    secret_ref = {"Ref": secret_id(template_dict, synthesized.stack.node.get_context("operator_secret_name"))}
     readers = {
         name: [s for s in statements_of(template_dict, name) if secret_ref in as_list(s["Resource"])]
         for name in functions_by_name(template_dict)

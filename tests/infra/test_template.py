@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 
 from infra.app import Synthesized
-from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE, QueueSpec, function
+from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE, QueueSpec, function, queue
+from shared.config import Settings
 from shared.topology_names import EVENT_SOURCE
 
 pytestmark = pytest.mark.infra
@@ -109,6 +110,7 @@ def test_every_function_gets_the_shared_environment(synthesized: Synthesized) ->
         # the pre-token trigger is attached to the pool, so it cannot reference it (circular dependency)
         assert (identity <= env.keys()) is (name != "cognito_pre_token"), name
         assert ("OPERATOR_SECRET_NAME" in env) is (name == "authorizer"), name
+        assert ("BOT_LINK_SECRET_NAME" in env) is (name in {"bot_turn", "api"}), name
         assert {var: env.get(var) for var in queue_urls} == queue_urls
         assert env["POWERTOOLS_SERVICE_NAME"] == name
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Omnichannel"
@@ -307,26 +309,193 @@ def test_webhook_can_only_get_and_put_items_and_send_to_the_inbound_queue(templa
     assert "events:PutEvents" not in actions
 
 
-def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthesized) -> None:
-    prefix = synthesized.stack.node.get_context("secret_prefix")
-    operator_secret_id = only(resources(synthesized.template, "AWS::SecretsManager::Secret").keys())
-    functions = functions_by_name(synthesized.template)
-    readers = set()
-    for name, (_, props) in functions.items():
-        for statement in policy_statements(synthesized.template, props["Role"]["Fn::GetAtt"][0]):
+def secret_id(template: Template, name: str) -> str:
+    return str(only([lid for lid, p in resources(template, "AWS::SecretsManager::Secret").items()
+                     if p["Name"] == name]))  # fmt: skip
+
+
+def secret_readers(template: Template) -> dict[str, list[Any]]:
+    """function -> the resources of its GetSecretValue statements (which grant nothing else)."""
+    readers: dict[str, list[Any]] = {}
+    for name, (_, props) in functions_by_name(template).items():
+        for statement in policy_statements(template, props["Role"]["Fn::GetAtt"][0]):
             if "secretsmanager:GetSecretValue" in as_list(statement["Action"]):
                 assert as_list(statement["Action"]) == ["secretsmanager:GetSecretValue"]
-                if as_list(statement["Resource"]) == [{"Ref": operator_secret_id}]:
-                    continue  # the operator secret: see test_auth.py
-                readers.add(name)
-                assert all(r.endswith(f":secret:{prefix}/*") for r in as_list(statement["Resource"]))
-    assert readers == {"whatsapp_webhook", "outbound_sender", "media_fetcher"}
+                readers.setdefault(name, []).extend(as_list(statement["Resource"]))
+    return readers
 
 
-def test_auto_reply_cannot_write_the_table(template_dict: Template) -> None:
-    actions = actions_of(template_dict, "auto_reply")
-    assert "dynamodb:GetItem" in actions
-    assert not {"dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"} & actions
+def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthesized) -> None:
+    prefix = synthesized.stack.node.get_context("secret_prefix")
+    channel_readers = set()
+    for name, secrets in secret_readers(synthesized.template).items():
+        for resource in secrets:
+            if isinstance(resource, str) and f":secret:{prefix}/" in resource:
+                assert resource.endswith(f":secret:{prefix}/*")
+                channel_readers.add(name)
+    assert channel_readers == {"whatsapp_webhook", "outbound_sender", "media_fetcher"}
+
+
+def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) -> None:
+    context = synthesized.stack.node.get_context
+    template = synthesized.template
+    operator = {"Ref": secret_id(template, context("operator_secret_name"))}
+    link = {"Ref": secret_id(template, Settings().bot_link_secret_name)}
+    secret_arn = f"arn:aws:secretsmanager:{synthesized.stack.region}:{synthesized.stack.account}:secret:"
+    channels = f"{secret_arn}{context('secret_prefix')}/*"
+
+    assert secret_readers(template) == {
+        "whatsapp_webhook": [channels],
+        "outbound_sender": [channels],
+        "media_fetcher": [channels],
+        "authorizer": [operator],
+        "api": [link],  # verifies the links bots sign
+        "bot_turn": [
+            f"{secret_arn}{Settings().bot_secret_prefix}/*",  # tenants' integration secrets
+            f"{secret_arn}{Settings().openai_secret_name}-??????",  # one secret, its random suffix only
+            link,
+        ],
+    }
+
+
+# --- the bot engine ----------------------------------------------------------------------------------------
+
+
+def bot_statements(template: Template) -> list[dict[str, Any]]:
+    _, props = functions_by_name(template)["bot_turn"]
+    return policy_statements(template, props["Role"]["Fn::GetAtt"][0])
+
+
+def holders(template: Template, action: str) -> set[str]:
+    return {name for name in functions_by_name(template) if action in actions_of(template, name)}
+
+
+@pytest.mark.parametrize(
+    "action",
+    [
+        "bedrock:InvokeModel",
+        "transcribe:StartTranscriptionJob",
+        "transcribe:GetTranscriptionJob",
+        "ses:SendRawEmail",
+        "sns:Publish",
+    ],
+)
+def test_only_the_bot_turn_reaches_ai_and_email_and_sms(template_dict: Template, action: str) -> None:
+    assert holders(template_dict, action) == {"bot_turn"}
+
+
+def test_bot_turn_reaches_only_the_services_it_uses(template_dict: Template) -> None:
+    actions = actions_of(template_dict, "bot_turn")
+    services = {a.split(":")[0] for a in actions} - {"logs", "xray"}
+
+    assert services == {"dynamodb", "sqs", "events", "s3", "secretsmanager", "bedrock", "transcribe", "ses", "sns"}
+    # sessions, pending turns, logs and bindings (BatchGetItem); TransactWriteItems is authorized per item action
+    assert {"dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:BatchGetItem",
+            "dynamodb:Query", "dynamodb:ConditionCheckItem"} <= actions  # fmt: skip
+    assert not any(a.startswith("bedrock:") and a != "bedrock:InvokeModel" for a in actions)
+
+
+def test_bot_turn_sends_to_the_outbound_queue_and_to_itself(synthesized: Synthesized) -> None:
+    queues = queues_by_name(synthesized.template)
+    queue_ids = {spec.name: queues[queue_name(synthesized, spec)][0] for spec in QUEUES}
+    statements = bot_statements(synthesized.template)
+
+    def queues_with(action: str) -> set[str]:
+        return {r["Fn::GetAtt"][0] for s in statements if action in as_list(s["Action"]) for r in as_list(s["Resource"])}
+
+    assert queues_with("sqs:SendMessage") == {queue_ids["outbound"], queue_ids["bot-turn"]}  # replies, idle checks
+    assert queues_with("sqs:ChangeMessageVisibility") == {queue_ids["bot-turn"]}  # coalescing and backoff
+
+
+def test_bot_turn_objects_are_limited_to_its_prefixes(template_dict: Template) -> None:
+    def prefixes(action: str) -> set[str]:
+        return {
+            resource["Fn::Join"][1][-1]
+            for s in bot_statements(template_dict)
+            if action in as_list(s["Action"])
+            for resource in as_list(s["Resource"])
+        }
+
+    assert prefixes("s3:GetObject") == {"/media/*", "/bots/*", "/transcripts/*"}
+    # generated PDFs; transcripts/ is written by Transcribe with the caller's permissions
+    assert prefixes("s3:PutObject") == {"/bots/*", "/transcripts/*"}
+    assert {a for a in actions_of(template_dict, "bot_turn") if a.startswith("s3:")} == {"s3:GetObject",
+                                                                                          "s3:PutObject"}
+
+
+def test_bot_turn_invokes_models_of_this_region_or_through_its_inference_profiles(synthesized: Synthesized) -> None:
+    region, account = synthesized.stack.region, synthesized.stack.account
+    profiles = f"arn:aws:bedrock:{region}:{account}:inference-profile/*"
+    bedrock = [s for s in bot_statements(synthesized.template) if "bedrock:InvokeModel" in as_list(s["Action"])]
+
+    direct = only([s for s in bedrock if "Condition" not in s])
+    routed = only([s for s in bedrock if "Condition" in s])
+    assert set(as_list(direct["Resource"])) == {f"arn:aws:bedrock:{region}::foundation-model/*", profiles}
+    # a cross-region profile routes to the model in other regions: allowed only through a profile of this account
+    assert as_list(routed["Resource"]) == ["arn:aws:bedrock:*::foundation-model/*"]
+    assert routed["Condition"] == {"StringLike": {"bedrock:InferenceProfileArn": profiles}}
+    assert all(as_list(s["Action"]) == ["bedrock:InvokeModel"] for s in bedrock)
+
+
+def test_bot_turn_emails_only_from_identities_of_this_account(synthesized: Synthesized) -> None:
+    ses = only([s for s in bot_statements(synthesized.template) if "ses:SendRawEmail" in as_list(s["Action"])])
+    assert as_list(ses["Action"]) == ["ses:SendRawEmail"]
+    assert as_list(ses["Resource"]) == [
+        f"arn:aws:ses:{synthesized.stack.region}:{synthesized.stack.account}:identity/*"
+    ]
+
+
+def test_bot_turn_environment(synthesized: Synthesized) -> None:
+    queues = queues_by_name(synthesized.template)
+    queue_id, _ = queues[queue_name(synthesized, queue("bot-turn"))]
+    _, props = functions_by_name(synthesized.template)["bot_turn"]
+    env = props["Environment"]["Variables"]
+    defaults = Settings()
+
+    assert env["BOT_TURN_QUEUE_URL"] == {"Ref": queue_id}
+    assert env["BOT_LINK_SECRET_NAME"] == defaults.bot_link_secret_name
+    assert env["BOT_SECRET_PREFIX"] == defaults.bot_secret_prefix
+    assert env["OPENAI_SECRET_NAME"] == defaults.openai_secret_name
+    # cdk.json declares none of these, so Settings' defaults are deployed
+    assert (env["LLM_MODEL_LITE"], env["LLM_MODEL_PRO"], env["LLM_VISION_MODEL"]) == (
+        "amazon.nova-lite-v1:0", "amazon.nova-pro-v1:0", defaults.llm_vision_model)
+    assert (props["MemorySize"], props["Timeout"]) == (1024, 60)
+
+
+def test_link_key_is_a_generated_secret_kept_on_delete(synthesized: Synthesized) -> None:
+    name = Settings().bot_link_secret_name
+    secret = synthesized.template["Resources"][secret_id(synthesized.template, name)]
+
+    assert secret["Properties"]["GenerateSecretString"]["PasswordLength"] >= 32
+    assert secret["Properties"]["GenerateSecretString"]["ExcludePunctuation"] is True
+    assert secret["DeletionPolicy"] == "Retain"
+    assert synthesized.template["Outputs"]["BotLinkSecretName"]["Value"] == name
+    readers = {fn for fn, secrets in secret_readers(synthesized.template).items()
+               if {"Ref": secret_id(synthesized.template, name)} in secrets}  # fmt: skip
+    assert readers == {"bot_turn", "api"}
+
+
+def test_bot_turn_queue_retries_a_coalescing_record_up_to_30_times(synthesized: Synthesized) -> None:
+    queues = queues_by_name(synthesized.template)
+    _, bot_queue = queues[queue_name(synthesized, queue("bot-turn"))]
+
+    assert "FifoQueue" not in bot_queue  # EventBridge feeds it: standard
+    assert bot_queue["RedrivePolicy"]["maxReceiveCount"] == 30
+    assert bot_queue["VisibilityTimeout"] == 360
+
+
+def test_bot_turns_rule_feeds_messages_and_closed_conversations_to_the_bot_turn_queue(
+    synthesized: Synthesized,
+) -> None:
+    queue_id, _ = queues_by_name(synthesized.template)[queue_name(synthesized, queue("bot-turn"))]
+    rule = only([r for r in resources(synthesized.template, "AWS::Events::Rule").values()
+                 if only(r["Targets"])["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}])  # fmt: skip
+
+    assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": ["MessageReceived", "ConversationClosed"]}
+    # the bot engine replaced the fixed auto-reply: no function, queue or rule of it is left
+    assert not [q for q in queues_by_name(synthesized.template) if "auto-reply" in q]
+    assert not [p for p in resources(synthesized.template, "AWS::Lambda::Function").values()
+                if "auto_reply" in p["Handler"]]  # fmt: skip
 
 
 def test_outbound_sender_can_change_message_visibility_on_the_outbound_queue(synthesized: Synthesized) -> None:
@@ -345,7 +514,7 @@ def test_outbound_sender_can_change_message_visibility_on_the_outbound_queue(syn
 def test_event_publishers_may_put_events(template_dict: Template) -> None:
     publishers = {name for name, _ in functions_by_name(template_dict).items()
                   if "events:PutEvents" in actions_of(template_dict, name)}  # fmt: skip
-    assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker"}
+    assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker", "bot_turn"}
 
 
 # --- observability -----------------------------------------------------------------------------------------
@@ -369,9 +538,12 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthe
 
 def test_every_queue_alarms_when_its_oldest_message_is_older_than_five_minutes(synthesized: Synthesized) -> None:
     queues = queues_by_name(synthesized.template)
+    # the bot's own idle-timeout checks wait in its queue for up to the SQS maximum delay (15 minutes)
+    self_delay = {"bot-turn": 900}
     expected = {
         # five minutes, or twice the consumer's timeout when a healthy message may take longer (jobs: 300 s)
         queues[queue_name(synthesized, spec)][0]: max(300, 2 * function(spec.consumer).timeout_s)
+        + self_delay.get(spec.name, 0)
         for spec in QUEUES
     }
     alarms = alarms_on(synthesized.template, "ApproximateAgeOfOldestMessage")
@@ -403,3 +575,5 @@ def test_dashboard_shows_the_business_metrics(template_dict: Template) -> None:
     body = json.dumps(dashboard["DashboardBody"])
     for metric in ("WebhookQuarantined", "MessagesStored", "DuplicateMessages", "SendFailed", "SendRefused"):
         assert metric in body
+    for metric in ("BotTurns", "BotSessionsEnded_handoff"):  # emitted by bot_turn with service=bot_turn
+        assert f'\\"{metric}\\",\\"service\\",\\"bot_turn\\"' in body  # (quotes escaped by json.dumps)

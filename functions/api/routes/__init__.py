@@ -6,7 +6,17 @@ from typing import Any
 
 
 def routers() -> list[Any]:
-    from functions.api.routes import api_keys, contacts, conversations, crm_config, files, jobs, users, webhooks
+    from functions.api.routes import (
+        api_keys,
+        bots,
+        contacts,
+        conversations,
+        crm_config,
+        files,
+        jobs,
+        users,
+        webhooks,
+    )
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
-            webhooks.router, files.router, jobs.router]
+            webhooks.router, files.router, jobs.router, bots.router]

@@ -1,0 +1,1 @@
+"""Example code that is not part of the product (sample business systems for demos and tests)."""

@@ -1,0 +1,54 @@
+"""Bot turn (SQS, fed by EventBridge): MessageReceived and ConversationClosed events, and the bot's own
+idle-timeout checks. One turn per conversation at a time; bursts are coalesced (shared.services.bot_runtime)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.batching import process_sqs_batch
+from shared.config import get_settings
+from shared.models.events import BotTimeoutCheck, ConversationClosed, MessageReceived
+from shared.observability import logger, metrics, tracer
+from shared.services.bot_runtime import BotOutcome, BotRuntime
+from shared.wiring import bot_runtime
+
+
+@lru_cache(maxsize=1)
+def get_service() -> BotRuntime:
+    return bot_runtime(get_settings())
+
+
+@tracer.capture_method
+def handle_record(record: SQSRecord, attempt: int) -> None:
+    body = json.loads(record.body)
+    kind, detail = body.get("detail-type"), body["detail"]
+    logger.append_keys(tenant_id=detail.get("tenant_id"), conversation_id=detail.get("conversation_id"))
+    outcome: BotOutcome
+    if kind == "MessageReceived":
+        outcome = get_service().on_message(MessageReceived.model_validate(detail))
+    elif kind == "ConversationClosed":
+        outcome = get_service().on_conversation_closed(ConversationClosed.model_validate(detail))
+    elif kind == "BotTimeoutCheck":
+        outcome = get_service().on_timeout_check(BotTimeoutCheck.model_validate(detail))
+    else:
+        logger.warning("unexpected record", extra={"detail_type": kind})
+        return
+    logger.info("bot record handled", extra={"kind": outcome.kind, "generation": outcome.generation,
+                                              "replies": outcome.replies, "ended": outcome.ended})
+    if outcome.kind == "turn":
+        metrics.add_metric(name="BotTurns", unit=MetricUnit.Count, value=1)
+    if outcome.ended:
+        metrics.add_metric(name=f"BotSessionsEnded_{outcome.ended}", unit=MetricUnit.Count, value=1)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_sqs_batch(event, context, handle_record, fifo=False)
