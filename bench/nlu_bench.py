@@ -1,19 +1,25 @@
 """Offline NLU benchmark: held-out accuracy (ES, EN), train and classify time, and the bytes the NLU adds to the
 Lambda package. `python -m bench.nlu_bench` prints the figures as JSON; `run()` returns them.
 
-`tune()` is how `shared.services.nlu`'s constants were chosen, on the training phrases only (leave-one-out for
-in-scope messages, leave-one-intent-out standing in for out-of-scope ones): `python -m bench.nlu_bench tune`.
+`compare()` and `tune()` are how `shared.services.nlu`'s constants were chosen, on the training phrases only
+(leave-one-out for in-scope messages, leave-one-intent-out standing in for out-of-scope ones):
+`python -m bench.nlu_bench compare` (model constants, ~2 min) and `python -m bench.nlu_bench tune` (calibration,
+threshold, margin, a few seconds).
 The held-out sets are only ever scored, never tuned on.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import json
 import math
 import statistics
 import sys
 import time
+import zipfile
 from collections.abc import Callable, Mapping, Sequence
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -117,20 +123,30 @@ def run(*, include_misses: bool = False) -> dict[str, Any]:
     texts = [text for text, _ in load_heldout("es")]
     for text in texts:  # warm the stemmer cache as a warm Lambda would have it
         classifier.classify(text)
-    per_text = [_median_us(lambda t=text: classifier.classify(t), 15) for text in texts]  # type: ignore[misc]
+    per_text = [_median_us(partial(classifier.classify, text), 15) for text in texts]
     result["classify_us_median"] = round(statistics.median(per_text), 1)
     result["classify_us_mean"] = round(statistics.fmean(per_text), 1)
     result["classify_us_max"] = max(per_text)
     result["package_bytes"] = {path.name: path.stat().st_size for path in RUNTIME_FILES}
     result["package_bytes"]["total"] = sum(path.stat().st_size for path in RUNTIME_FILES)
+    result["package_bytes"]["zipped"] = _zipped_size(RUNTIME_FILES)
     return result
+
+
+def _zipped_size(paths: Sequence[Path]) -> int:
+    """What the files add to the deflated Lambda code asset (no model or data file is needed at run time)."""
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
+        for path in paths:
+            archive.write(path, path.relative_to(ROOT).as_posix())
+    return buffer.getbuffer().nbytes
 
 
 # --- tuning on the training phrases ---------------------------------------------------------------------------------
 
 def leave_one_out(examples: Mapping[str, Sequence[str]], language: str) -> list[tuple[str, list[IntentScore]]]:
     """(true label, similarities) for each example, scored by a model trained on all the other examples."""
-    out = []
+    out: list[tuple[str, list[IntentScore]]] = []
     for label, phrases in examples.items():
         for index, phrase in enumerate(phrases):
             rest = {k: [p for j, p in enumerate(v) if not (k == label and j == index)] for k, v in examples.items()}
@@ -141,7 +157,7 @@ def leave_one_out(examples: Mapping[str, Sequence[str]], language: str) -> list[
 def leave_intent_out(examples: Mapping[str, Sequence[str]], language: str) -> list[list[IntentScore]]:
     """Similarities of each intent's examples under a model that never saw that intent: stand-ins for
     out-of-scope messages."""
-    out = []
+    out: list[list[IntentScore]] = []
     for label, phrases in examples.items():
         model = IntentClassifier.train({k: v for k, v in examples.items() if k != label}, language)
         out.extend(model.similarities(phrase) for phrase in phrases)
@@ -174,6 +190,41 @@ def _fit_logistic(points: Sequence[tuple[float, int]]) -> tuple[float, float]:
     return w, -b / w
 
 
+def _best_balanced(in_scope: Sequence[tuple[str, list[IntentScore]]], stand_ins: Sequence[list[IntentScore]]) -> float:
+    """Best mean of "in scope, right and above the cut" and "stand-in below the cut" over raw-similarity cuts."""
+    best = 0.0
+    for cut in (0.01 * i for i in range(1, 100)):
+        accepted = sum(s[0].label == label and s[0].score >= cut for label, s in in_scope) / len(in_scope)
+        rejected = sum(s[0].score < cut for s in stand_ins) / len(stand_ins)
+        best = max(best, (accepted + rejected) / 2)
+    return best
+
+
+def compare(grid: Mapping[str, Sequence[float]] | None = None,
+            languages: Sequence[str] = ("es", "en")) -> list[dict[str, Any]]:
+    """Leave-one-out top-1 and best balanced accuracy (before calibration) for each combination of the model
+    constants in `grid`: how WORD_BLOCK_WEIGHT, NEIGHBOUR_WEIGHT and CONCENTRATION_FLOOR were chosen."""
+    grid = grid or {"WORD_BLOCK_WEIGHT": (0.3, 0.5, 0.7), "NEIGHBOUR_WEIGHT": (0.0, 0.2, 0.4, 0.6),
+                    "CONCENTRATION_FLOOR": (0.0, 0.5, 1.0)}
+    saved = {name: getattr(nlu, name) for name in grid}
+    rows = []
+    try:
+        for values in itertools.product(*grid.values()):
+            row: dict[str, Any] = dict(zip(grid, values, strict=True))
+            for name, value in row.items():
+                setattr(nlu, name, value)
+            for language in languages:
+                examples = load_training(language)
+                in_scope = leave_one_out(examples, language)
+                row[f"{language}_loo_top1"] = _ratio(sum(s[0].label == lbl for lbl, s in in_scope), len(in_scope))
+                row[f"{language}_balanced"] = round(_best_balanced(in_scope, leave_intent_out(examples, language)), 4)
+            rows.append(row)
+    finally:
+        for name, value in saved.items():
+            setattr(nlu, name, value)
+    return rows
+
+
 def tune(languages: Sequence[str] = ("es", "en")) -> dict[str, Any]:
     """Calibration curve, threshold and margin from the training phrases (see the module docstring of nlu)."""
     in_scope: list[tuple[str, list[IntentScore]]] = []
@@ -203,10 +254,14 @@ def tune(languages: Sequence[str] = ("es", "en")) -> dict[str, Any]:
         return right / len(cal_in), rejected / len(cal_out), right, wrong + matched_out
 
     grid = [round(0.05 + 0.01 * i, 2) for i in range(91)]
-    balanced = {t: (rates(t, 0.0)[0] + rates(t, 0.0)[1]) / 2 for t in grid}
-    best = max(balanced.values())
-    plateau = [t for t in grid if balanced[t] >= best - 1e-9]
-    threshold = plateau[len(plateau) // 2]
+    balanced = {}
+    for t in grid:
+        accepted, rejected, _, _ = rates(t, 0.0)
+        balanced[t] = (accepted + rejected) / 2
+    # The best of a smoothed curve (mean over +-0.05), so a lucky spike of a few examples does not set it.
+    smoothed = {t: statistics.fmean(balanced[u] for u in grid if abs(u - t) <= 0.05 + 1e-9) for t in grid}
+    threshold = max(grid, key=lambda t: (smoothed[t], -t))
+    best = balanced[threshold]
     net = {m: rates(threshold, m)[2] - rates(threshold, m)[3] for m in [round(0.025 * i, 3) for i in range(13)]}
     margin = max(net, key=lambda m: (net[m], -m))
     accepted, rejected, _, _ = rates(threshold, margin)
@@ -225,5 +280,8 @@ def tune(languages: Sequence[str] = ("es", "en")) -> dict[str, Any]:
 if __name__ == "__main__":
     if sys.argv[1:] == ["tune"]:
         print(json.dumps(tune(), indent=2))
+    elif sys.argv[1:] == ["compare"]:
+        for line in compare():
+            print(json.dumps(line))
     else:
         print(json.dumps(run(include_misses="--misses" in sys.argv), indent=2, ensure_ascii=False))

@@ -37,6 +37,10 @@ def process_sqs_batch(event: dict[str, Any], context: Any, handle: RecordHandler
             if exc.delay_s:
                 retry_delayer().delay(record.event_source_arn, record.receipt_handle, exc.delay_s)
             raise
+        except Exception:
+            # Reported as a batch item failure (retried, then the DLQ); logged so the cause is visible.
+            logger.exception("record failed", extra={"message_id": record.message_id})
+            raise
 
     processor: BatchProcessor | SqsFifoPartialProcessor = (
         SqsFifoPartialProcessor(skip_group_on_error=True) if fifo else BatchProcessor(event_type=EventType.SQS))

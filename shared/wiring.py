@@ -335,7 +335,7 @@ def bot_runtime(settings: Settings) -> BotRuntime:
                                        secret_prefix=settings.bot_secret_prefix),
         email=SesEmailSender(aws.client("ses"), s3, settings.media_bucket, settings.bot_email_from),
         sms=SnsSmsSender(aws.client("sns")),
-        documents=S3DocumentStore(s3, aws.presigning_client("s3"), settings.media_bucket),
+        documents=S3DocumentStore(s3, aws.presigning_client(), settings.media_bucket),
         links=links, llm=_llm(settings), otp_pepper=b"otp:" + settings.bot_link_secret_name.encode(),
         models={"LITE": settings.llm_model_lite, "PRO": settings.llm_model_pro})
     plans = CachedTenantPlans(tenancy(settings))

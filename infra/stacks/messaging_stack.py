@@ -171,9 +171,11 @@ class MessagingStack(Stack):
             http_api=self.api.http_api,
             stage_name=self.api.stage.stage_name,
             api_routes=[r for r in ROUTES if r.path.startswith(("/v1/", "/platform/v1/"))],
-            # A queue whose consumer may run for minutes (jobs: 300 s) holds a healthy message longer.
+            # A queue whose consumer may run for minutes (jobs: 300 s) holds a healthy message longer, and one
+            # its consumer schedules delayed messages on (bot-turn) holds them for that delay on top.
             queue_age_thresholds_s={
-                q.name: max(MAX_QUEUE_AGE_S, 2 * function_spec(q.consumer).timeout_s) + SELF_DELAYED_QUEUES.get(q.name, 0)
+                q.name: max(MAX_QUEUE_AGE_S, 2 * function_spec(q.consumer).timeout_s)
+                + SELF_DELAYED_QUEUES.get(q.name, 0)
                 for q in QUEUES
             },
             error_alarm_functions=[f.name for f in FUNCTIONS if f.name not in behind_queue_or_api],

@@ -175,10 +175,22 @@ class DynamoBotSessions:
 
     def add_pending(self, tenant_id: str, conversation_id: str, message_id: str, item: dict[str, Any], *,
                     now_ms: int) -> PendingInbox:
-        """Session first (the `seen`/`paused` guard and the burst clock), then the pending item: a crash in
-        between leaves only a moved clock, and the SQS retry writes the item."""
+        """The pending item first (its conditional put is the dedup: a redelivery does not move the burst
+        clock), then the session's clock under the `seen`/`paused` guard; a message that was already answered
+        or arrives while the bot is paused has its item removed again."""
         pk = session_pk(tenant_id, conversation_id)
         expires = now_ms // 1000 + 30 * 86400
+        try:
+            self._table.put_item(Item={"pk": pk, "sk": f"P#{message_id}", "input": json.dumps(item),
+                                       "received_ms": now_ms, "expires_at": expires},
+                                 ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+            session = self._table.get_item(Key={"pk": pk, "sk": "SESSION"}, ConsistentRead=True).get("Item") or {}
+            last = int(session.get("last_at", now_ms))
+            return PendingInbox(added=False, consumed=False, first_at_ms=int(session.get("first_at", last)),
+                                last_at_ms=last, paused=bool(session.get("paused")))
         try:
             session = self._table.update_item(
                 Key={"pk": pk, "sk": "SESSION"},
@@ -191,24 +203,15 @@ class DynamoBotSessions:
         except ClientError as exc:
             if not _condition_failed(exc):
                 raise
+            self._table.delete_item(Key={"pk": pk, "sk": f"P#{message_id}"})
             old = _old_item(exc)
             last = int(old.get("last_at", now_ms))
             consumed = message_id in set(old.get("seen") or ())
             return PendingInbox(added=False, consumed=consumed, first_at_ms=int(old.get("first_at", last)),
                                 last_at_ms=last, paused=bool(old.get("paused")) and not consumed)
         last = int(session["last_at"])
-        inbox = PendingInbox(added=True, consumed=False, first_at_ms=int(session.get("first_at", last)),
-                             last_at_ms=last, paused=False)
-        try:
-            self._table.put_item(Item={"pk": pk, "sk": f"P#{message_id}", "input": json.dumps(item),
-                                       "received_ms": now_ms, "expires_at": expires},
-                                 ConditionExpression="attribute_not_exists(pk)")
-        except ClientError as exc:
-            if not _condition_failed(exc):
-                raise
-            return PendingInbox(added=False, consumed=False, first_at_ms=inbox.first_at_ms,
-                                last_at_ms=inbox.last_at_ms, paused=False)
-        return inbox
+        return PendingInbox(added=True, consumed=False, first_at_ms=int(session.get("first_at", last)),
+                            last_at_ms=last, paused=False)
 
     def acquire(self, tenant_id: str, conversation_id: str, *, now_ms: int, lease_ms: int) -> SessionSnapshot | None:
         token = secrets.token_hex(8)

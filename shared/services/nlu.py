@@ -11,6 +11,8 @@ How the classifier works (and why):
 - Query words unknown to the bot and within a typo of a known word (the keyword rule below) are corrected first.
 - Features the bot never saw still count in the query's norm: a sentence made mostly of unknown words cannot look
   similar to anything, which is what sends "¿cuál es la capital de Francia?" to the fallback.
+- Feature weights are IDF times how concentrated the feature is on few labels: a word every intent uses ("quiero",
+  "necesito") weighs half as much as one only a single intent uses.
 - A label's similarity blends the best matching example (nearest neighbour: one close paraphrase is enough) with
   the label centroid (what the label's examples share); a logistic curve turns it into a confidence in [0, 1].
 
@@ -32,18 +34,20 @@ from typing import Literal
 
 from shared.services.text_norm import FUNCTION_WORDS, language_of, squeeze, stem, words
 
-DEFAULT_THRESHOLD = 0.3
+DEFAULT_THRESHOLD = 0.34
 DEFAULT_MARGIN = 0.05
 
-# Model constants, tuned with DEFAULT_THRESHOLD by bench.nlu_bench.tune() on the training phrases.
+# Model constants, chosen on the same leave-one-out runs (bench.nlu_bench.compare(): the optimum is flat, these sit
+# in its middle); the calibration curve is fitted by bench.nlu_bench.tune() with the threshold and margin.
 WORD_BLOCK_WEIGHT = 0.5  # share of the word block (vs character n-grams) in a cosine similarity
 NEIGHBOUR_WEIGHT = 0.2  # share of the best example (vs the label centroid) in a label's similarity
-CONCENTRATION_FLOOR = 0.5
-UNSEEN_CONCENTRATION = 0.5
+CONCENTRATION_FLOOR = 0.5  # weight kept by a feature spread evenly over all labels (see _feature_weights)
+UNSEEN_CONCENTRATION = 0.5  # concentration assumed for a feature training never saw
 CALIBRATION_SLOPE = 16.05  # confidence = 1 / (1 + exp(-slope * (similarity - midpoint)))
 CALIBRATION_MIDPOINT = 0.194
 
 _CHAR_NGRAMS = (3, 4, 5)
+_LONGEST_WORD = 30
 _NUMBER = "#"  # every number is one word: "50 mil" and "2 millones" share it, no digit n-grams
 
 
@@ -73,8 +77,11 @@ def damerau_levenshtein(a: str, b: str) -> int:
 
 def typo_budget(length: int) -> int:
     """Typos tolerated in a word of this length: none up to 4 letters ("no" is not "nota", "duda" not "deuda"),
-    one from 5, two from 9."""
-    return 0 if length < 5 else 1 if length < 9 else 2
+    one from 5, two from 9; none past 30 letters (a pasted link or a key mash, not a word: this also bounds the
+    cost of a look-up, which grows with the square of the length)."""
+    if length < 5 or length > _LONGEST_WORD:
+        return 0
+    return 1 if length < 9 else 2
 
 
 def _deletes(word: str, depth: int) -> set[str]:
@@ -161,17 +168,13 @@ class KeywordMatcher:
                 if not keys:
                     raise ValueError(f"keyword {phrase!r} of {label!r} has no letters or digits")
                 self._keywords.append(_Keyword(label, phrase, keys, len(self._keywords)))
-        vocabulary = {w for k in self._keywords for w in k.words}
+        # Words of 3 letters or fewer are left out of both indexes: they can only match exactly.
+        long_words = {w for k in self._keywords for w in k.words if len(w) > 3}
         self._by_stem: dict[str, set[str]] = {}
-        for word in vocabulary:
-            if len(word) > 3:
-                self._by_stem.setdefault(stem(word, self._language), set()).add(word)
-        long_words = [w for w in vocabulary if len(w) > 3]
-        self._surface_typos = _TypoIndex(long_words)
-        self._stem_typos = _TypoIndex({stem(w, self._language) for w in long_words})
-        self._stem_typo_words: dict[str, set[str]] = {}
         for word in long_words:
-            self._stem_typo_words.setdefault(stem(word, self._language), set()).add(word)
+            self._by_stem.setdefault(stem(word, self._language), set()).add(word)
+        self._surface_typos = _TypoIndex(long_words)
+        self._stem_typos = _TypoIndex(self._by_stem)  # "prestmos" is two edits from "prestamo", one stem from it
 
     def _keyword_words(self, word: str) -> dict[str, bool]:
         """Keyword words this message word stands for -> whether only by typo."""
@@ -181,9 +184,8 @@ class KeywordMatcher:
                 found[keyword_word] = False
         for _, keyword_word in self._surface_typos.near(word):
             found.setdefault(keyword_word, True)
-        word_stem = stem(word, self._language)
-        for _, keyword_stem in self._stem_typos.near(word_stem):
-            for keyword_word in self._stem_typo_words[keyword_stem]:
+        for _, keyword_stem in self._stem_typos.near(stem(word, self._language)):
+            for keyword_word in self._by_stem[keyword_stem]:
                 if typo_budget(min(len(word), len(keyword_word))):
                     found.setdefault(keyword_word, True)
         return found
@@ -202,7 +204,7 @@ class KeywordMatcher:
                 fuzzy = False
                 for offset, keyword_word in enumerate(keyword.words):
                     matched = at[start + offset].get(keyword_word)
-                    if matched is None or (matched and len(keyword_word) <= 3):
+                    if matched is None:
                         break
                     fuzzy = fuzzy or matched
                 else:
@@ -258,12 +260,12 @@ def _counts(content: Sequence[str], language: str) -> tuple[dict[str, int], dict
     return word_counts, char_counts
 
 
-def _weigh(blocks: tuple[dict[str, int], dict[str, int]], idf: Mapping[str, float], unseen_idf: float) -> Vector:
-    """Sublinear TF-IDF per block, each block scaled to norm sqrt(its weight): a dot product of two such vectors
-    is the weighted mean of the two blocks' cosines. Unseen features keep their (maximal) weight in the norm."""
+def _weigh(blocks: tuple[dict[str, int], dict[str, int]], weights: Mapping[str, float], unseen: float) -> Vector:
+    """Sublinear TF times feature weight per block, each block scaled to norm sqrt(its share): a dot product of two
+    such vectors is the weighted mean of the two blocks' cosines. Unseen features keep their weight in the norm."""
     vector: Vector = {}
     for counts, share in zip(blocks, (WORD_BLOCK_WEIGHT, 1.0 - WORD_BLOCK_WEIGHT), strict=True):
-        weighted = {f: (1.0 + math.log(c)) * idf.get(f, unseen_idf) for f, c in counts.items()}
+        weighted = {f: (1.0 + math.log(c)) * weights.get(f, unseen) for f, c in counts.items()}
         norm = math.sqrt(sum(v * v for v in weighted.values()))
         if norm:
             scale = math.sqrt(share) / norm
@@ -275,19 +277,47 @@ def _logistic(similarity: float) -> float:
     return 1.0 / (1.0 + math.exp(-CALIBRATION_SLOPE * (similarity - CALIBRATION_MIDPOINT)))
 
 
+def _feature_weights(documents: Sequence[tuple[int, Sequence[str]]], n_labels: int) -> tuple[dict[str, float], float]:
+    """IDF times label concentration, per feature; and the weight of a feature never seen in training.
+
+    Concentration is 1 minus the normalized entropy of the feature's spread over labels (per-label rates, so a big
+    label does not dominate): "prestamo" (one label) keeps its weight, "quiero" (every label) keeps
+    `CONCENTRATION_FLOOR` of it. So "quiero un crédito" leans less to the card intent, whose examples say "quiero
+    una tarjeta de crédito", through the request verb they share. An unseen feature counts as half concentrated.
+    """
+    label_sizes = [0] * n_labels
+    per_label: dict[str, list[int]] = {}
+    for label_index, features in documents:
+        label_sizes[label_index] += 1
+        for feature in features:
+            per_label.setdefault(feature, [0] * n_labels)[label_index] += 1
+    total = len(documents)
+    log_labels = math.log(sum(1 for size in label_sizes if size))
+    weights = {}
+    for feature, hits in per_label.items():
+        idf = math.log((1 + total) / (1 + sum(hits))) + 1.0
+        rates = [h / n for h, n in zip(hits, label_sizes, strict=True) if h]
+        mass = sum(rates)
+        entropy = -sum(r / mass * math.log(r / mass) for r in rates)
+        concentration = 1.0 - entropy / log_labels if log_labels else 1.0
+        weights[feature] = idf * (CONCENTRATION_FLOOR + (1.0 - CONCENTRATION_FLOOR) * concentration)
+    unseen = (math.log(1 + total) + 1.0) * (CONCENTRATION_FLOOR + (1.0 - CONCENTRATION_FLOOR) * UNSEEN_CONCENTRATION)
+    return weights, unseen
+
+
 class IntentClassifier:
     """Label -> example phrases; `classify` ranks labels by calibrated confidence. Build with `train`."""
 
-    def __init__(self, *, language: str, labels: tuple[str, ...], idf: dict[str, float], unseen_idf: float,
+    def __init__(self, *, language: str, labels: tuple[str, ...], weights: dict[str, float], unseen_weight: float,
                  example_labels: list[int], postings: dict[str, list[tuple[int, float]]],
                  centroid_postings: dict[str, list[tuple[int, float]]], vocabulary: dict[str, int]) -> None:
         self._language = language
         self._labels = labels
-        self._idf = idf
-        self._unseen_idf = unseen_idf
-        self._example_labels = example_labels
-        self._postings = postings
-        self._centroid_postings = centroid_postings
+        self._weights = weights
+        self._unseen_weight = unseen_weight
+        self._example_labels = example_labels  # example number -> label index
+        self._postings = postings  # feature -> (example number, weight)
+        self._centroid_postings = centroid_postings  # feature -> (label index, weight)
         self._vocabulary = vocabulary  # content word -> number of examples holding it
         self._typos = _TypoIndex(vocabulary)
 
@@ -311,66 +341,44 @@ class IntentClassifier:
         if not documents:
             raise ValueError("no example phrase with a content word to learn from")
         counted = [_counts(content, lang) for _, content in documents]
-        frequency: dict[str, int] = {}
+        weights, unseen_weight = _feature_weights(
+            [(label_index, [*word_counts, *char_counts])
+             for (label_index, _), (word_counts, char_counts) in zip(documents, counted, strict=True)], len(labels))
         vocabulary: dict[str, int] = {}
-        for (_, content), (word_counts, char_counts) in zip(documents, counted, strict=True):
-            for feature in (*word_counts, *char_counts):
-                frequency[feature] = frequency.get(feature, 0) + 1
+        for _, content in documents:
             for word in set(content) - {_NUMBER}:
                 vocabulary[word] = vocabulary.get(word, 0) + 1
-        total = len(documents)
-        idf = {f: math.log((1 + total) / (1 + df)) + 1.0 for f, df in frequency.items()}
-        unseen_idf = math.log(1 + total) + 1.0
-        if CONCENTRATION_FLOOR < 1.0 and len(labels) > 1:
-            label_sizes = [0] * len(labels)
-            per_label: dict[str, list[int]] = {}
-            for (label_index, _), (word_counts, char_counts) in zip(documents, counted, strict=True):
-                label_sizes[label_index] += 1
-                for feature in (*word_counts, *char_counts):
-                    per_label.setdefault(feature, [0] * len(labels))[label_index] += 1
-            log_labels = math.log(sum(1 for n in label_sizes if n))
-            for feature, hits in per_label.items():
-                rates = [h / n for h, n in zip(hits, label_sizes, strict=True) if h]
-                mass = sum(rates)
-                entropy = -sum(r / mass * math.log(r / mass) for r in rates)
-                concentration = 1.0 - entropy / log_labels if log_labels else 1.0
-                idf[feature] *= CONCENTRATION_FLOOR + (1.0 - CONCENTRATION_FLOOR) * concentration
-            unseen_idf *= CONCENTRATION_FLOOR + (1.0 - CONCENTRATION_FLOOR) * UNSEEN_CONCENTRATION
         postings: dict[str, list[tuple[int, float]]] = {}
         sums: list[Vector] = [{} for _ in labels]
-        example_labels = []
         for number, ((label_index, _), blocks) in enumerate(zip(documents, counted, strict=True)):
-            vector = _weigh(blocks, idf, unseen_idf)
-            example_labels.append(label_index)
-            total_vector = sums[label_index]
-            for feature, weight in vector.items():
+            label_sum = sums[label_index]
+            for feature, weight in _weigh(blocks, weights, unseen_weight).items():
                 postings.setdefault(feature, []).append((number, weight))
-                total_vector[feature] = total_vector.get(feature, 0.0) + weight
+                label_sum[feature] = label_sum.get(feature, 0.0) + weight
         centroid_postings: dict[str, list[tuple[int, float]]] = {}
-        for label_index, total_vector in enumerate(sums):
-            norm = math.sqrt(sum(v * v for v in total_vector.values()))
-            for feature, weight in total_vector.items():
+        for label_index, label_sum in enumerate(sums):
+            norm = math.sqrt(sum(v * v for v in label_sum.values()))
+            for feature, weight in label_sum.items():
                 centroid_postings.setdefault(feature, []).append((label_index, weight / norm))
-        return cls(language=lang, labels=labels, idf=idf, unseen_idf=unseen_idf, example_labels=example_labels,
-                   postings=postings, centroid_postings=centroid_postings, vocabulary=vocabulary)
+        return cls(language=lang, labels=labels, weights=weights, unseen_weight=unseen_weight,
+                   example_labels=[label_index for label_index, _ in documents], postings=postings,
+                   centroid_postings=centroid_postings, vocabulary=vocabulary)
 
     def _correct(self, content: list[str]) -> list[str]:
         """Replace words the bot never saw by the closest known word within the typo budget (ties: the word in
         more examples, then alphabetical, so the result never depends on set order)."""
-        out = []
-        for word in content:
-            if word not in self._vocabulary:
-                near = self._typos.near(word)
-                if near:
-                    best = near[0][0]
-                    word = min((w for d, w in near if d == best), key=lambda w: (-self._vocabulary[w], w))
-            out.append(word)
-        return out
+        fixed: dict[str, str] = {}
+        for word in set(content) - self._vocabulary.keys():
+            near = self._typos.near(word)
+            if near:
+                best = near[0][0]
+                fixed[word] = min((w for d, w in near if d == best), key=lambda w: (-self._vocabulary[w], w))
+        return [fixed.get(word, word) for word in content]
 
     def similarities(self, text: str) -> list[IntentScore]:
         """Uncalibrated similarity per label, in [0, 1], highest first: for tuning and diagnostics."""
         content = self._correct(_content_words(text, self._language))
-        query = _weigh(_counts(content, self._language), self._idf, self._unseen_idf)
+        query = _weigh(_counts(content, self._language), self._weights, self._unseen_weight)
         per_example = [0.0] * len(self._example_labels)
         for feature, weight in query.items():
             for number, example_weight in self._postings.get(feature, ()):
@@ -412,7 +420,8 @@ _EPSILON = 1e-9  # 0.7 - 0.6 is 0.0999...: a gap equal to the margin on paper is
 def decide(scores: Sequence[IntentScore], *, threshold: float = DEFAULT_THRESHOLD,
            margin: float = DEFAULT_MARGIN) -> Decision:
     """Match when the best score reaches the threshold and leads the runner-up by at least the margin; clarify
-    (ask which of the two) when it reaches the threshold but the runner-up is within the margin; else fall back."""
+    (ask which of the two) when it reaches the threshold but the runner-up is within the margin; else fall back
+    (the best two still ride along, for logs and for "did you mean" suggestions). Input order does not matter."""
     if not 0.0 <= threshold <= 1.0 or margin < 0.0:
         raise ValueError("threshold must be within [0, 1] and margin non-negative")
     ranked = sorted(scores, key=lambda s: -s.score)

@@ -17,6 +17,12 @@ import re
 import unicodedata
 from functools import lru_cache
 
+
+def _split(text: str) -> tuple[str, ...]:
+    """Word lists are written as one string per line for reading; this splits them."""
+    return tuple(text.split())
+
+
 _NON_WORD = re.compile(r"[^a-z0-9]+")
 _LONG_RUN = re.compile(r"([a-z])\1{2,}")  # no Spanish or English word has a letter three times in a row
 _ANY_RUN = re.compile(r"([a-z])\1+")
@@ -25,40 +31,40 @@ _ANY_RUN = re.compile(r"([a-z])\1+")
 # that stands for them ("q", "xq", "d"). Negations and courtesy words are *not* here: "no tengo internet",
 # "nada más" and "hola" carry meaning for an intent classifier.
 FUNCTION_WORDS: dict[str, frozenset[str]] = {
-    "es": frozenset(
+    "es": frozenset(_split(
         "a al algo algun alguna algunas alguno algunos ante aqui asi aun cada como con contra cual cuales cuando "
         "de del desde donde el ella ellas ello ellos en entre era eran es esa esas ese eso esos esta estaba estan "
         "estar este esto estos estoy estas fue fueron ha hacia han has hasta hay he la las le les lo los me mi "
         "mis mio mia nos nosotros o os otra otras otro otros para pero por porque pues que quien se sea ser sido "
         "sobre son su sus tan tanto te ti tu tus un una uno unos unas usted ustedes vos y ya yo "
-        "q k xq pq porq d x tb tmb".split()),
-    "en": frozenset(
+        "q k xq pq porq d x tb tmb")),
+    "en": frozenset(_split(
         "a about am an and are as at be been but by can could did do does for from had has have how i if im in "
         "into is it its me my of on or our so than that the their them then there these they this to us was we "
-        "were what when where which who will with would you your youre s t m d ll re ve u ur".split()),
+        "were what when where which who will with would you your youre s t m d ll re ve u ur")),
 }
 
 STOPWORDS: dict[str, frozenset[str]] = {
-    "es": FUNCTION_WORDS["es"] | frozenset(
+    "es": FUNCTION_WORDS["es"] | frozenset(_split(
         "antes bajo bien mas mucho muy nada ni no poco sin tambien tengo tiene tienen todo todos va vamos "
-        "hola buenas buenos dias tardes noches favor gracias porfa porfavor xfa plis".split()),
-    "en": FUNCTION_WORDS["en"] | frozenset(
-        "any some hello hi please thanks thank thx pls".split()),
+        "hola buenas buenos dias tardes noches favor gracias porfa porfavor xfa plis")),
+    "en": FUNCTION_WORDS["en"] | frozenset(_split("any some hello hi please thanks thank thx pls")),
 }
 
-_ES_SUFFIXES = tuple(sorted(set(
+_ES_SUFFIXES = tuple(sorted(_split(
     # derivational
-    "amientos imientos amiento imiento aciones uciones acion ucion adoras adores adora ador ancias encias "
-    "ancia encia iones ion amente mente idades idad ables ibles able ible istas ista osos osas oso osa ivos ivas ivo iva "
+    "amientos imientos amiento imiento aciones uciones acion ucion adoras adores adora ador ancias encias ancia "
+    "encia iones ion amente mente idades idad ables ibles able ible istas ista osos osas oso osa ivos ivas ivo iva "
     # verbal: gerund, participle, imperfect, preterite, conditional, future, infinitive (not "-amos": it would
     # take "prestamos" and "reclamos" apart from their singular)
     "ando iendo yendo ados adas idos idas ado ada ido ida aban abas abamos aba iamos ian ias ia ieron aron "
     "aste iste arian erian irian arias erias irias aria eria iria aremos eremos iremos ar er ir an en "
     # nominal: plural and gender
-    "ios io es as os a e o s".split()), key=lambda s: (-len(s), s)))
-_EN_SUFFIXES = tuple(sorted(set(
-    "ations ation ments ment ness ings ing edly ies ied ers er ed es s e y".split()), key=lambda s: (-len(s), s)))
-_ES_CLITIC = re.compile(r"^(.{2,}?(?:ar|er|ir|ando|iendo))(?:selos|selas|melo|mela|telo|tela|nos|los|las|les|me|te|se|lo|la|le)$")
+    "ios io es as os a e o s"), key=lambda s: (-len(s), s)))
+_EN_SUFFIXES = tuple(sorted(_split("ations ation ments ment ness ings ing edly ies ied ers er ed es s e y"),
+                            key=lambda s: (-len(s), s)))
+_ES_CLITIC = re.compile(  # an object pronoun glued to an infinitive or gerund: "comunicarme", "explicandole"
+    r"^(.{2,}?(?:ar|er|ir|ando|iendo))(?:selos|selas|melo|mela|telo|tela|nos|los|las|les|me|te|se|lo|la|le)$")
 _MIN_STEM = 3
 
 

@@ -401,7 +401,8 @@ def test_bot_turn_sends_to_the_outbound_queue_and_to_itself(synthesized: Synthes
     statements = bot_statements(synthesized.template)
 
     def queues_with(action: str) -> set[str]:
-        return {r["Fn::GetAtt"][0] for s in statements if action in as_list(s["Action"]) for r in as_list(s["Resource"])}
+        return {r["Fn::GetAtt"][0] for s in statements if action in as_list(s["Action"])
+                for r in as_list(s["Resource"])}  # fmt: skip
 
     assert queues_with("sqs:SendMessage") == {queue_ids["outbound"], queue_ids["bot-turn"]}  # replies, idle checks
     assert queues_with("sqs:ChangeMessageVisibility") == {queue_ids["bot-turn"]}  # coalescing and backoff
@@ -575,5 +576,15 @@ def test_dashboard_shows_the_business_metrics(template_dict: Template) -> None:
     body = json.dumps(dashboard["DashboardBody"])
     for metric in ("WebhookQuarantined", "MessagesStored", "DuplicateMessages", "SendFailed", "SendRefused"):
         assert metric in body
-    for metric in ("BotTurns", "BotSessionsEnded_handoff"):  # emitted by bot_turn with service=bot_turn
-        assert f'\\"{metric}\\",\\"service\\",\\"bot_turn\\"' in body  # (quotes escaped by json.dumps)
+
+
+def test_dashboard_charts_the_bot_turns_and_handoffs(template_dict: Template) -> None:
+    body = only(resources(template_dict, "AWS::CloudWatch::Dashboard"))["DashboardBody"]
+    # a Fn::Join of JSON text and tokens (the region) that sit inside JSON strings
+    widgets = json.loads("".join(p if isinstance(p, str) else "token" for p in body["Fn::Join"][1]))["widgets"]
+    bots = only([w for w in widgets if w["properties"].get("title") == "Bots"])
+
+    assert [m[:4] for m in bots["properties"]["metrics"]] == [  # what bot_turn emits, with its service dimension
+        ["Omnichannel", "BotTurns", "service", "bot_turn"],
+        ["Omnichannel", "BotSessionsEnded_handoff", "service", "bot_turn"],
+    ]

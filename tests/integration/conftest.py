@@ -10,6 +10,7 @@ from typing import Any
 import boto3
 import pytest
 
+from infra.local.provision import DemoChannel, DemoTenant, seed_channel, seed_demo_bot, seed_tenant
 from infra.local.stack import LocalStack
 
 pytestmark = pytest.mark.integration
@@ -18,8 +19,10 @@ pytestmark = pytest.mark.integration
 @pytest.fixture(scope="session")
 def stack() -> Iterator[LocalStack]:
     # moto keeps its state per process, so one stack serves the whole session (tests use distinct contacts)
-    local = LocalStack(prefix="it", visibility_timeout_s=2,
-                       extra_env={"RETRY_BASE_DELAY_S": "1", "RETRY_MAX_DELAY_S": "2",
+    # The demo tenant keeps the channel's fixed auto-reply here (message-flow tests count replies); the demo
+    # bot answers on its own tenant and channel (the `bank` fixture).
+    local = LocalStack(prefix="it", visibility_timeout_s=2, demo_bot=False,
+                       extra_env={"BOT_COALESCE_CAP_S": "1","RETRY_BASE_DELAY_S": "1", "RETRY_MAX_DELAY_S": "2",
                                   "WEBHOOKS_RETRY_BASE_DELAY_S": "1", "WEBHOOKS_RETRY_MAX_DELAY_S": "2",
                                   "WEBHOOKS_MAX_ATTEMPTS": "3"})
     local.start()
@@ -59,3 +62,17 @@ def wait_for(predicate: Callable[[], Any], timeout: float = 30.0, interval: floa
             return value
         time.sleep(interval)
     raise AssertionError("condition not met in time")
+
+
+BANK = DemoChannel(tenant_id="banco", channel_id="banco-whatsapp", phone_number_id="100000000000077",
+                   display_phone_number="15550000077", app_secret="banco-app-secret", verify_token="banco-verify",
+                   access_token="banco-access-token", auto_reply_text="")
+
+
+@pytest.fixture(scope="session")
+def bank(stack: LocalStack) -> DemoChannel:
+    """A second tenant whose WhatsApp channel is answered by the Spanish demo bot (examples/bots)."""
+    seed_tenant(stack.resources, DemoTenant(tenant_id=BANK.tenant_id, name="Banco Demo", api_key="banco-api-key"))
+    seed_channel(stack.resources, BANK)
+    seed_demo_bot(stack.resources, BANK.tenant_id, stack.core_banking_url)
+    return BANK
