@@ -13,6 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from shared.services.integrations import IntegrationSpec
+from shared.services.nlu import DEFAULT_MARGIN, DEFAULT_THRESHOLD
 
 ID = r"^[a-z0-9][a-z0-9_\-]{0,63}$"
 Id = Annotated[str, Field(pattern=ID)]
@@ -296,8 +297,10 @@ class KnowledgeEntry(Strict):
 
 
 class NluSettings(Strict):
-    threshold: float = Field(default=0.5, ge=0, le=1)
-    margin: float = Field(default=0.1, ge=0, le=1)
+    """Defaults tuned on training phrases (leave-one-out; see shared/services/nlu.py and BENCHMARKS.md)."""
+
+    threshold: float = Field(default=DEFAULT_THRESHOLD, ge=0, le=1)
+    margin: float = Field(default=DEFAULT_MARGIN, ge=0, le=1)
 
 
 class AiSettings(Strict):

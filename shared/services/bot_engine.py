@@ -179,9 +179,13 @@ class BotEngine:
 
     def timeout(self, bot: CompiledBot, state: SessionState, ctx: TurnContext) -> TurnResult:
         run = _Run(self._ports, bot, state, ctx)
+        state.turns += 1  # a turn the bot takes itself: its replies get ids of their own
         if bot.definition.messages.timeout:
             run.say(bot.definition.messages.timeout)
-        run.end("timeout")
+        try:
+            run.end("timeout")
+        except _Stop:
+            pass
         return run.result
 
 

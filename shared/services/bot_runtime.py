@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -137,7 +136,7 @@ class BotRuntime:
         inbox = self._sessions.add_pending(event.tenant_id, event.conversation_id, event.message_id, item,
                                            now_ms=now_ms)
         if inbox.consumed:
-            return BotOutcome("duplicate")
+            return BotOutcome("already_answered")  # a redelivery, or part of a burst answered together
         if inbox.paused:
             return BotOutcome("paused")
         bot = self.compiled(event.tenant_id, *binding)
@@ -193,7 +192,8 @@ class BotRuntime:
             bot = self.compiled(tenant_id, *binding)
             if bot is None:
                 raise NotYetKnown(f"bot version {binding} not readable yet", delay_s=5)
-            session_id = f"bs_{now_ms:013x}{secrets.token_hex(4)}"
+            # derived from the turn's first input, so a retried first turn reuses the id (and its reply ids)
+            session_id = "bs_" + hashlib.sha256(f"{conversation_id}#{pending[0][0]}".encode()).hexdigest()[:20]
             state = self._engine.new_session(bot, self._context(event, bot.definition, now), session_id)
             state.address, state.contact_key, state.contact_id = (event.reply_to_address, event.contact_key,
                                                                    event.contact_id)

@@ -32,7 +32,22 @@ EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("put", "/v1/fields/{key}"): {"key": "nivel", "label": "Nivel", "type": "text"},
     ("patch", "/v1/users/{user_id}"): {"role": "agent"},
     ("patch", "/v1/webhooks/{subscription_id}"): {"enabled": False},
+    ("post", "/v1/conversations/{conversation_id}/bot/pause"): {"reason": "api"},
+    ("post", "/v1/bots/{bot_id}/versions/{version}/activate"): None,
+    ("post", "/v1/bots/{bot_id}/deactivate"): None,
+    ("post", "/v1/conversations/{conversation_id}/bot/resume"): None,
 }
+ISO_BOT = """
+id: iso-bot
+name: Bot de B
+channels: ["*"]
+start: main
+flows:
+  main:
+    start: hola
+    nodes:
+      hola: {type: close, text: "Hola desde B"}
+"""
 # Operations whose path names something in the caller's own namespace rather than an id of another
 # tenant's record: they may succeed, but must leave tenant B untouched (checked at the end).
 OWN_NAMESPACE = {("put", "/v1/fields/{key}"), ("delete", "/v1/fields/{key}")}
@@ -64,6 +79,9 @@ def tenants(stack: LocalStack) -> dict[str, Any]:
     ids["segment_id"] = segment.body["segment_id"]
     keys = call(stack, "GET", "/v1/api-keys", key=key_b)
     ids["key_id"] = keys.body["items"][0]["key_id"]
+    bot = call(stack, "POST", "/v1/bots", {"source": ISO_BOT}, key=key_b)
+    assert bot.status == 201, bot.text
+    ids["bot_id"], ids["version"] = "iso-bot", "1"
     ids["conversation_id"] = _conversation_of(stack, "iso-b", key_b)
     return {"a": key_a, "b": key_b, "ids": ids}
 
@@ -134,7 +152,7 @@ def test_tenant_a_lists_never_show_tenant_b(stack: LocalStack, tenants: dict[str
             continue
         answer = call(stack, "GET", path, key=key_a)
         assert answer.status < 500, (path, answer.text)
-        for name in ("contact_id", "segment_id", "merge_id", "conversation_id", "key_id"):
+        for name in ("contact_id", "segment_id", "merge_id", "conversation_id", "key_id", "bot_id"):
             assert ids[name] not in answer.text, f"GET {path} shows tenant B's {name}"
 
 
@@ -156,4 +174,5 @@ def _snapshot_b(stack: LocalStack, tenants: dict[str, Any]) -> list[str]:
     key_b, ids = tenants["b"], tenants["ids"]
     return [call(stack, "GET", path, key=key_b).text for path in (
         f"/v1/contacts/{ids['contact_id']}", f"/v1/segments/{ids['segment_id']}", f"/v1/merges/{ids['merge_id']}",
-        "/v1/fields", "/v1/api-keys", f"/v1/conversations/{ids['conversation_id']}")]
+        "/v1/fields", "/v1/api-keys", f"/v1/conversations/{ids['conversation_id']}", f"/v1/bots/{ids['bot_id']}",
+        f"/v1/conversations/{ids['conversation_id']}/bot")]

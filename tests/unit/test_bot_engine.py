@@ -233,11 +233,12 @@ def _menu_bot(options: list[dict[str, Any]], top: dict[str, Any] | None = None, 
     return one_flow(nodes, start="m", **(top or {}))
 
 
-THREE = [{"id": "saldo", "title": "Ver saldo", "next": "fin_saldo"},
+THREE: list[dict[str, Any]] = [{"id": "saldo", "title": "Ver saldo", "next": "fin_saldo"},
          {"id": "pagar", "title": "Pagar", "keywords": ["abonar"], "next": "fin_pagar"},
          {"id": "otro", "title": "Otra cosa", "next": "fin_otro"}]
-SIX = [{"id": f"op{i}", "title": f"Opción número {i}", "description": f"Detalle {i}", "next": f"fin{i}"}
-       for i in range(1, 7)]
+SIX: list[dict[str, Any]] = [
+    {"id": f"op{i}", "title": f"Opción número {i}", "description": f"Detalle {i}", "next": f"fin{i}"}
+    for i in range(1, 7)]
 
 
 def test_menu_rendered_as_buttons() -> None:

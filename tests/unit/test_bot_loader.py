@@ -76,7 +76,7 @@ def test_json_object_definition_loads() -> None:
         "fin": {"type": "close", "text": "Chau"}}}}}
     text = json.dumps(data, indent=2, ensure_ascii=False)
     for fmt in (None, "json"):
-        definition = load_definition(text, fmt)  # type: ignore[arg-type]
+        definition = load_definition(text, fmt)
         menu = definition.node("inicio", "m")
         assert isinstance(menu, MenuNode)
         assert [o.id for o in menu.options] == ["si", "no"]  # JSON strings stay strings: no yes/no trap

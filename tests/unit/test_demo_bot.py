@@ -9,7 +9,11 @@ from typing import Any
 import pytest
 
 from shared.models.bot_session import TurnResult
+from shared.models.bots import BotDefinition
 from shared.models.envelopes import ButtonsContent, ListContent, MediaContent, TemplateContent, TextContent
+from shared.services.bot_engine import CompiledBot, compile_bot
+from shared.services.bot_loader import load_definition
+from tests.unit import bot_harness
 from tests.unit.bot_harness import BotChat
 
 API = "/local/core-banking"
@@ -29,6 +33,30 @@ ASK_DNI_TARJETA = "¡Genial! Pidamos tu tarjeta 💳. ¿Cuál es tu DNI? (sin pu
 ASK_CLIENTE = "Consultemos tu deuda. ¿Cuál es tu número de cliente? (por ejemplo C-1003)"
 ASK_DNI_RECLAMO = "Lamentamos el inconveniente 🙏. ¿Cuál es tu DNI? (sin puntos)"
 ASK_DESCRIPCION = "Contame brevemente qué problema tenés."
+
+
+_LOADED: dict[str, BotDefinition] = {}
+_COMPILED: dict[int, CompiledBot] = {}
+
+
+def _load_once(text: str, fmt: Any = None) -> BotDefinition:
+    if text not in _LOADED:
+        _LOADED[text] = load_definition(text, fmt)
+    return _LOADED[text]
+
+
+def _compile_once(definition: BotDefinition, version: int) -> CompiledBot:
+    if id(definition) not in _COMPILED:
+        _COMPILED[id(definition)] = compile_bot(definition, version)
+    return _COMPILED[id(definition)]
+
+
+@pytest.fixture(autouse=True)
+def _parse_the_demo_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The YAML parser is slow: every chat of this module shares one loaded and compiled bot per source (both are
+    read-only for the engine; sessions, API and captures stay per chat)."""
+    monkeypatch.setattr(bot_harness, "load_definition", _load_once)
+    monkeypatch.setattr(bot_harness, "compile_bot", _compile_once)
 
 
 def texts(result: TurnResult) -> list[str]:
@@ -52,8 +80,8 @@ def wrong_code(code: str) -> str:
 
 
 # == crédito ==================================================================================================
-def start_credito(chat: BotChat, dni: str = "30123456") -> None:
-    assert chat.say("hola") .startswith(MAIN_MENU)
+def start_credito(chat: BotChat) -> None:
+    assert chat.say("hola").startswith(MAIN_MENU)
     assert chat.say(reply_id="credito") == ASK_DNI_CREDITO
 
 
@@ -283,7 +311,7 @@ def test_deudas_otp_then_refinance_hands_off_to_collections() -> None:
 
 def test_deudas_refinance_by_typing() -> None:
     chat = BotChat()
-    start_deudas(chat, "c1003")
+    start_deudas(chat)
     chat.say(chat.last_otp_code())
     result = chat.turn("quiero un plan de pagos")
     assert result.handoff is not None and result.handoff.team == "cobranzas"
@@ -325,6 +353,18 @@ def test_deudas_three_wrong_codes_go_to_on_fail() -> None:
     third = chat.turn(wrong_code(code))
     assert "No pudimos verificar tu identidad." in texts(third)
     assert third.handoff is not None
+
+
+@pytest.mark.xfail(strict=True, reason="BUG (demo content): the customer-number pattern accepts 'c1003' / 'c-1003' "
+                                       "but the value is not normalized to 'C-1003', so /debts/c1003 answers 404 "
+                                       "and a customer WITH debt is told 'No registrás deudas'")
+@pytest.mark.parametrize("typed", ["c1003", "c-1003", "C1003"])
+def test_deudas_customer_number_typed_loosely_still_finds_the_debt(typed: str) -> None:
+    chat = BotChat()
+    start_deudas(chat, typed)
+    result = chat.turn(chat.last_otp_code())
+    assert "No registrás deudas" not in " ".join(texts(result))
+    assert paths(chat) == [("GET", f"{API}/debts/C-1003")]
 
 
 def test_deudas_expired_code() -> None:
@@ -493,7 +533,7 @@ def test_menu_keyword_returns_to_the_main_menu_mid_flow(words: str) -> None:
 @pytest.mark.parametrize(("text", "expected", "generation"), [
     ("necesito plata prestada", ASK_DNI_CREDITO, "intents"),
     ("me prestan guita para el auto?", ASK_DNI_CREDITO, "intents"),
-    ("quisiera sacar una visa", ASK_DNI_TARJETA, "intents"),
+    ("quiero pedir una mastercard", ASK_DNI_TARJETA, "intents"),
     ("estoy atrasado con los pagos", ASK_CLIENTE, "intents"),
     ("se me cortó el wifi", ASK_DNI_RECLAMO, "intents"),
     ("quiero un prestamo", ASK_DNI_CREDITO, "keywords"),
@@ -506,10 +546,12 @@ def test_free_text_enters_the_right_flow(text: str, expected: str, generation: s
     assert result.generation == generation
 
 
+HORARIOS = "Atendemos por WhatsApp las 24 horas. Las sucursales abren de lunes a viernes de 10 a 15 h."
+
+
 @pytest.mark.parametrize(("text", "answer"), [
-    ("¿a qué hora abren?", "Atendemos por WhatsApp las 24 horas. Las sucursales abren de lunes a viernes de 10 a 15 h."),
-    ("¿atienden los sábados?",
-     "Atendemos por WhatsApp las 24 horas. Las sucursales abren de lunes a viernes de 10 a 15 h."),
+    ("¿a qué hora abren?", HORARIOS),
+    ("¿atienden los sábados?", HORARIOS),
     ("¿dónde hay una sucursal?",
      "Tenemos sucursales en Palermo (Av. Santa Fe 3200), Belgrano (Cabildo 2100) y Caballito (Rivadavia 5100)."),
 ])
@@ -545,11 +587,12 @@ def test_goodbye_closes() -> None:
 
 
 def test_gibberish_first_turn_shows_the_menu_later_the_fallback() -> None:
-    chat = BotChat()  # llm=None: no generative assistant
-    first = chat.turn("xkcd qwrtz plmbb")
+    first = BotChat().turn("xkcd qwrtz plmbb")  # llm=None: no generative assistant
     assert_main_menu(first)
     assert FALLBACK not in texts(first)
+    chat = BotChat()
     chat.turn("¿a qué hora abren?")  # answered: nothing waits now
+    assert chat.state.node is None
     later = chat.turn("xkcd qwrtz plmbb")
     assert texts(later) == [FALLBACK]
     assert later.generation == "fallback"
@@ -562,7 +605,7 @@ def test_at_the_main_menu_free_text_is_still_understood() -> None:
     assert chat.say("necesito plata prestada") == ASK_DNI_CREDITO
     chat = BotChat()
     chat.say("hola")
-    assert chat.say("¿a qué hora abren?").startswith("Atendemos por WhatsApp las 24 horas.")
+    assert chat.say("¿a qué hora abren?") == HORARIOS
     assert chat.state.node == "menu"  # the menu still waits for a choice
     assert chat.say("Mis deudas") == ASK_CLIENTE
 
@@ -603,12 +646,11 @@ def test_clarifying_question_on_a_non_interactive_channel_and_by_title() -> None
     chat = BotChat(SEGUROS, interactive=False)
     (question,) = chat.turn("quiero un seguro").replies
     assert isinstance(question, TextContent)
-    lines = question.body.splitlines()
-    assert lines[0].startswith("¿Te referís a ")
-    assert sorted(lines[1:]) == ["1. Seguro de auto", "2. Seguro de hogar"] or \
-        sorted(lines[1:]) == ["1. Seguro de hogar", "2. Seguro de auto"]
-    second = lines[2][3:]
-    assert chat.say("2") == ("Cotizamos tu casa" if second == "Seguro de hogar" else "Cotizamos tu auto")
+    question_line, first, second = question.body.splitlines()
+    assert question_line == f"¿Te referís a {first[3:]} o a {second[3:]}?"
+    assert (first[:3], second[:3]) == ("1. ", "2. ")
+    assert sorted([first[3:], second[3:]]) == ["Seguro de auto", "Seguro de hogar"]
+    assert chat.say("2") == ("Cotizamos tu casa" if second[3:] == "Seguro de hogar" else "Cotizamos tu auto")
 
     chat = BotChat(SEGUROS)
     chat.turn("quiero un seguro")
