@@ -698,10 +698,6 @@ def test_unknown_text_first_turn_shows_the_start_later_the_fallback() -> None:
     assert isinstance(result.replies[-1], ButtonsContent)
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: BotEngine.timeout() calls _Run.end(), which raises the private _Stop, "
-                                       "and timeout() does not catch it (turn() does): every idle timeout raises "
-                                       "instead of returning a TurnResult (bot_runtime's timeout check then "
-                                       "releases the session and re-raises, so sessions never end by inactivity)")
 def test_timeout_says_goodbye_and_ends() -> None:
     chat = BotChat(ROUTING)
     chat.say("hola")
