@@ -29,6 +29,7 @@ from typing import Any
 from examples.core_banking.api import CoreBankingApi
 from infra import topology
 from infra.local.graph_emulator import GraphEmulator
+from infra.local.llm_emulator import LlmEmulator
 from infra.local.provision import (
     CORE_BANKING_API_KEY,
     REGION,
@@ -200,6 +201,7 @@ class LocalStack:
         self.host = FunctionHost()
         self.graph = GraphEmulator(base_url=self.url)
         self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
+        self.llm = LlmEmulator()
         self.demo_bot = demo_bot
         self.pollers: list[Poller] = []
         self._server: ThreadingHTTPServer | None = None
@@ -222,6 +224,8 @@ class LocalStack:
             "POWERTOOLS_SERVICE_NAME": "omnichannel-local", "POWERTOOLS_DEV": "false",
             # the sample core-banking API is served by this gateway on loopback: let bot integrations reach it
             "INTEGRATIONS_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{self.port}",
+            # generative turns go to the local LLM stand-in through the OpenAI-compatible adapter
+            "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": f"{self.url}/local/llm/v1",
         })
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
@@ -314,6 +318,9 @@ class LocalStack:
         example = self.core_banking.handle(method, target, lowered, body)
         if example is not None:
             return example
+        llm = self.llm.handle(method, parsed.path, body)
+        if llm is not None:
+            return llm
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)

@@ -268,6 +268,8 @@ Node = Annotated[
     Field(discriminator="type"),
 ]
 WAITING_NODES = ("menu", "collect", "otp", "ai")
+NODE_CLASSES = (MessageNode, MenuNode, CollectNode, ConditionNode, IntegrationNode, SetNode, EmailNode, HandoffNode,
+                OtpNode, DocumentNode, LinkNode, CloseNode, JumpNode, AiNode)
 
 
 class Flow(Strict):

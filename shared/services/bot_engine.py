@@ -17,7 +17,7 @@ import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any, NoReturn, Protocol
 
 from shared.models.bot_session import HandoffRequest, SessionState, TurnInput, TurnResult, Usage
 from shared.models.bots import (
@@ -219,7 +219,7 @@ class _Run:
     def send(self, content: OutboundContent) -> None:
         self.result.replies.append(content)
 
-    def end(self, reason: str, *, close: bool = False) -> None:
+    def end(self, reason: str, *, close: bool = False) -> NoReturn:
         self.state.status = "ended"
         self.state.end_reason = reason
         self.state.node = None
@@ -258,8 +258,9 @@ class _Run:
                 parts.append(str(media["transcript"]))
         return "\n".join(parts) if parts else None
 
-    def route(self, text: str, *, first: bool = False) -> bool:
-        """Free text: triggers, intents, knowledge, the assistant. True when something took the turn."""
+    def route(self, text: str, *, first: bool = False, quiet: bool = False) -> bool:
+        """Free text: triggers, intents, knowledge, the assistant. True when something took the turn.
+        `quiet`: the caller has its own answer when nothing matches (a menu re-asks), so no fallback text."""
         if not text.strip():
             return False
         if self.bot.keywords is not None:
@@ -291,7 +292,7 @@ class _Run:
             self.result.generation = "generative"
             self._generative(text, None)
             return True
-        if not first:
+        if not first and not quiet:
             self.result.generation = "fallback"
             self.say(self.d.messages.fallback)
         return False
@@ -437,7 +438,7 @@ class _Run:
                 self.state.attempts = 0
                 self._goto(flow, option.next)
                 return
-            if node.use_nlu and text and self.route(text):
+            if node.use_nlu and text and self.route(text, quiet=True):
                 return
             self._retry(flow, node, node.invalid_text or self.d.messages.invalid, lambda: self._show_menu(node))
             return
@@ -625,7 +626,7 @@ class _Run:
         return self._after(flow, node)
 
     def _handoff(self, *, team: str, skills: Sequence[str], priority: str, text: str | None,
-                 summary: str | None, reason: str) -> None:
+                 summary: str | None, reason: str) -> NoReturn:
         data = {k: v for k, v in self.state.vars.items() if not k.startswith("_") and k != "invalid_reason"
                 and not isinstance(v, dict)}
         default_summary = "\n".join([f"Bot: {self.d.name}", f"Motivo: {reason}"]
@@ -633,7 +634,7 @@ class _Run:
         self.result.handoff = HandoffRequest(team=team, skills=tuple(skills), priority=priority,
                                              summary=self.fill(summary) if summary else default_summary,
                                              reason=reason, data=data)
-        self.say(text or self.d.messages.handoff)
+        self.say(self.d.messages.handoff if text is None else text)
         self.end("handoff")
 
     def _otp_destination(self, node: OtpNode) -> str | None:
@@ -694,7 +695,7 @@ class _Run:
             self.state.vars["identity_verified"] = True
             self._goto(flow, self._after(flow, node) or "")
             return
-        if check.kind == "wrong":
+        if check.kind == "wrong" and check.attempts_left > 0:
             self.say(node.invalid_text or self.d.messages.invalid)
             return
         self.state.otp = None

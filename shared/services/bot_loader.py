@@ -11,11 +11,12 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, get_args
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 
+from shared.models import bots as bots_models
 from shared.models.bots import (
     AiNode,
     BotDefinition,
@@ -144,7 +145,7 @@ def validate_definition(data: Any, positions: _Positions | None = None) -> BotDe
     except ValidationError as exc:
         issues = []
         for error in exc.errors(include_url=False):
-            loc = tuple(p for p in error["loc"] if not _is_model_tag(p))
+            loc = _document_loc(error["loc"])
             message = error["msg"]
             if isinstance(error.get("input"), bool) and error["type"] == "string_type":
                 message += " (YAML reads yes/no/on/off/true/false as booleans: put the value in quotes)"
@@ -156,9 +157,22 @@ def validate_definition(data: Any, positions: _Positions | None = None) -> BotDe
     return definition
 
 
-def _is_model_tag(part: str | int) -> bool:
-    # pydantic puts union member names and discriminator values into the loc ("Compare", "function-after[...]")
-    return isinstance(part, str) and (part[:1].isupper() or "[" in part)
+_MODEL_NAMES = frozenset(name for name, value in vars(bots_models).items()
+                         if isinstance(value, type) and issubclass(value, BaseModel))
+_NODE_TYPES = frozenset(t for cls in bots_models.NODE_CLASSES for t in get_args(cls.model_fields["type"].annotation))
+
+
+def _document_loc(loc: tuple[str | int, ...]) -> Loc:
+    """pydantic's loc with its own parts removed: union member names, validator wrappers
+    ("function-after[...]") and the discriminator value after a node id ("collect")."""
+    out: list[str | int] = []
+    for part in loc:
+        if isinstance(part, str) and (part in _MODEL_NAMES or "[" in part):
+            continue
+        if isinstance(part, str) and part in _NODE_TYPES and len(out) >= 2 and out[-2] == "nodes":
+            continue
+        out.append(part)
+    return tuple(out)
 
 
 def _unique(issues: list[DefinitionIssue]) -> list[DefinitionIssue]:

@@ -38,6 +38,7 @@ _MONTHS = {"enero": 1, "febrero": 2, "marzo": 3, "abril": 4, "mayo": 5, "junio":
 _YES = {"si", "s", "sip", "dale", "ok", "okay", "claro", "afirmativo", "correcto", "de acuerdo", "yes", "y", "yep",
         "bueno", "esta bien", "por supuesto", "confirmo", "1"}
 _NO = {"no", "n", "nop", "nope", "negativo", "para nada", "cancelar", "2"}
+_PARTICLES = {"de", "del", "la", "las", "los", "y", "da", "do", "dos", "das", "van", "von"}
 _MULTIPLIERS = {"mil": 1_000, "k": 1_000, "lucas": 1_000, "luca": 1_000, "millon": 1_000_000,
                 "millones": 1_000_000, "palo": 1_000_000, "palos": 1_000_000, "m": 1_000_000}
 
@@ -47,7 +48,7 @@ def parse_amount(text: str) -> Decimal | None:
     decomposed = unicodedata.normalize("NFKD", text.lower())
     raw = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("$", " ").replace("€", " ")
     raw = re.sub(r"\b(ars|usd|us|clp|mxn|cop|pen|uyu|brl|pesos?|dolares?|reales?|soles?)\b", " ", raw).strip()
-    match = re.fullmatch(r"(\d[\d.,]*(?: \d{3})*)\s*([a-z]+)?", raw)
+    match = re.fullmatch(r"([0-9][0-9.,]*(?: [0-9]{3})*)\s*([a-z]+)?", raw)
     if not match:
         return None
     number, word = match.group(1).replace(" ", ""), match.group(2)
@@ -90,16 +91,16 @@ def _plain(value: Decimal) -> int | float:
 def parse_date(text: str) -> date | None:
     raw = text.strip().lower()
     try:
-        m = re.fullmatch(r"(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})", raw)
+        m = re.fullmatch(r"([0-9]{4})[-/.]([0-9]{1,2})[-/.]([0-9]{1,2})", raw)
         if m:
             return date(int(m.group(1)), int(m.group(2)), int(m.group(3)))
-        m = re.fullmatch(r"(\d{1,2})[-/.](\d{1,2})[-/.](\d{2}|\d{4})", raw)
+        m = re.fullmatch(r"([0-9]{1,2})[-/.]([0-9]{1,2})[-/.]([0-9]{2}|[0-9]{4})", raw)
         if m:
             year = int(m.group(3))
             if year < 100:
                 year += 2000 if year <= date.today().year % 100 else 1900
             return date(year, int(m.group(2)), int(m.group(1)))
-        m = re.fullmatch(r"(\d{1,2})\s+(?:de\s+)?([a-z]+)\s+(?:de\s+|del\s+)?(\d{4})", fold(raw))
+        m = re.fullmatch(r"([0-9]{1,2})\s+(?:de\s+)?([a-z]+)\s+(?:de\s+|del\s+)?([0-9]{4})", fold(raw))
         if m and m.group(2) in _MONTHS:
             return date(int(m.group(3)), _MONTHS[m.group(2)], int(m.group(1)))
     except ValueError:
@@ -135,15 +136,15 @@ def _cpf_ok(digits: str) -> bool:
 def parse_document(text: str, country: str | None) -> SlotResult:
     raw = text.strip().upper().replace(" ", "")
     if country == "MX":
-        return SlotResult(True, raw) if re.fullmatch(r"[A-Z]{4}\d{6}[HM][A-Z]{5}[A-Z0-9]\d", raw) else \
+        return SlotResult(True, raw) if re.fullmatch(r"[A-Z]{4}[0-9]{6}[HM][A-Z]{5}[A-Z0-9][0-9]", raw) else \
             _bad("curp_format")
     cleaned = re.sub(r"[.\-]", "", raw)
     if country == "CL":
-        m = re.fullmatch(r"(\d{7,8})([0-9K])", cleaned)
+        m = re.fullmatch(r"([0-9]{7,8})([0-9K])", cleaned)
         if not m or not _rut_ok(m.group(1), m.group(2)):
             return _bad("rut_check_digit")
         return SlotResult(True, f"{m.group(1)}-{m.group(2)}")
-    if not cleaned.isdigit():
+    if not re.fullmatch(r"[0-9]+", cleaned):  # ASCII digits only ("²" is a digit to str.isdigit)
         return _bad("digits_only")
     if country == "UY":
         return SlotResult(True, cleaned) if 7 <= len(cleaned) <= 8 and _uy_ci_ok(cleaned) else _bad("ci_check_digit")
@@ -166,8 +167,10 @@ def parse_full_name(text: str) -> SlotResult:
             return _bad("letters_only")
     if sum(len(p) for p in parts) < 4:
         return _bad("too_short")
-    return SlotResult(True, " ".join(p[:1].upper() + p[1:].lower() if p.islower() or p.isupper() else p
-                                     for p in parts))
+    if not (name.islower() or name.isupper()):
+        return SlotResult(True, name)  # mixed case: kept as typed ("María José de la Torre")
+    return SlotResult(True, " ".join(p.lower() if i and p.lower() in _PARTICLES else p[:1].upper() + p[1:].lower()
+                                     for i, p in enumerate(parts)))
 
 
 def parse_yes_no(text: str) -> SlotResult:

@@ -318,10 +318,6 @@ def test_menu_max_attempts_without_on_fail_hands_off() -> None:
     assert result.ended == "handoff"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: at a menu with use_nlu, text nothing understands makes route() say the "
-                                       "fallback and then _retry() says the invalid text too: the customer gets two "
-                                       "error messages in a row ('Disculpá, no te entendí…' + 'La respuesta no es "
-                                       "válida…') before the menu")
 def test_menu_unmatched_text_gets_one_error_message() -> None:
     chat = BotChat(_menu_bot(THREE))
     chat.turn("hola")
@@ -601,9 +597,6 @@ def test_otp_locked_refuses_even_the_right_code() -> None:
     assert chat.vars["identity_verified"] is False
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: with max_attempts N the N-th wrong code answers 'Código incorrecto' "
-                                       "(inviting another try) instead of going to on_fail; only the next message, "
-                                       "even the right code, gets 'locked' -> on_fail")
 def test_otp_last_wrong_code_goes_to_on_fail() -> None:
     chat = BotChat(_otp_bot(on_fail="fallo", max_attempts=2))
     chat.turn("hola")
@@ -816,9 +809,6 @@ def test_ai_handoff_tool() -> None:
     assert texts(result.replies) == ["Te comunico con una persona de nuestro equipo. En breve te responde."]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: when the model hands off with a text of its own, _generative passes "
-                                       "text='' to _handoff to skip the default message, but _handoff does "
-                                       "`text or messages.handoff`, so both are sent")
 def test_ai_handoff_with_its_own_text_sends_only_that_text() -> None:
     llm = ScriptedLlm([tool("handoff_to_agent", {"reason": "billing"}, text="Te paso con una persona.")])
     chat = BotChat(_ai_bot(), llm=llm)

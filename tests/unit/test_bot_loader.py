@@ -86,7 +86,8 @@ def test_demo_bot_loads() -> None:
     definition = load_definition(DEMO_BOT.read_text(encoding="utf-8"))
     assert definition.id == "banco-demo"
     assert definition.start == "inicio"
-    assert set(definition.flows) == {"inicio", "credito", "tarjeta", "deudas", "reclamos", "humano", "despedida"}
+    assert set(definition.flows) == {"inicio", "credito", "tarjeta", "deudas", "reclamos", "humano", "despedida",
+                                     "bloqueo"}
     assert {i.name for i in definition.integrations} >= {"buscar_cliente", "consultar_preaprobado",
                                                         "solicitar_desembolso", "consultar_deuda",
                                                         "consultar_cortes", "registrar_reclamo", "turnos_tecnicos",
@@ -100,7 +101,7 @@ def test_demo_bot_loads() -> None:
     documento = definition.node("credito", "documento")
     assert isinstance(documento, CollectNode) and documento.slot == "document_id" and documento.country == "AR"
     interrupting = [t for t in definition.triggers if t.interrupts]
-    assert {t.to for t in interrupting} == {"humano", "inicio"}
+    assert {t.to for t in interrupting} == {"humano", "inicio", "bloqueo"}
 
 
 def test_resolve_target_forms() -> None:
@@ -155,10 +156,6 @@ def test_shape_problems_are_all_listed_with_lines() -> None:
     assert str(unknown).startswith("line 8, flows.inicio.nodes.hola: ")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: issue paths keep pydantic's discriminator tag (the node type), e.g. "
-                                       "'flows.inicio.nodes.vacio.message' and 'flows.inicio.nodes.pedir.collect."
-                                       "slot' instead of 'flows.inicio.nodes.vacio' / '...pedir.slot': _is_model_tag "
-                                       "only drops capitalized or bracketed loc parts, not lowercase tags")
 def test_shape_problem_paths_are_document_paths() -> None:
     paths = [i.path for i in issues_of(SHAPES)]
     assert paths == ["flows.inicio.nodes.hola", "flows.inicio.nodes.vacio", "flows.inicio.nodes.pedir.slot",
@@ -185,9 +182,6 @@ def test_invalid_node_id_points_at_the_key() -> None:
     assert issue.line == line_of(BAD_KEY, "mal.id:")
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a capitalized key ('Mayuscula') is dropped from the issue path by "
-                                       "_is_model_tag (it takes it for a pydantic model name): the issue reads "
-                                       "'flows.inicio.nodes' at the line of 'nodes:' instead of naming the node")
 def test_invalid_capitalized_node_id_is_named() -> None:
     issues = issues_of(BAD_KEY)
     capitalized = [i for i in issues if "mal.id" not in i.path]

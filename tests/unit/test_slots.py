@@ -77,17 +77,12 @@ def test_document_ids_per_country(country: str | None, typed: str, expected: Slo
     assert validate_slot("document_id", typed, [], country=country) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse_document checks str.isdigit(), which is True for superscript "
-                                       "digits ('²'); _uy_ci_ok/_cpf_ok then call int('²') and raise ValueError, "
-                                       "so a customer's typo crashes the bot turn instead of being refused")
 @pytest.mark.parametrize(("country", "typed"), [("UY", "1234567²"), ("BR", "5299822472²")])
 def test_document_with_a_superscript_digit_is_refused_not_a_crash(country: str, typed: str) -> None:
     result = validate_slot("document_id", typed, [], country=country)
     assert not result.ok
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an Argentine DNI with a superscript digit ('3012345²') passes "
-                                       "str.isdigit() and is accepted verbatim as a valid document number")
 def test_ar_document_with_a_superscript_digit_is_not_accepted() -> None:
     assert validate_slot("document_id", "3012345²", [], country="AR") == bad("digits_only")
 
@@ -111,9 +106,6 @@ def test_full_names(typed: str, expected: SlotResult) -> None:
     assert validate_slot("full_name", typed, []) == expected
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: parse_full_name re-cases every all-lowercase word, so a name the "
-                                       "customer typed in proper mixed case ('María José de la Torre') is changed "
-                                       "to 'María José De La Torre'")
 def test_full_name_in_mixed_case_is_kept_as_typed() -> None:
     assert validate_slot("full_name", "María José de la Torre", []) == ok("María José de la Torre")
 
