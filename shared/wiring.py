@@ -22,8 +22,8 @@ if TYPE_CHECKING:
     from shared.adapters.graph import GraphWhatsAppClient
     from shared.adapters.jwt_verifier import CognitoJwtVerifier
     from shared.adapters.sqs import SqsRetryDelayer
-    from shared.services.auth import Authenticator
     from shared.services.addons import ImageDescriber, Transcriber
+    from shared.services.auth import Authenticator
     from shared.services.bot_runtime import BotRuntime
     from shared.services.bots import BotService
     from shared.services.contacts import ContactService

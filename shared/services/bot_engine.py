@@ -13,6 +13,7 @@ While a question waits (menu, collect, code, assistant), only triggers marked `i
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -171,10 +172,8 @@ class BotEngine:
         state.turns += 1
         state.last_activity_at = ctx.now
         run.result.generation = "rules"
-        try:
+        with contextlib.suppress(_Stop):
             run.receive(turn)
-        except _Stop:
-            pass
         return run.result
 
     def timeout(self, bot: CompiledBot, state: SessionState, ctx: TurnContext) -> TurnResult:
@@ -182,10 +181,8 @@ class BotEngine:
         state.turns += 1  # a turn the bot takes itself: its replies get ids of their own
         if bot.definition.messages.timeout:
             run.say(bot.definition.messages.timeout)
-        try:
+        with contextlib.suppress(_Stop):
             run.end("timeout")
-        except _Stop:
-            pass
         return run.result
 
 
@@ -754,8 +751,8 @@ class _Run:
             return
         instructions = "\n\n".join(p for p in (ai.instructions, node.instructions if node else None) if p)
         agent = GenerativeAgent(self.ports.llm, max_output_tokens=ai.max_tokens)
-        outcome = agent.run_turn(model_id=model_id, instructions=instructions, history=[message_from_dict(m) for m in self.state.ai_history],
-                                 user_text=text, tools=tools, call_tool=call_tool,
+        history = [message_from_dict(m) for m in self.state.ai_history]
+        outcome = agent.run_turn(model_id=model_id, instructions=instructions, history=history, user_text=text, tools=tools, call_tool=call_tool,
                                  knowledge=self.bot.documents if (node is None or node.use_knowledge) else None,
                                  token_budget=ai.token_budget,
                                  min_knowledge_confidence=ai.min_knowledge_confidence,

@@ -259,7 +259,7 @@ def cross_reference_problems(definition: BotDefinition) -> list[tuple[Loc, str]]
         for i, tool in enumerate(definition.ai.tools):
             if tool not in integrations:
                 problems.append((("ai", "tools", i), f"integration {tool!r} is not declared"))
-    channels = [c for c in definition.channels]
+    channels = list(definition.channels)
     if len(set(channels)) != len(channels):
         problems.append((("channels",), "channels must be unique"))
     return problems

@@ -438,4 +438,4 @@ class StoreContactCards:
             return {}
         return {"name": contact.name, "phone": (contact.phones or [None])[0],
                 "email": (contact.emails or [None])[0], "language": contact.language,
-                "fields": {k: v for k, v in contact.fields.items()}}
+                "fields": dict(contact.fields.items())}
