@@ -752,7 +752,8 @@ class _Run:
         instructions = "\n\n".join(p for p in (ai.instructions, node.instructions if node else None) if p)
         agent = GenerativeAgent(self.ports.llm, max_output_tokens=ai.max_tokens)
         history = [message_from_dict(m) for m in self.state.ai_history]
-        outcome = agent.run_turn(model_id=model_id, instructions=instructions, history=history, user_text=text, tools=tools, call_tool=call_tool,
+        outcome = agent.run_turn(model_id=model_id, instructions=instructions, history=history, user_text=text,
+                                 tools=tools, call_tool=call_tool,
                                  knowledge=self.bot.documents if (node is None or node.use_knowledge) else None,
                                  token_budget=ai.token_budget,
                                  min_knowledge_confidence=ai.min_knowledge_confidence,
