@@ -414,9 +414,12 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
   REST API:              {stack.url}/v1   (docs: {stack.url}/v1/docs, spec: {stack.url}/v1/openapi.json)
   demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)
   platform API:          {stack.url}/platform/v1   operator key: {stack.tenant.operator_key}
+  demo bot:              banco-demo (examples/bots/banco_demo.yaml) answers on every demo channel
+  core-banking example:  {stack.core_banking_url}   (X-Api-Key: demo-core-key)
+  LLM stand-in:          {stack.url}/local/llm/v1/chat/completions
   Graph emulator:        {stack.url}/local/graph/{{version}}/{{phone_number_id}}/messages
   requests it received:  GET {stack.url}/local/graph/requests
-Try it: `make chat` in another terminal. Ctrl-C stops.
+Try it: `make chat` in another terminal (you talk to the demo bot). Ctrl-C stops.
 """, flush=True)
     try:
         while True:
