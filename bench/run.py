@@ -527,6 +527,11 @@ def main() -> None:
         "or applying statuses inline in the ingest function, are the measured levers.",
         "- Cold-start imports are dominated by Powertools and pydantic model building (compare with the boto3 "
         "baseline); boto3 itself is imported lazily, on the first `get_service()`.",
+"- A bot turn costs the pending put + burst-clock update, the lease update + pending Query, one "
+        "TransactWriteItems commit (session + delete of the pending item) and two SQS sends (the reply and the "
+        "idle-timeout check it schedules itself); a burst of N messages costs N pending writes but one turn. "
+        "Coalescing waits with SQS visibility (1 s granularity), so a customer sees the first answer about "
+        "`coalesce_window_s` + 1 s after the last fragment.",
         "- Our normalizer validates into frozen pydantic models and is slower than pywa's dataclasses on the "
         "payloads both accept, but accepts the payloads pywa rejects (no BSUID).", "",
     ]
