@@ -527,7 +527,7 @@ def main() -> None:
         "or applying statuses inline in the ingest function, are the measured levers.",
         "- Cold-start imports are dominated by Powertools and pydantic model building (compare with the boto3 "
         "baseline); boto3 itself is imported lazily, on the first `get_service()`.",
-"- A bot turn costs the pending put + burst-clock update, the lease update + pending Query, one "
+        "- A bot turn costs the pending put + burst-clock update, the lease update + pending Query, one "
         "TransactWriteItems commit (session + delete of the pending item) and two SQS sends (the reply and the "
         "idle-timeout check it schedules itself); a burst of N messages costs N pending writes but one turn. "
         "Coalescing waits with SQS visibility (1 s granularity), so a customer sees the first answer about "
