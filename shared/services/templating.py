@@ -28,6 +28,7 @@ Filters
                         always two decimals rounded half-up, "-$ 1.234,50" when negative). Numbers and
                         numeric strings ("1234.5") are accepted.
     date                an ISO date or date-time ("2024-11-23", "2024-11-23T09:00:00Z") as "23/11/2024"
+    datetime            an ISO date-time as "23/11/2024 09:00" (the time as written, in its own offset)
     urlencode           percent-encodes everything except unreserved characters (for query strings/paths)
     json                JSON-encodes the value (compact, non-ASCII kept)
 
@@ -48,7 +49,7 @@ from typing import Any
 from urllib.parse import quote
 
 RESERVED_NAMESPACES = frozenset({"vars", "input", "contact", "secret"})
-FILTERS = frozenset({"default", "upper", "lower", "money", "date", "urlencode", "json"})
+FILTERS = frozenset({"default", "upper", "lower", "money", "date", "datetime", "urlencode", "json"})
 
 _PATH = re.compile(r"^[^\W\d][\w-]*(?:\.[\w-]+)*$")
 _FILTER = re.compile(r"^([a-z_]+)\s*(?::\s*(.+?))?$", re.DOTALL)
@@ -298,6 +299,10 @@ def _apply(placeholder: _Placeholder, context: Mapping[str, Any]) -> Any:
             value = _money(value, path)
         elif filt.name == "date":
             value = _date(value, path)
+        elif filt.name == "datetime":
+            day_text = _date(value, path)
+            moment = value if isinstance(value, datetime) else datetime.fromisoformat(str(value).strip())
+            value = f"{day_text} {moment.hour:02d}:{moment.minute:02d}"
         elif filt.name == "urlencode":
             value = quote(to_text(value), safe="")
         elif filt.name == "json":

@@ -425,8 +425,6 @@ def test_reclamos_with_an_outage_then_booking() -> None:
                            ("POST", f"{API}/bookings")]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG (demo content): the outage notice prints the API's raw ISO timestamp "
-                                       "('Estimamos que se resuelve 2026-…T18:00:00-03:00') to the customer")
 def test_reclamos_outage_eta_is_readable() -> None:
     chat = BotChat()
     chat.say("reclamo")
