@@ -16,8 +16,8 @@ terminal chat (`make chat`, infra/local/chat.py).
     sim = Simulator("http://127.0.0.1:3000", phone_number_id="100000000000001", app_secret="local-app-secret",
                     channel_id="demo-whatsapp", wa_id="5491155550101", name="María González")
     sim.send_text("hola")
-    print(sim.replies())          # ["¡Hola! Soy el asistente ... [1] Solicitar un crédito [2] ..."]
-    sim.tap("Solicitar un crédito")
+    print([r.text for r in sim.replies()])   # ["¡Hola! Soy el asistente ...\n[1] Solicitar un crédito  [2] ..."]
+    sim.tap("Solicitar un crédito")          # a list_reply / button_reply with that row's id and title
 """
 
 from __future__ import annotations
@@ -50,8 +50,13 @@ class Reply:
     """One message the platform sent to the simulated user."""
 
     payload: dict[str, Any]
-    text: str
+    text: str  # what a person reads, options included
     options: list[tuple[str, str]] = field(default_factory=list)  # (id, title) of buttons / list rows
+    body: str = ""  # the text without the options
+
+    def __post_init__(self) -> None:
+        if not self.body:
+            self.body = self.text
 
     @property
     def kind(self) -> str:
@@ -89,14 +94,13 @@ def render(payload: dict[str, Any]) -> Reply:
     if kind == "text":
         return Reply(payload, str(content.get("body", "")))
     if kind == "interactive":
-        parts = [str((content.get("header") or {}).get("text") or ""), str((content.get("body") or {}).get("text")
-                                                                            or ""),
-                 str((content.get("footer") or {}).get("text") or "")]
+        parts = [str((content.get(key) or {}).get("text") or "") for key in ("header", "body", "footer")]
         options = _options(content)
-        shown = "\n".join(p for p in parts if p)
+        body = "\n".join(p for p in parts if p)
+        shown = body
         if options:
             shown += "\n" + "  ".join(f"[{i}] {title}" for i, (_, title) in enumerate(options, 1))
-        return Reply(payload, shown, options)
+        return Reply(payload, shown, options, body)
     if kind == "template":
         params = template_parameters(content, "body") or template_parameters(content)
         name = str(content.get("name", ""))
@@ -184,14 +188,19 @@ class Simulator:
         self.transcript.append(("user", text))
 
     def find_option(self, option: str) -> tuple[str, str]:
-        """The (id, title) of the last interactive message's button or row whose title or id is `option`."""
+        """The (id, title) of the last interactive message's button or row whose title or id is `option`
+        (exact first, then ignoring case)."""
+        self.poll()
         if self.last_interactive is None:
             raise SimulatorError("the bot has not sent an interactive message to tap")
         options = self.last_interactive.options
-        for wanted in (option, option.strip().casefold()):
-            for oid, title in options:
-                if wanted in (oid, title) or wanted in (oid.casefold(), title.casefold()):
-                    return oid, title
+        for oid, title in options:
+            if option in (oid, title):
+                return oid, title
+        wanted = option.strip().casefold()
+        for oid, title in options:
+            if wanted in (oid.casefold(), title.casefold()):
+                return oid, title
         raise SimulatorError(f"no option {option!r} in the last interactive message: {options}")
 
     def tap(self, option: str) -> None:
@@ -201,6 +210,7 @@ class Simulator:
 
     def tap_number(self, number: int) -> None:
         """Choose option `number` (1-based, as rendered) of the last interactive message."""
+        self.poll()
         if self.last_interactive is None:
             raise SimulatorError("the bot has not sent an interactive message to tap")
         options = self.last_interactive.options

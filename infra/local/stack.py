@@ -202,6 +202,7 @@ class LocalStack:
         self.graph = GraphEmulator(base_url=self.url)
         self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
         self.llm = LlmEmulator()
+        self._http_lock = threading.Lock()
         self.demo_bot = demo_bot
         self.pollers: list[Poller] = []
         self._server: ThreadingHTTPServer | None = None
@@ -330,12 +331,15 @@ class LocalStack:
                 continue
             event = apigw_v2_event(method, parsed.path, parsed.query, lowered, body,
                                    f"{route.method} {route.path}", params)
-            if route.auth != "none":
-                decision = self.host.invoke("authorizer", {**event, "type": "REQUEST", "routeArn": "local"})
-                if not decision.get("isAuthorized"):
-                    return 403, {"Content-Type": "application/json"}, b'{"message":"Forbidden"}'
-                event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
-            result = self.host.invoke(route.function, event)
+            # One HTTP invocation at a time: in AWS each function has its own process, here they share one,
+            # and Powertools resolvers keep the current request in state their routers share.
+            with self._http_lock:
+                if route.auth != "none":
+                    decision = self.host.invoke("authorizer", {**event, "type": "REQUEST", "routeArn": "local"})
+                    if not decision.get("isAuthorized"):
+                        return 403, {"Content-Type": "application/json"}, b'{"message":"Forbidden"}'
+                    event["requestContext"]["authorizer"] = {"lambda": decision.get("context") or {}}
+                result = self.host.invoke(route.function, event)
             payload = result.get("body") or ""
             data = base64.b64decode(payload) if result.get("isBase64Encoded") else payload.encode()
             headers_out = {k: str(v) for k, v in (result.get("headers") or {}).items()}
