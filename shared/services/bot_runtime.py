@@ -267,6 +267,8 @@ class BotRuntime:
         from shared.services.addons import DescriptionFailed, TranscriptionFailed
 
         if wants_voice and addons.transcriber is not None:
+            if addons.blobs.get(key) is None:  # the media fetcher has not copied the voice note to S3 yet
+                raise NotYetKnown("the voice note is not in S3 yet", delay_s=2)
             try:
                 transcript = addons.transcriber.transcribe(key, str(media.get("mime_type") or "audio/ogg"),
                                                            "es-US" if definition.language == "es" else "en-US")

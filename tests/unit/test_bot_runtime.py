@@ -276,3 +276,18 @@ def test_timeout_check_for_unknown_conversation_is_stale() -> None:
     rig = RuntimeRig(window_s=0)
     check = BotTimeoutCheck(tenant_id="demo", channel_id="wa", conversation_id="cv_x", session_id="bs", turn=1)
     assert rig.runtime.on_timeout_check(check).kind == "timeout_stale"
+
+
+class NoBlobs:
+    def get(self, key: str) -> bytes | None:
+        return None
+
+
+def test_a_voice_note_waits_for_the_media_fetcher() -> None:
+    voice = Voice()
+    rig = RuntimeRig(window_s=0, plan=Plan(voice2text=True),
+                     addons=Addons(transcriber=voice, blobs=NoBlobs(), media_key=_media_key))
+    with pytest.raises(NotYetKnown, match="not in S3 yet"):
+        rig.runtime.on_message(rig.event(None, message_type="audio", media={"id": "m1", "mime_type": "audio/ogg"}))
+    assert voice.calls == [] and rig.outbound.requests == []
+    assert rig.sessions.get("demo", "cv_1").state is None  # type: ignore[union-attr]  # nothing committed
