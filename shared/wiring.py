@@ -283,11 +283,12 @@ def erasure_service(settings: Settings) -> ErasureService:
 
     table = aws.table(settings.table_name)
     erasure = DynamoErasure(table)
-    # extra=(): per-contact usage rows do not exist yet; when they do, pass their ContactDataEraser here.
+    from shared.adapters.dynamodb_bots import DynamoBotSessions
+
     return ErasureService(contacts=_contact_store(settings), threads=erasure, records=erasure,
                           blobs=S3JobFiles(aws.client("s3"), settings.media_bucket), jobs=DynamoJobStore(table),
                           queue=SqsJobQueue(aws.client("sqs"), settings.jobs_queue_url), events=_events(settings),
-                          clock=SystemClock(), extra=())
+                          clock=SystemClock(), extra=(DynamoBotSessions(aws.table(settings.table_name)),))
 
 
 def job_service(settings: Settings) -> JobService:

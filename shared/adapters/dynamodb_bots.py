@@ -4,6 +4,7 @@
   binding      pk=T#<tenant>#BOTS                   sk=CHAN#<channel_id> bot_id, version   ('*' = every channel)
   version      pk=T#<tenant>#BOT#<bot_id>           sk=V#<0000000n>      source text, format, checksum
   session      pk=T#<tenant>#BOTSESS#<conversation> sk=SESSION           state JSON, rev, lease, paused, seen ids
+                                                                       gsi1pk=T#<tenant>#C#<contact>#BOTSESS (erasure)
   pending      pk=T#<tenant>#BOTSESS#<conversation> sk=P#<message_id>    one customer message not yet answered
   log          pk=T#<tenant>#BOTLOG#<yyyy-mm-dd>    sk=<ms>#<kind>#<id>  ended sessions and per-turn usage
 
@@ -252,6 +253,10 @@ class DynamoBotSessions:
         if state is not None:
             sets.append("#s = :state")
             values[":state"] = json.dumps(state, default=str)
+            if state.get("contact_id"):  # sparse gsi1: a contact's sessions, for erasure
+                sets += ["gsi1pk = :g1pk", "gsi1sk = :g1sk"]
+                values[":g1pk"] = f"T#{tenant_id}#C#{state['contact_id']}#BOTSESS"
+                values[":g1sk"] = conversation_id
         if paused:
             sets.append("paused = :paused")
             values[":paused"] = paused
@@ -301,6 +306,22 @@ class DynamoBotSessions:
                        f"{record.get('turn', 0)}#{record.get('usage', '')}",
                     expires_at=at + _LOG_RETENTION_S)
         self._table.put_item(Item=item)
+
+    # -- erasure (a ContactDataEraser): the contact's sessions hold what they typed and their PII mapping ----
+    name = "bot_sessions"
+
+    def erase(self, tenant_id: str, contact_id: str) -> int:
+        removed = 0
+        sessions = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(
+            f"T#{tenant_id}#C#{contact_id}#BOTSESS"))["Items"]
+        for session in sessions:
+            items = self._table.query(KeyConditionExpression=Key("pk").eq(session["pk"]),
+                                      ProjectionExpression="pk, sk", ConsistentRead=True)["Items"]
+            with self._table.batch_writer() as batch:
+                for item in items:
+                    batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
+            removed += len(items)
+        return removed
 
     def log(self, tenant_id: str, day: str) -> list[dict[str, Any]]:
         return list(self._table.query(KeyConditionExpression=Key("pk").eq(f"T#{tenant_id}#BOTLOG#{day}"))["Items"])

@@ -141,3 +141,33 @@ def test_channel_conflicts_and_scopes(stack: LocalStack, tenant: dict[str, Any])
     reader = onboard(stack, "bots-reader", scopes=["conversations:read"])
     assert call(stack, "POST", "/v1/bots", {"source": BOT}, key=reader).status == 403
     assert call(stack, "GET", "/v1/bots/nope", key=key).status == 404
+
+
+def test_erasing_a_contact_removes_their_bot_sessions(stack: LocalStack, tenant: dict[str, Any]) -> None:
+    from tests.integration.conftest import table
+
+    key, channel = tenant["key"], tenant["channel"]
+    assert call(stack, "POST", "/v1/bots", {"source": BOT}, key=key).status == 201
+    assert call(stack, "POST", "/v1/bots/eco/versions/1/activate", key=key).status == 200
+    wa_id = "5491177770009"
+    _post(stack, channel, wa_id, "hola")
+    wait_for(lambda: "¿Cómo te llamás?" in _texts(stack, wa_id), timeout=20)
+    _post(stack, channel, wa_id, "Dora Privada")  # what the customer typed lives in the session's variables
+    wait_for(lambda: any("Dora Privada" in t for t in _texts(stack, wa_id)), timeout=20)
+    conversation = next(c for c in call(stack, "GET", "/v1/conversations", key=key).body["items"]
+                        if c["contact_key"] == wa_id)
+    partition = f"T#bots-api#BOTSESS#{conversation['conversation_id']}"
+
+    def items() -> list[dict[str, Any]]:
+        return list(table(stack).query(KeyConditionExpression="pk = :pk",
+                                       ExpressionAttributeValues={":pk": partition})["Items"])
+
+    assert items()
+    erased = call(stack, "DELETE", f"/v1/contacts/{conversation['contact_id']}", key=key)
+    assert erased.status == 202, erased.text
+    stack.wait_idle(timeout=60)
+    job = wait_for(lambda: (j := call(stack, "GET", f"/v1/jobs/{erased.body['job_id']}", key=key).body)
+                   and j["status"] in ("succeeded", "failed") and j, timeout=30)
+    assert job["status"] == "succeeded", job
+    assert items() == []
+    assert job["result"]["counts"]["bot_sessions"] >= 1
