@@ -180,6 +180,8 @@ class BotRuntime:
         pending = sorted(snapshot.pending.items(), key=lambda kv: (kv[1].get("sent_at") or "",
                                                                    kv[1].get("received_ms") or 0))
         now = now_ms // 1000
+        plan = self._config.plans(tenant_id)
+        ctx = self._context(event, now, plan)  # one contact read per turn
         state = SessionState.from_dict(snapshot.state) if snapshot.state else None
         ended: list[SessionState] = []
         if state is not None and state.status == "active":
@@ -194,17 +196,15 @@ class BotRuntime:
                 raise NotYetKnown(f"bot version {binding} not readable yet", delay_s=5)
             # derived from the turn's first input, so a retried first turn reuses the id (and its reply ids)
             session_id = "bs_" + hashlib.sha256(f"{conversation_id}#{pending[0][0]}".encode()).hexdigest()[:20]
-            state = self._engine.new_session(bot, self._context(event, bot.definition, now), session_id)
+            state = self._engine.new_session(bot, ctx, session_id)
             state.address, state.contact_key, state.contact_id = (event.reply_to_address, event.contact_key,
                                                                    event.contact_id)
         else:
             found = self.compiled(tenant_id, state.bot_id, state.version)
             assert found is not None
             bot = found
-        plan = self._config.plans(tenant_id)
         usage: list[Usage] = []
         turn = self._turn_input(event, bot.definition, [p for _, p in pending], plan, usage)
-        ctx = self._context(event, bot.definition, now, plan)
         result = self._engine.turn(bot, state, turn, ctx)
         result.usage[:0] = usage
         self._emit(event, bot, state, result, ended, now)
@@ -220,8 +220,7 @@ class BotRuntime:
     def _expiry(self, now_ms: int) -> int:
         return now_ms // 1000 + self._config.retention_s
 
-    def _context(self, event: MessageReceived, definition: BotDefinition, now: int, plan: Plan | None = None
-                 ) -> TurnContext:
+    def _context(self, event: MessageReceived, now: int, plan: Plan | None) -> TurnContext:
         contact = self._contacts.contact_card(event.tenant_id, event.contact_id) if event.contact_id else {}
         return TurnContext(tenant_id=event.tenant_id, conversation_id=event.conversation_id,
                            channel_id=event.channel_id, address=event.reply_to_address, now=now,
