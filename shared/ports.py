@@ -293,6 +293,10 @@ class BotRegistry(Protocol):
         """(bot id, active version) answering this channel: its own binding, else the tenant's '*' bot."""
 
 
+class VersionTaken(Exception):
+    """Another upload stored the same version number first."""
+
+
 class ChannelTaken(Exception):
     def __init__(self, channel_id: str, bot_id: str) -> None:
         super().__init__(f"channel {channel_id} is already answered by bot {bot_id}")

@@ -27,7 +27,7 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import _condition_failed, _old_item
-from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot
+from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot, VersionTaken
 
 _LOG_RETENTION_S = 400 * 86400
 MAX_PENDING_PER_TURN = 40
@@ -60,6 +60,14 @@ class DynamoBotRegistry:
 
     # -- versions ----------------------------------------------------------------------------------------------
     def put_version(self, version: BotVersion, *, name: str, channels: Sequence[str]) -> None:
+        try:
+            self._put_version(version, name=name, channels=channels)
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "TransactionCanceledException":
+                raise VersionTaken(f"{version.bot_id} v{version.version}") from None
+            raise
+
+    def _put_version(self, version: BotVersion, *, name: str, channels: Sequence[str]) -> None:
         self._client.transact_write_items(TransactItems=[
             {"Put": {"TableName": self._table.name, "Item": {
                 "pk": f"T#{version.tenant_id}#BOT#{version.bot_id}", "sk": f"V#{version.version:08d}",

@@ -11,7 +11,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.ports import BotRecord, BotRegistry, BotSessionStore, BotVersion, ChannelTaken, Clock
+from shared.ports import BotRecord, BotRegistry, BotSessionStore, BotVersion, ChannelTaken, Clock, VersionTaken
 from shared.services.bot_loader import DefinitionInvalid, load_definition, validate_definition
 
 
@@ -157,10 +157,8 @@ class BotService:
                              checksum=checksum, created_at=self._clock.now(), created_by=actor)
         try:
             self._registry.put_version(version, name=definition.name, channels=definition.channels)
-        except Exception as exc:  # a concurrent upload took the same version number
-            if "ConditionalCheckFailed" in str(exc) or "TransactionCanceled" in str(exc):
-                raise Conflict("another version of this bot was uploaded at the same time; retry") from None
-            raise
+        except VersionTaken:  # a concurrent upload took the same version number
+            raise Conflict("another version of this bot was uploaded at the same time; retry") from None
         if upload.activate:
             self._activate(tenant_id, definition.id, version.version, definition.channels)
         return self._version_view(version, definition.name, upload.activate)

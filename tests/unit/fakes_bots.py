@@ -13,7 +13,7 @@ from shared.models.channel import Channel
 from shared.models.envelopes import OutboundRequest
 from shared.models.events import BotTimeoutCheck, MessageReceived
 from shared.models.tenancy import Plan
-from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot
+from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot, VersionTaken
 from shared.services.bot_engine import BotEngine
 from shared.services.bot_runtime import Addons, BotRuntime, BotRuntimeConfig
 from tests.unit.bot_harness import DEMO_BOT, BotChat
@@ -29,7 +29,7 @@ class InMemoryBotRegistry:
     def put_version(self, version: BotVersion, *, name: str, channels: Sequence[str]) -> None:
         key = (version.tenant_id, version.bot_id, version.version)
         if key in self.versions:
-            raise RuntimeError("TransactionCanceled: ConditionalCheckFailed")
+            raise VersionTaken(f"{version.bot_id} v{version.version}")
         self.versions[key] = version
         bot = self.bots.setdefault((version.tenant_id, version.bot_id), {"active": None, "channels": ()})
         bot.update(name=name, latest=version.version, updated_at=version.created_at)
