@@ -488,7 +488,8 @@ def main() -> None:
         f"turns per row after 5 warm-up turns; baseline = the same runtime answering a fixed auto-reply.", "",
         "| turn | p50 µs | p95 µs |", "|---|---|---|",
         *[f"| {k} | {v['p50_us']:.0f} | {v['p95_us']:.0f} |" for k, v in bot_turns["turns"].items()], "",
-        f"Loading the demo bot definition (YAML parse + validation, 59+ nodes): {bot_turns['load_ms']:.0f} ms; "
+        f"Loading the demo bot definition (YAML parse + validation, 59+ nodes; median of 7): "
+        f"{bot_turns['load_ms']:.0f} ms; "
         f"compiling it (keyword matchers, intent classifier, knowledge matrix, retrieval index): "
         f"{bot_turns['compile_ms']:.0f} ms — once per bot version per container (cached).", "",
         "### Intent accuracy on held-out phrases (never trained on)", "",
