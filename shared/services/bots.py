@@ -12,7 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ports import BotRecord, BotRegistry, BotSessionStore, BotVersion, ChannelTaken, Clock, VersionTaken
-from shared.services.bot_loader import DefinitionInvalid, load_definition, validate_definition
 
 
 class BotUpload(BaseModel):
@@ -111,7 +110,7 @@ class LinkVerifier(Protocol):
     def key(self) -> bytes: ...
 
 
-def _issues(exc: DefinitionInvalid) -> list[dict[str, object]]:
+def _issues(exc: Any) -> list[dict[str, object]]:  # a bot_loader.DefinitionInvalid
     return [{"path": i.path, "message": i.message, **({"line": i.line} if i.line else {}),
              **({"column": i.column} if i.column else {})} for i in exc.issues]
 
@@ -126,6 +125,9 @@ class BotService:
         self._links = links
 
     def _parse(self, upload: BotUpload) -> tuple[Any, str, str]:
+        # imported here: the definition schema, YAML and the NLU modules stay off the API's cold start
+        from shared.services.bot_loader import DefinitionInvalid, load_definition, validate_definition
+
         try:
             if upload.source is not None:
                 return load_definition(upload.source, upload.format), upload.source, upload.format
@@ -175,6 +177,8 @@ class BotService:
         stored = self._registry.get_version(tenant_id, bot_id, version)
         if stored is None:
             raise NotFound(f"bot {bot_id} has no version {version}")
+        from shared.services.bot_loader import load_definition
+
         definition = load_definition(stored.source, "json" if stored.format == "json" else "yaml")
         self._activate(tenant_id, bot_id, version, definition.channels)
         return self.get(tenant_id, bot_id)
