@@ -310,7 +310,6 @@ def bot_runtime(settings: Settings) -> BotRuntime:
     from shared.adapters import aws
     from shared.adapters.bot_delivery import (
         S3DocumentStore,
-        S3MediaReader,
         SesEmailSender,
         SignedLinkIssuer,
         SnsSmsSender,
@@ -321,6 +320,7 @@ def bot_runtime(settings: Settings) -> BotRuntime:
     from shared.adapters.dynamodb_tenancy import CachedTenantPlans
     from shared.adapters.http_integrations import HttpxTransport, SecretsManagerJsonReader
     from shared.adapters.sqs import SqsOutboundQueue
+    from shared.adapters.sqs_jobs import S3JobFiles
     from shared.services.bot_engine import BotEngine, BotPorts
     from shared.services.bot_runtime import Addons, BotRuntime, BotRuntimeConfig, StoreContactCards
     from shared.services.integrations import IntegrationRunner
@@ -328,6 +328,7 @@ def bot_runtime(settings: Settings) -> BotRuntime:
 
     table = aws.table(settings.table_name)
     s3 = aws.client("s3")
+    files = S3JobFiles(s3, settings.media_bucket, presigner=aws.presigning_client())
     links = SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name, settings.bot_link_base_url)
     allow = frozenset(h.strip() for h in settings.integrations_allow_private_hosts.split(",") if h.strip())
     ports = BotPorts(
@@ -336,7 +337,7 @@ def bot_runtime(settings: Settings) -> BotRuntime:
                                        secret_prefix=settings.bot_secret_prefix),
         email=SesEmailSender(aws.client("ses"), s3, settings.media_bucket, settings.bot_email_from),
         sms=SnsSmsSender(aws.client("sns")),
-        documents=S3DocumentStore(s3, aws.presigning_client(), settings.media_bucket),
+        documents=S3DocumentStore(files),
         links=links, llm=_llm(settings), otp_pepper=b"otp:" + settings.bot_link_secret_name.encode(),
         models={"LITE": settings.llm_model_lite, "PRO": settings.llm_model_pro})
     plans = CachedTenantPlans(tenancy(settings))
@@ -348,7 +349,7 @@ def bot_runtime(settings: Settings) -> BotRuntime:
         scheduler=SqsTimeoutScheduler(aws.client("sqs"), settings.bot_turn_queue_url),
         contacts=contacts, closer=conversation_service(settings),
         addons=Addons(transcriber=_transcriber(settings), describer=_describer(settings),
-                      blobs=S3MediaReader(s3, settings.media_bucket), media_key=media_key),
+                      blobs=files, media_key=media_key),
         config=BotRuntimeConfig(coalesce_cap_s=settings.bot_coalesce_cap_s, plans=plans.plan))
 
 

@@ -142,13 +142,8 @@ class DemoChannel:
 
 def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str = "omnichannel/channels") -> Channel:
     secret_name = f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"
-    secrets = boto3.client("secretsmanager", region_name=REGION)
-    value = json.dumps({"app_secret": demo.app_secret, "verify_token": demo.verify_token,
-                        "access_token": demo.access_token})
-    try:
-        secrets.create_secret(Name=secret_name, SecretString=value)
-    except secrets.exceptions.ResourceExistsException:
-        secrets.put_secret_value(SecretId=secret_name, SecretString=value)
+    _put_secret(secret_name, json.dumps({"app_secret": demo.app_secret, "verify_token": demo.verify_token,
+                                         "access_token": demo.access_token}))
     channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, phone_number_id=demo.phone_number_id,
                       display_phone_number=demo.display_phone_number, secret_name=secret_name,
                       auto_reply_text=demo.auto_reply_text or None)
@@ -184,11 +179,7 @@ def seed_tenant(res: LocalResources, demo: DemoTenant, *,
         store.put_key(key_hash(demo.api_key), ApiKey(key_id="key_localdemo", tenant_id=demo.tenant_id,
                                                      name="local demo key", scopes=SCOPES, hint=demo.api_key[:7] + "…",
                                                      created_at=now))
-    secrets = boto3.client("secretsmanager", region_name=REGION)
-    try:
-        secrets.create_secret(Name=operator_secret_name, SecretString=json.dumps([demo.operator_key]))
-    except secrets.exceptions.ResourceExistsException:
-        secrets.put_secret_value(SecretId=operator_secret_name, SecretString=json.dumps([demo.operator_key]))
+    _put_secret(operator_secret_name, json.dumps([demo.operator_key]))
 
 
 DEMO_BOT_FILE = "examples/bots/banco_demo.yaml"
@@ -215,34 +206,18 @@ def seed_platform_secrets() -> None:
         ses.verify_domain_identity(Domain=identity)
 
 
-def seed_demo_bot(res: LocalResources, tenant_id: str, core_banking_url: str, *,
-                  bot_file: str = DEMO_BOT_FILE, bot_secret_prefix: str = "omnichannel/bots",
-                  channels: list[str] | None = None) -> tuple[str, int]:
-    """Store and activate the Spanish demo bot for a tenant, with the secret its integrations use."""
-    import hashlib
-    from datetime import UTC, datetime
+def seed_demo_bot(tenant_id: str, core_banking_url: str, *,
+                  bot_file: str = DEMO_BOT_FILE, bot_secret_prefix: str = "omnichannel/bots") -> tuple[str, int]:
+    """Upload and activate the Spanish demo bot for a tenant (as `POST /v1/bots` does), with the secret its
+    integrations use."""
     from pathlib import Path
 
-    import yaml
-
-    from shared.adapters.dynamodb_bots import DynamoBotRegistry
-    from shared.ports import BotVersion
-    from shared.services.bot_loader import load_definition
+    from shared import wiring
+    from shared.config import Settings
+    from shared.services.bots import BotUpload
 
     _put_secret(f"{bot_secret_prefix}/{tenant_id}/core-banking",
                 json.dumps({"base_url": core_banking_url, "api_key": CORE_BANKING_API_KEY}))
     source = (Path(__file__).resolve().parents[2] / bot_file).read_text(encoding="utf-8")
-    if channels is not None:  # bind to specific channels instead of the file's ["*"]
-        data = yaml.safe_load(source)
-        data["channels"] = channels
-        source = json.dumps(data, ensure_ascii=False)
-    definition = load_definition(source)
-    registry = DynamoBotRegistry(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name))
-    existing = registry.get_bot(tenant_id, definition.id)
-    version = (existing.latest_version if existing else 0) + 1
-    registry.put_version(BotVersion(tenant_id=tenant_id, bot_id=definition.id, version=version, source=source,
-                                    format="yaml", checksum=hashlib.sha256(source.encode()).hexdigest(),
-                                    created_at=datetime.now(UTC), created_by="seed"),
-                         name=definition.name, channels=definition.channels)
-    registry.activate(tenant_id, definition.id, version, definition.channels)
-    return definition.id, version
+    version = wiring.bot_service(Settings.from_env()).upload(tenant_id, BotUpload(source=source), actor="seed")
+    return version.bot_id, version.version

@@ -239,7 +239,7 @@ class LocalStack:
         self.channel = seed_channel(self.resources, self.demo)
         seed_platform_secrets()
         if self.demo_bot:
-            seed_demo_bot(self.resources, self.tenant.tenant_id, self.core_banking_url)
+            seed_demo_bot(self.tenant.tenant_id, self.core_banking_url)
         if self.auto_status:
             self.graph.status_sink = self._post_status_webhook
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())

@@ -1,5 +1,5 @@
 """What a bot turn reaches outside the conversation: email (SES), SMS (SNS), PDFs (S3), signed links, its own
-idle-timeout checks (SQS), and reading inbound media back from S3."""
+idle-timeout checks (SQS). Inbound media is read back with shared.adapters.sqs_jobs.S3JobFiles."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from shared.adapters.sqs_jobs import S3JobFiles
 from shared.models.events import BotTimeoutCheck
 from shared.services.bot_engine import DeliveryFailed
 
@@ -75,15 +76,13 @@ class SnsSmsSender:
 class S3DocumentStore:
     """Generated PDFs under bots/<tenant>/...; the channel fetches them through a short-lived pre-signed URL."""
 
-    def __init__(self, s3: Any, presigner: Any, bucket: str, *, url_ttl_s: int = 3600) -> None:
-        self._s3, self._presigner, self._bucket, self._ttl = s3, presigner, bucket, url_ttl_s
+    def __init__(self, files: S3JobFiles, *, url_ttl_s: int = 3600) -> None:
+        self._files, self._ttl = files, url_ttl_s
 
     def put_pdf(self, *, tenant_id: str, conversation_id: str, filename: str, data: bytes) -> str:
         key = f"bots/{tenant_id}/documents/{conversation_id}/{int(time.time() * 1000)}-{filename}"
-        self._s3.put_object(Bucket=self._bucket, Key=key, Body=data, ContentType="application/pdf")
-        url: str = self._presigner.generate_presigned_url(
-            "get_object", Params={"Bucket": self._bucket, "Key": key}, ExpiresIn=self._ttl)
-        return url
+        self._files.put(key, data, content_type="application/pdf")
+        return self._files.presign_get(key, expires_s=self._ttl)
 
 
 class SignedLinkIssuer:
@@ -122,17 +121,3 @@ class SqsTimeoutScheduler:
         body = {"detail-type": "BotTimeoutCheck", "source": "omnichannel.bot", "detail": check.model_dump()}
         self._sqs.send_message(QueueUrl=self._url, MessageBody=json.dumps(body),
                                DelaySeconds=max(0, min(delay_s, 900)))
-
-
-class S3MediaReader:
-    def __init__(self, s3: Any, bucket: str) -> None:
-        self._s3, self._bucket = s3, bucket
-
-    def get(self, key: str) -> bytes | None:
-        try:
-            data: bytes = self._s3.get_object(Bucket=self._bucket, Key=key)["Body"].read()
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] in ("NoSuchKey", "404"):
-                return None
-            raise
-        return data

@@ -26,7 +26,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _old_item
+from shared.adapters.dynamodb import _condition_failed, _iso, _old_item
 from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot, VersionTaken
 
 _LOG_RETENTION_S = 400 * 86400
@@ -39,10 +39,6 @@ def bots_pk(tenant_id: str) -> str:
 
 def session_pk(tenant_id: str, conversation_id: str) -> str:
     return f"T#{tenant_id}#BOTSESS#{conversation_id}"
-
-
-def _iso(value: datetime) -> str:
-    return value.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
 def _dt(value: str) -> datetime:
@@ -330,6 +326,3 @@ class DynamoBotSessions:
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
             removed += len(items)
         return removed
-
-    def log(self, tenant_id: str, day: str) -> list[dict[str, Any]]:
-        return list(self._table.query(KeyConditionExpression=Key("pk").eq(f"T#{tenant_id}#BOTLOG#{day}"))["Items"])

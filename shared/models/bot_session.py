@@ -52,7 +52,6 @@ class SessionState:
 class TurnInput:
     """One customer turn: every message of a burst, in order, already coalesced."""
 
-    message_ids: tuple[str, ...]
     text: str | None = None
     reply_id: str | None = None  # the id of a tapped reply button or list row
     media: tuple[dict[str, Any], ...] = ()  # {type, media_id, mime_type, s3_key?, transcript?, description?}

@@ -267,7 +267,6 @@ Node = Annotated[
     | OtpNode | DocumentNode | LinkNode | CloseNode | JumpNode | AiNode,
     Field(discriminator="type"),
 ]
-WAITING_NODES = ("menu", "collect", "otp", "ai")
 NODE_CLASSES = (MessageNode, MenuNode, CollectNode, ConditionNode, IntegrationNode, SetNode, EmailNode, HandoffNode,
                 OtpNode, DocumentNode, LinkNode, CloseNode, JumpNode, AiNode)
 

@@ -65,7 +65,7 @@ from shared.services.nlu import Decision, IntentClassifier, KeywordMatcher, Know
 from shared.services.pdf import render_pdf
 from shared.services.retrieval import KnowledgeDoc, KnowledgeIndex
 from shared.services.slots import validate_slot
-from shared.services.templating import TemplateError, render, render_value
+from shared.services.templating import MISSING, TemplateError, lookup, render, render_value
 from shared.services.text_norm import fold
 
 MAX_STEPS = 60  # nodes executed in one turn before the engine declares a loop
@@ -198,8 +198,8 @@ class _Run:
 
     # -- output helpers ------------------------------------------------------------------------------------
     def context(self, **extra: Any) -> dict[str, Any]:
-        return {"vars": self.state.vars, "contact": dict(self.ctx.contact), "bot": {"name": self.d.name},
-                **self.state.vars, **extra}
+        # bare names resolve in `vars` first (shared.services.templating.lookup)
+        return {"vars": self.state.vars, "contact": dict(self.ctx.contact), "bot": {"name": self.d.name}, **extra}
 
     def fill(self, template: str, **extra: Any) -> str:
         try:
@@ -364,7 +364,7 @@ class _Run:
                 self.end("error")
             flow, node_id = resolved
 
-    def _after(self, flow: str, node: Any) -> str | None:
+    def _after(self, flow: str, node: Any) -> str:
         """The node's `next`; a node without one ends the session as solved."""
         if node.next is None:
             self.state.node = None
@@ -448,7 +448,7 @@ class _Run:
                 if node.slot in ("image", "file") and isinstance(result.value, dict):
                     self.state.files.append({**result.value, "slot": node.var})
                 self.state.attempts = 0
-                self._goto(flow, self._after(flow, node) or "")
+                self._goto(flow, self._after(flow, node))
                 return
             self.state.vars["invalid_reason"] = result.reason
             self._retry(flow, node, node.invalid_text or self.d.messages.invalid, lambda: None)
@@ -460,8 +460,7 @@ class _Run:
             self.result.generation = "generative"
             self.state.ai_turns += 1
             if self.state.ai_turns > node.max_turns:
-                self._handoff(team=self.d.settings.team, skills=[], priority="normal", text=None, summary=None,
-                              reason="ai_max_turns")
+                self._handoff_now("ai_max_turns")
             self._generative(text or "", node)
             return
         raise AssertionError(f"node {node_id} does not wait for answers")
@@ -475,8 +474,7 @@ class _Run:
             if node.on_fail:
                 self._goto(flow, node.on_fail)
                 return
-            self._handoff(team=self.d.settings.team, skills=[], priority="normal", text=None, summary=None,
-                          reason="max_attempts")
+            self._handoff_now("max_attempts")
         self.say(invalid)
         reprompt()
 
@@ -543,15 +541,8 @@ class _Run:
             return None
 
     def _lookup(self, path: str) -> Any:
-        current: Any = self.context()
-        for part in path.split("."):
-            if isinstance(current, Mapping) and part in current:
-                current = current[part]
-            elif isinstance(current, list) and part.isdigit() and int(part) < len(current):
-                current = current[int(part)]
-            else:
-                return None
-        return current
+        value = lookup(path, self.context())
+        return None if value is MISSING else value
 
     def _holds(self, condition: Any) -> bool:
         if hasattr(condition, "all"):
@@ -603,8 +594,7 @@ class _Run:
         if node.on_error:
             return node.on_error
         self.say(self.d.messages.error)
-        self._handoff(team=self.d.settings.team, skills=[], priority="normal", text=None, summary=None,
-                      reason=f"integration_failed:{spec.name}")
+        self._handoff_now(f"integration_failed:{spec.name}")
         return None
 
     def _email(self, flow: str, node: EmailNode) -> str | None:
@@ -618,8 +608,7 @@ class _Run:
             if node.on_error:
                 return node.on_error
             self.say(self.d.messages.error)
-            self._handoff(team=self.d.settings.team, skills=[], priority="normal", text=None, summary=None,
-                          reason="email_failed")
+            self._handoff_now("email_failed")
         return self._after(flow, node)
 
     def _handoff(self, *, team: str, skills: Sequence[str], priority: str, text: str | None,
@@ -673,9 +662,9 @@ class _Run:
         self.say(node.prompt, minutes=minutes)
         return None
 
-    def _handoff_now(self, reason: str) -> str | None:
-        self._handoff(team=self.d.settings.team, skills=[], priority="normal", text=None, summary=None, reason=reason)
-        return None
+    def _handoff_now(self, reason: str, *, text: str | None = None) -> NoReturn:
+        """Hand off to the bot's default team (no node said which), with the default handoff text."""
+        self._handoff(team=self.d.settings.team, skills=[], priority="normal", text=text, summary=None, reason=reason)
 
     def _pepper(self) -> bytes:
         return hashlib.sha256(self.ports.otp_pepper + self.ctx.conversation_id.encode()).digest()
@@ -690,7 +679,7 @@ class _Run:
         if check.kind == "ok":
             self.state.otp = None
             self.state.vars["identity_verified"] = True
-            self._goto(flow, self._after(flow, node) or "")
+            self._goto(flow, self._after(flow, node))
             return
         if check.kind == "wrong" and check.attempts_left > 0:
             self.say(node.invalid_text or self.d.messages.invalid)
@@ -771,9 +760,7 @@ class _Run:
             if target:
                 self._goto(self.state.flow or self.d.start, target)
                 return
-            self._handoff(team=self.d.settings.team, skills=[], priority="normal",
-                          text=None if not outcome.reply_text else "", summary=None,
-                          reason=f"ai:{outcome.handoff_reason}")
+            self._handoff_now(f"ai:{outcome.handoff_reason}", text="" if outcome.reply_text else None)
         if outcome.finished:
             if node and node.on_finish:
                 self._goto(self.state.flow or self.d.start, node.on_finish)

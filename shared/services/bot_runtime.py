@@ -246,8 +246,7 @@ class BotRuntime:
         for found in media:  # a caption is also something the customer said
             if found.get("caption"):
                 texts.append(str(found["caption"]))
-        return TurnInput(message_ids=tuple(str(i.get("message_id", "")) for i in items),
-                         text="\n".join(texts) if texts else None, reply_id=reply_id, media=tuple(media))
+        return TurnInput(text="\n".join(texts) if texts else None, reply_id=reply_id, media=tuple(media))
 
     def _enrich(self, event: MessageReceived, definition: BotDefinition, media: dict[str, Any],
                 item: dict[str, Any], plan: Plan | None, usage: list[Usage]) -> dict[str, Any]:
@@ -419,10 +418,6 @@ def _iso(seconds: int) -> str:
     return datetime.fromtimestamp(seconds, UTC).isoformat().replace("+00:00", "Z")
 
 
-def definition_checksum(source: str) -> str:
-    return hashlib.sha256(source.encode()).hexdigest()
-
-
 class ContactReaderPort(Protocol):
     def get_contact(self, tenant_id: str, contact_id: str) -> Any: ...
 
@@ -439,4 +434,4 @@ class StoreContactCards:
             return {}
         return {"name": contact.name, "phone": (contact.phones or [None])[0],
                 "email": (contact.emails or [None])[0], "language": contact.language,
-                "fields": dict(contact.fields.items())}
+                "fields": dict(contact.fields)}

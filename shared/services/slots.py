@@ -15,7 +15,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from shared.services.phone import InvalidPhone, normalize_phone
-from shared.services.text_norm import fold
+from shared.services.text_norm import fold, strip_accents
 
 
 @dataclass(frozen=True)
@@ -45,8 +45,7 @@ _MULTIPLIERS = {"mil": 1_000, "k": 1_000, "lucas": 1_000, "luca": 1_000, "millon
 
 def parse_amount(text: str) -> Decimal | None:
     """'$ 1.500.000', '1500000', '1.234,56', '1,234.56', '150 mil', '1,5 millones', 'USD 300' -> Decimal."""
-    decomposed = unicodedata.normalize("NFKD", text.lower())
-    raw = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).replace("$", " ").replace("€", " ")
+    raw = strip_accents(text.lower()).replace("$", " ").replace("€", " ")
     raw = re.sub(r"\b(ars|usd|us|clp|mxn|cop|pen|uyu|brl|pesos?|dolares?|reales?|soles?)\b", " ", raw).strip()
     match = re.fullmatch(r"([0-9][0-9.,]*(?: [0-9]{3})*)\s*([a-z]+)?", raw)
     if not match:

@@ -73,13 +73,18 @@ def language_of(language: str) -> str:
     return "en" if language.lower().startswith("en") else "es"
 
 
+def strip_accents(text: str) -> str:
+    """The text with combining marks removed ("crédito" -> "credito"); punctuation and case kept."""
+    decomposed = unicodedata.normalize("NFKD", text)
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+
+
 def fold(text: str) -> str:
     """Lower case, accents removed, anything not a letter or digit turned into one space, long letter runs cut.
 
     Idempotent: the result only holds [a-z0-9 ] with no letter three times in a row.
     """
-    decomposed = unicodedata.normalize("NFKD", text.casefold())
-    ascii_text = "".join(ch for ch in decomposed if not unicodedata.combining(ch)).lower()
+    ascii_text = strip_accents(text.casefold()).lower()
     return _LONG_RUN.sub(r"\1", _NON_WORD.sub(" ", ascii_text)).strip()
 
 

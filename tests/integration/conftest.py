@@ -74,5 +74,5 @@ def bank(stack: LocalStack) -> DemoChannel:
     """A second tenant whose WhatsApp channel is answered by the Spanish demo bot (examples/bots)."""
     seed_tenant(stack.resources, DemoTenant(tenant_id=BANK.tenant_id, name="Banco Demo", api_key="banco-api-key"))
     seed_channel(stack.resources, BANK)
-    seed_demo_bot(stack.resources, BANK.tenant_id, stack.core_banking_url)
+    seed_demo_bot(BANK.tenant_id, stack.core_banking_url)
     return BANK

@@ -145,7 +145,7 @@ class BotChat:
         self.ctx = self._ctx()
         if self.state.status != "active":
             self.state = self.engine.new_session(self.bot, self.ctx, f"bs_test{len(self.results)}")
-        result = self.engine.turn(self.bot, self.state, TurnInput(message_ids=("m",), text=text, reply_id=reply_id,
+        result = self.engine.turn(self.bot, self.state, TurnInput(text=text, reply_id=reply_id,
                                                                   media=media), self.ctx)
         self.results.append(result)
         return result
