@@ -67,6 +67,31 @@ class FakeContext:
         return 30_000
 
 
+_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
+
+
+def _atomic_moto_dynamodb() -> None:
+    """DynamoDB applies each conditional write and transaction atomically; moto's threaded server does not
+    (two concurrent transactions can both pass a condition). One lock around moto's write paths restores the
+    guarantee the adapters rely on (quotas, leases, dedup) — it slows nothing measurable locally."""
+    import functools
+
+    from moto.dynamodb.models import DynamoDBBackend
+
+    if getattr(DynamoDBBackend, "_omnichannel_atomic", False):
+        return
+    lock = threading.RLock()
+    for name in _DYNAMODB_WRITES:
+        original = getattr(DynamoDBBackend, name)
+
+        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
+            with lock:
+                return __original(self, *args, **kwargs)
+
+        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
+    DynamoDBBackend._omnichannel_atomic = True  # type: ignore[attr-defined]
+
+
 class FunctionHost:
     """Loads handlers by name and serialises invocations per function (one warm container each)."""
 
@@ -215,6 +240,7 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         logging.getLogger("werkzeug").setLevel(logging.ERROR)
+        _atomic_moto_dynamodb()
         self._moto = ThreadedMotoServer(ip_address="127.0.0.1", port=self.moto_port, verbose=False)
         self._moto.start()
         os.environ.update({
