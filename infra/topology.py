@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
-from shared.topology_names import WEBHOOK_EVENT_TYPES
+from shared.topology_names import PUSH_EVENT_TYPES, ROUTING_EVENT_TYPES, ROUTING_TICK, WEBHOOK_EVENT_TYPES
 
 
 @dataclass(frozen=True)
@@ -66,6 +66,26 @@ class RuleSpec:
 
 
 @dataclass(frozen=True)
+class ScheduleSpec:
+    """A fixed-rate EventBridge schedule that puts one message on a queue (locally, a timer thread does)."""
+
+    name: str
+    rate_minutes: int
+    target_queue: str
+    detail_type: str
+
+    def message(self) -> dict[str, object]:
+        return {"detail-type": self.detail_type, "source": EVENT_SOURCE, "detail": {}}
+
+
+@dataclass(frozen=True)
+class WebSocketRouteSpec:
+    route_key: str  # $connect, $disconnect, $default
+    function: str
+    authorized: bool = False  # only $connect carries an authorizer in API Gateway WebSocket APIs
+
+
+@dataclass(frozen=True)
 class GsiSpec:
     name: str
     pk: str
@@ -93,6 +113,11 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("webhook_dispatcher", "Delivers signed outbound webhooks to integrators, with retries", 256, 30),
     FunctionSpec("cognito_pre_token", "Cognito pre-token trigger: puts tenant and role claims in agents' tokens",
                  256, 5),
+    FunctionSpec("router", "Contact center routing: campaigns by skills and hours, atomic capacity-aware assignment, "
+                 "the FIFO waiting queue", 512, 30),
+    FunctionSpec("realtime_push", "Pushes conversation, queue and agent events to agents' and supervisors' "
+                 "WebSocket connections", 256, 30),
+    FunctionSpec("ws_connect", "WebSocket API: authenticates $connect, records and forgets connections", 256, 10),
 )
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -118,12 +143,31 @@ QUEUES: tuple[QueueSpec, ...] = (
               visibility_timeout_s=1800),
     QueueSpec("webhooks", fifo=False, consumer="webhook_dispatcher", batch_size=10, max_receive_count=10,
               max_batching_window_s=1),
+    # Standard: every routing step is a conditional write or transaction, so concurrent and repeated records are
+    # safe, and a FIFO group per campaign would serialize a tenant's whole contact center behind one record.
+    QueueSpec("routing", fifo=False, consumer="router", batch_size=10, max_receive_count=10),
+    # Pushes are best effort (a client that reconnects re-reads its state): few retries.
+    QueueSpec("realtime", fifo=False, consumer="realtime_push", batch_size=10, max_receive_count=3),
 )
 
 RULES: tuple[RuleSpec, ...] = (
     RuleSpec("bot-turns", ("MessageReceived", "ConversationClosed"), "bot-turn"),
     RuleSpec("media-on-message", ("MessageReceived",), "media", detail_filter={"has_media": [True]}),
     RuleSpec("integrator-webhooks", WEBHOOK_EVENT_TYPES, "webhooks"),
+    RuleSpec("routing", ROUTING_EVENT_TYPES, "routing"),
+    RuleSpec("realtime-push", PUSH_EVENT_TYPES, "realtime"),
+)
+
+# Once a minute the router re-checks queues that wait for opening hours, expired 24-hour windows and long chats.
+SCHEDULES: tuple[ScheduleSpec, ...] = (
+    ScheduleSpec("routing-tick", rate_minutes=1, target_queue="routing", detail_type=ROUTING_TICK),
+)
+
+# The agents' and supervisors' push channel (API Gateway WebSocket API); $connect is authorized by the token.
+WEBSOCKET_ROUTES: tuple[WebSocketRouteSpec, ...] = (
+    WebSocketRouteSpec("$connect", "ws_connect", authorized=True),
+    WebSocketRouteSpec("$disconnect", "ws_connect"),
+    WebSocketRouteSpec("$default", "ws_connect"),
 )
 
 TABLE = TableSpec(

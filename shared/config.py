@@ -54,6 +54,11 @@ class Settings(BaseModel):
 
     # Bots. BOT_COALESCE_CAP_S bounds every bot's burst window (0 answers each message at once).
     bot_turn_queue_url: str = ""
+    routing_queue_url: str = ""  # the router's own queue (contact center)
+    realtime_queue_url: str = ""
+    # The WebSocket API's management endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); pushes
+    # to agents' and supervisors' connections go there. Empty: nothing is pushed.
+    websocket_management_url: str = ""
     bot_coalesce_cap_s: float = 10.0
     bot_secret_prefix: str = "omnichannel/bots"  # integration secrets: <prefix>/<tenant_id>/<name>
     integrations_allow_private_hosts: str = ""  # like WEBHOOKS_ALLOW_PRIVATE_HOSTS: local tests only

@@ -74,6 +74,12 @@ class InvalidInput(ApiProblem):
     status, code, title = 422, "invalid_input", "Invalid input"
 
 
+class TemplateRequired(InvalidInput):
+    """Free-form content outside the 24-hour customer-service window: only a template can be sent."""
+
+    code, title = "template_required", "Template required"
+
+
 class Forbidden(ApiProblem):
     status, code, title = 403, "forbidden", "Forbidden"
 

@@ -6,4 +6,18 @@ EVENT_SOURCE = "omnichannel.messaging"
 WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "MessageReceived", "MessageStatusChanged", "MessageSent", "ConversationOpened", "ConversationClosed",
     "ContactCreated", "ContactUpdated", "ContactMerged", "ContactDeleted", "HandoffRequested", "BotSessionEnded",
+    "ConversationQueued", "ConversationOverflowed", "ConversationAssigned", "ConversationUnassigned",
+    "ConversationReopened", "ConversationNoteAdded", "RoutedMessageReceived", "AgentStatusChanged",
 )
+
+# What the router (contact center) reacts to, and what agents' and supervisors' clients are pushed.
+ROUTING_EVENT_TYPES: tuple[str, ...] = (
+    "HandoffRequested", "MessageReceived", "ConversationClosed", "ConversationUnassigned", "AgentStatusChanged",
+    "AgentCapacityChanged",
+)
+PUSH_EVENT_TYPES: tuple[str, ...] = (
+    "ConversationQueued", "ConversationOverflowed", "ConversationAssigned", "ConversationUnassigned",
+    "ConversationClosed", "ConversationReopened", "ConversationNoteAdded", "RoutedMessageReceived",
+    "AgentStatusChanged", "AgentNotified",
+)
+ROUTING_TICK = "RoutingTick"  # detail-type of the per-minute schedule (not a tenant event)

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shared.services.auth import Authenticator
     from shared.services.bot_runtime import BotRuntime
     from shared.services.bots import BotService
+    from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.crm_link import InboundCrm
@@ -38,6 +39,8 @@ if TYPE_CHECKING:
     from shared.services.media import MediaService
     from shared.services.outbound import SenderService
     from shared.services.platform import PlatformService
+    from shared.services.realtime import RealtimeService
+    from shared.services.routing import RoutingService
     from shared.services.segment_service import SegmentService
     from shared.services.users import UserService
     from shared.services.webhooks import WebhookService
@@ -147,7 +150,42 @@ def conversation_service(settings: Settings) -> ConversationService:
     table = aws.table(settings.table_name)
     return ConversationService(
         store=DynamoConversations(table), threads=_store(settings), contacts=_contact_store(settings),
-        channels=channels(settings),
+        channels=channels(settings), closer=routing_service(settings),
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
+        clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
+
+
+def routing_service(settings: Settings) -> RoutingService:
+    """The contact center's routing (router function; the api for agents' and supervisors' operations)."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_bots import DynamoBotControl
+    from shared.adapters.dynamodb_contact_center import DynamoContactCenter
+    from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.adapters.sqs import SqsOutboundQueue
+    from shared.services.routing import RoutingService
+
+    table = aws.table(settings.table_name)
+    return RoutingService(
+        store=DynamoContactCenter(table), conversations=DynamoConversations(table), threads=_store(settings),
+        contacts=_contact_store(settings), bots=DynamoBotControl(table),
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
+        clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
+
+
+def contact_center_service(settings: Settings) -> ContactCenterService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_contact_center import DynamoContactCenter
+    from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.adapters.dynamodb_users import DynamoUserIndex
+    from shared.adapters.sqs import SqsOutboundQueue
+    from shared.services.contact_center import ContactCenterService
+
+    table = aws.table(settings.table_name)
+    return ContactCenterService(
+        store=DynamoContactCenter(table), routing=routing_service(settings), messages=DynamoConversations(table),
+        threads=_store(settings), contacts=_contact_store(settings), users=DynamoUserIndex(table),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
         clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
 
@@ -396,3 +434,19 @@ def bot_service(settings: Settings) -> BotService:
                       conversations=conversation_service(settings), clock=SystemClock(),
                       links=SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name,
                                              settings.bot_link_base_url))
+
+
+def realtime_service(settings: Settings) -> RealtimeService:
+    """Pushes to agents' and supervisors' WebSocket connections (ws_connect, realtime_push, and the api for
+    supervisors' log-outs). Without WEBSOCKET_MANAGEMENT_URL there is no WebSocket API: nothing is pushed."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_contact_center import DynamoContactCenter
+    from shared.adapters.websocket import ApiGatewayPusher, DynamoConnections, management_client
+    from shared.services.realtime import CampaignStoreMembers, NoPusher, Pusher, RealtimeService
+
+    table = aws.table(settings.table_name)
+    pusher: Pusher = (ApiGatewayPusher(management_client(settings.websocket_management_url))
+                      if settings.websocket_management_url else NoPusher())
+    return RealtimeService(connections=DynamoConnections(table), pusher=pusher,
+                           members=CampaignStoreMembers(DynamoContactCenter(table)), clock=SystemClock())

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb import DynamoChannels
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.services.bots import BotService
+    from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.erasure import ErasureService
@@ -83,6 +84,11 @@ def webhooks() -> WebhookService:
 @lru_cache(maxsize=1)
 def bots() -> BotService:
     return wiring.bot_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def contact_center() -> ContactCenterService:
+    return wiring.contact_center_service(get_settings())
 
 
 def clear() -> None:

@@ -221,3 +221,32 @@ def seed_demo_bot(tenant_id: str, core_banking_url: str, *,
     source = (Path(__file__).resolve().parents[2] / bot_file).read_text(encoding="utf-8")
     version = wiring.bot_service(Settings.from_env()).upload(tenant_id, BotUpload(source=source), actor="seed")
     return version.bot_id, version.version
+
+
+DEMO_PASSWORD = "Demo-Agente-2026!"
+
+
+def seed_user(res: LocalResources, tenant_id: str, email: str, role: str, *, name: str | None = None,
+              password: str = DEMO_PASSWORD) -> str:
+    """A tenant user as `POST /v1/users` creates it (Cognito user + role group + the tenant's index), with a
+    permanent password so it can sign in; returns the user id (the Cognito `sub`). Existing users are kept."""
+    from shared import wiring
+    from shared.config import Settings
+    from shared.services.users import Actor, UserInvite
+
+    service = wiring.user_service(Settings.from_env())
+    existing = next((u for u in service.list_users(tenant_id) if u.email == email), None)
+    if existing is None:
+        existing = service.invite(tenant_id, UserInvite(email=email, role=role, name=name),  # type: ignore[arg-type]
+                                  Actor("admin"))
+    boto3.client("cognito-idp", region_name=REGION).admin_set_user_password(
+        UserPoolId=res.user_pool_id, Username=email, Password=password, Permanent=True)
+    return existing.user_id
+
+
+def sign_in(res: LocalResources, email: str, password: str = DEMO_PASSWORD) -> str:
+    """An ID token for a seeded user (what the console gets from Cognito): send it as `Authorization: Bearer`."""
+    tokens = boto3.client("cognito-idp", region_name=REGION).admin_initiate_auth(
+        UserPoolId=res.user_pool_id, ClientId=res.user_pool_client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
+        AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
+    return str(tokens["IdToken"])

@@ -412,7 +412,7 @@ class DynamoMessageStore:
         kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(pk)}
         while True:
             page = self._table.query(**kwargs)
-            items.extend(page.get("Items", []))
+            items.extend(i for i in page.get("Items", []) if not i.get("item_kind"))  # not notes/routing records
             if "LastEvaluatedKey" not in page:
                 return items
             kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]

@@ -326,3 +326,17 @@ class DynamoBotSessions:
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
             removed += len(items)
         return removed
+
+
+class DynamoBotControl:
+    """What the contact center needs of the bots: is a bot answering this channel; pause one conversation's bot."""
+
+    def __init__(self, table: Any) -> None:
+        self._registry = DynamoBotRegistry(table)
+        self._sessions = DynamoBotSessions(table)
+
+    def bot_for_channel(self, tenant_id: str, channel_id: str) -> tuple[str, int] | None:
+        return self._registry.bot_for_channel(tenant_id, channel_id)
+
+    def set_paused(self, tenant_id: str, conversation_id: str, paused: str | None) -> None:
+        self._sessions.set_paused(tenant_id, conversation_id, paused)

@@ -18,11 +18,15 @@ from shared.adapters.dynamodb import _condition_failed, _iso, decode_cursor, enc
 from shared.models.conversations import Conversation, MessageView
 from shared.ports import Page
 
-_FREE_THREAD = "REMOVE conversation_id, conversation_opened_at, conversation_opened_by"
+
+def _conv_item(item: dict[str, Any]) -> Conversation:
+    data = {k: v for k, v in item.items() if k in Conversation.model_fields}
+    if isinstance(data.get("agents"), set):
+        data["agents"] = sorted(data["agents"])
+    return Conversation.model_validate(data)
 
 
-def _conv(item: dict[str, Any]) -> Conversation:
-    return Conversation.model_validate({k: v for k, v in item.items() if k in Conversation.model_fields})
+_conv = _conv_item
 
 
 def _dt(value: str) -> datetime:
@@ -44,7 +48,7 @@ class DynamoConversations:
             "gsi1sk": f"{_iso(c.opened_at)}#{c.conversation_id}",
             "gsi2pk": f"T#{c.tenant_id}#CONV#{c.conversation_id}",
             "gsi2sk": "CONV",
-            **{k: v for k, v in c.model_dump(mode="json").items() if v is not None},
+            **{k: v for k, v in c.model_dump(mode="json").items() if v not in (None, [], {})},
         }
         try:
             self._table.put_item(Item=item, ConditionExpression="attribute_not_exists(pk)")
@@ -107,56 +111,6 @@ class DynamoConversations:
                 return Page(items, None)
             kwargs["ExclusiveStartKey"] = more
 
-    def close(self, tenant_id: str, conversation_id: str, *, at: datetime, by: str) -> Conversation | None:
-        """Close the conversation and free its thread, so the next inbound message opens a new one."""
-        item = self._item(tenant_id, conversation_id)
-        if item is None:
-            return None
-        if item.get("status") == "closed":
-            return _conv(item)
-        client = self._table.meta.client
-        name = self._table.name
-        try:
-            client.transact_write_items(
-                TransactItems=[
-                    {
-                        "Update": {
-                            "TableName": name,
-                            "Key": {"pk": item["pk"], "sk": item["sk"]},
-                            "UpdateExpression": "SET #s = :closed, closed_at = :at, closed_by = :by",
-                            "ConditionExpression": "#s = :open",
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": {
-                                ":closed": "closed",
-                                ":open": "open",
-                                ":at": _iso(at),
-                                ":by": by,
-                            },
-                        }
-                    },
-                    {
-                        "Update": {
-                            "TableName": name,
-                            "Key": {"pk": item["pk"], "sk": "THREAD"},
-                            "UpdateExpression": _FREE_THREAD,
-                            "ConditionExpression": "conversation_id = :cv",
-                            "ExpressionAttributeValues": {":cv": conversation_id},
-                        }
-                    },
-                ]
-            )
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            # The thread already moved to another conversation: just mark this one closed.
-            self._table.update_item(
-                Key={"pk": item["pk"], "sk": item["sk"]},
-                UpdateExpression="SET #s = :closed, closed_at = :at, closed_by = :by",
-                ExpressionAttributeNames={"#s": "status"},
-                ExpressionAttributeValues={":closed": "closed", ":at": _iso(at), ":by": by},
-            )
-        return self.get(tenant_id, conversation_id)
-
     def messages(self, conversation: Conversation, *, limit: int = 200) -> list[MessageView]:
         pk = thread_key(conversation.tenant_id, conversation.channel_id, conversation.contact_key)["pk"]
         start = _iso(conversation.opened_at)
@@ -166,6 +120,8 @@ class DynamoConversations:
         items = self._table.query(IndexName="gsi1", KeyConditionExpression=cond, Limit=limit)["Items"]
         out = []
         for i in items:
+            if i.get("item_kind"):  # internal notes and routing records share the timeline (transcripts read them)
+                continue
             direction = "out" if i.get("direction") == "out" else "in"
             at = i.get("sent_at") or i.get("created_at") or str(i["gsi1sk"]).split("#", 1)[0]
             media = i.get("media")
@@ -181,6 +137,7 @@ class DynamoConversations:
                     error_code=int(i["error_code"]) if i.get("error_code") not in (None, -1) else None,
                     error_title=i.get("error_title") or None,
                     media=media if isinstance(media, dict) else None,
+                    origin=i.get("origin") if direction == "out" else None,
                 )
             )
         return out

@@ -23,6 +23,21 @@ class Conversation(BaseModel):
     opened_by_message_id: str | None = None
     closed_at: datetime | None = None
     closed_by: str | None = None
+    origin: Literal["in", "out"] = Field(default="in", description="Who started it: the customer or the business")
+    routing: Literal["none", "waiting", "assigned", "desk", "overflow", "out_of_hours"] = Field(
+        default="none", description="The contact center's state: none (a bot or nobody), waiting in a campaign's "
+                                    "queue, assigned to an agent, held by an external desk, overflow (the queue "
+                                    "was full), out_of_hours")
+    campaign_id: str | None = None
+    assignee: str | None = Field(default=None, description="The agent's user id, or desk:<campaign>")
+    agents: list[str] = Field(default_factory=list, description="Every agent who held it")
+    queued_at: datetime | None = None
+    queue_sk: str | None = Field(default=None, exclude=True)  # internal: its place in the queue
+    assigned_at: datetime | None = None
+    first_response_at: datetime | None = Field(default=None, description="The first reply of a person")
+    transfers: int = 0
+    closing_note: dict[str, Any] | None = None
+    reopened_at: datetime | None = None
 
 
 class MessageView(BaseModel):
@@ -38,6 +53,8 @@ class MessageView(BaseModel):
     error_code: int | None = None
     error_title: str | None = None
     media: dict[str, Any] | None = None
+    origin: str | None = Field(default=None, description="Who sent an outgoing message: bot:<id>, user:<id>, "
+                                                         "key:<id>, system, auto_reply")
 
 
 class ConversationDetail(BaseModel):

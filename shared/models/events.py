@@ -64,6 +64,9 @@ class ConversationClosed(DomainEvent):
     contact_id: str | None = None
     closed_at: str
     closed_by: str
+    campaign_id: str | None = None  # the contact center's campaign, when people handled it
+    assignee: str | None = None  # the agent (user id) or desk (desk:<campaign>) that held it
+    note_category: str | None = None  # the closing note's category
 
 
 class ContactEvent(TenantEvent):
@@ -129,3 +132,104 @@ class BotTimeoutCheck(TenantEvent):
     conversation_id: str
     session_id: str
     turn: int
+
+
+# --- contact center -------------------------------------------------------------------------------------------
+
+class ConversationQueued(DomainEvent):
+    """The conversation waits in a campaign's FIFO queue (position 1 = next)."""
+
+    conversation_id: str
+    contact_id: str | None = None
+    campaign_id: str
+    position: int
+    priority: str = "normal"
+    reason: str  # handoff | no_bot | unassigned | transfer | agent_offline | reopen
+
+
+class ConversationOverflowed(DomainEvent):
+    """Asked for people but was not queued: the queue was at its ACD limit, or it was out of hours."""
+
+    conversation_id: str
+    contact_id: str | None = None
+    campaign_id: str
+    reason: str  # acd_full | out_of_hours | no_campaign
+
+
+class ConversationAssigned(DomainEvent):
+    conversation_id: str
+    contact_id: str | None = None
+    campaign_id: str
+    assignee: str  # a user id, or desk:<campaign> for an external contact center
+    assignee_kind: str = "agent"  # agent | desk
+    previous_assignee: str | None = None
+    reason: str  # queue | manual | take | transfer | reopen
+    wait_s: int = 0
+    summary: str | None = None
+
+
+class ConversationUnassigned(DomainEvent):
+    conversation_id: str
+    contact_id: str | None = None
+    campaign_id: str | None = None
+    agent_id: str
+    reason: str  # unassign | transfer | agent_offline
+    requeued: bool = True
+
+
+class ConversationReopened(DomainEvent):
+    conversation_id: str
+    contact_id: str | None = None
+    reopened_by: str
+
+
+class ConversationNoteAdded(DomainEvent):
+    """An internal note: never sent to the customer."""
+
+    conversation_id: str
+    note_id: str
+    author: str
+    text: str
+    campaign_id: str | None = None
+    assignee: str | None = None
+
+
+class RoutedMessageReceived(DomainEvent):
+    """A customer message in a conversation people hold (an agent or an external desk): what their clients
+    and the desk's webhook receive."""
+
+    conversation_id: str
+    contact_id: str | None = None
+    campaign_id: str | None = None
+    assignee: str | None = None
+    routing: str
+    message_id: str
+    message_type: str
+    text: str | None = None
+    sent_at: str
+    media: dict[str, Any] | None = None
+
+
+class AgentStatusChanged(TenantEvent):
+    """Every change of an agent's status: the status timeline reports are made of."""
+
+    user_id: str
+    status: str
+    break_type: str | None = None
+    previous_status: str | None = None
+    at: str
+    by: str
+
+
+class AgentCapacityChanged(TenantEvent):
+    user_id: str
+    max_concurrent: int | None = None
+
+
+class AgentNotified(TenantEvent):
+    """A supervisor's message to an agent, or a forced log-out: pushed to the agent's clients."""
+
+    user_id: str
+    kind: str  # message | logout | paused
+    text: str | None = None
+    by: str

@@ -158,11 +158,12 @@ class BotRuntime:
             raise
 
     def _auto_reply(self, event: MessageReceived, text: str | None) -> BotOutcome:
-        """No bot bound to the channel: the channel's fixed auto-reply, if it has one."""
+        """No bot bound to the channel: the channel's fixed auto-reply, once per conversation (people answer the
+        rest: the contact center routes conversations of channels without a bot)."""
         if not text:
             return BotOutcome("no_bot")
         request = OutboundRequest(
-            request_id=f"auto-reply:{event.channel_id}:{event.message_id}",
+            request_id=f"auto-reply:{event.channel_id}:{event.conversation_id}",
             tenant_id=event.tenant_id, channel_id=event.channel_id, contact_key=event.contact_key,
             to=event.reply_to_address, content=TextContent(body=text), origin="auto_reply")
         self._outbound.enqueue(request, group_id=thread_group_id(event.tenant_id, event.channel_id,

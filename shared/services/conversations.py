@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import Protocol
 
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, TemplateRequired
 from shared.models.channel import Channel
+from shared.models.contact_center import CloseNote
 from shared.models.conversations import (
     Conversation,
     ConversationDetail,
@@ -16,7 +17,6 @@ from shared.models.conversations import (
 )
 from shared.models.crm import Contact
 from shared.models.envelopes import OutboundRequest
-from shared.models.events import ConversationClosed
 from shared.ports import Clock, EventPublisher, OutboundQueue, Page, Thread
 from shared.services.ingest import dedup_id, thread_group_id
 from shared.services.send_policy import Refusal, check_send
@@ -30,9 +30,14 @@ class ConversationStore(Protocol):
     def page(self, tenant_id: str, *, status: str | None, channel_id: str | None, contact_id: str | None,
              limit: int, cursor: str | None) -> Page: ...
 
-    def close(self, tenant_id: str, conversation_id: str, *, at: datetime, by: str) -> Conversation | None: ...
-
     def messages(self, conversation: Conversation, *, limit: int = 200) -> list[MessageView]: ...
+
+
+class Closer(Protocol):
+    """Closes a conversation and releases whoever held it (the contact center's RoutingService)."""
+
+    def close(self, tenant_id: str, conversation_id: str, *, actor: str, note: CloseNote | None = None
+              ) -> Conversation: ...
 
 
 class ThreadReader(Protocol):
@@ -51,10 +56,11 @@ class TenantChannels(Protocol):
 
 class ConversationService:
     def __init__(self, *, store: ConversationStore, threads: ThreadReader, contacts: ContactReader,
-                 channels: TenantChannels,
+                 channels: TenantChannels, closer: Closer,
                  outbound: OutboundQueue, events: EventPublisher, clock: Clock,
                  service_window: timedelta = timedelta(hours=24)) -> None:
         self._store = store
+        self._closer = closer
         self._threads = threads
         self._contacts = contacts
         self._channels = channels
@@ -83,18 +89,11 @@ class ConversationService:
         return ConversationDetail(conversation=conversation, messages=self._store.messages(conversation, limit=limit),
                                   window_open=bool(closes and closes > now), window_closes_at=closes)
 
-    def close(self, tenant_id: str, conversation_id: str, *, actor: str) -> Conversation:
-        before = self.get(tenant_id, conversation_id)
-        if before.status == "closed":
-            return before
-        now = self._clock.now()
-        closed = self._store.close(tenant_id, conversation_id, at=now, by=actor)
-        if closed is None:
-            raise NotFound(f"no conversation {conversation_id}")
-        self._events.publish([ConversationClosed(
-            tenant_id=tenant_id, channel_id=closed.channel_id, conversation_id=conversation_id,
-            contact_id=closed.contact_id, closed_at=now.isoformat(), closed_by=actor)])
-        return closed
+    def close(self, tenant_id: str, conversation_id: str, *, actor: str, note: CloseNote | None = None
+              ) -> Conversation:
+        """Close it (freeing the thread, so the next inbound message opens a new one) and release its agent or
+        queue place; ConversationClosed is published."""
+        return self._closer.close(tenant_id, conversation_id, actor=actor, note=note)
 
     # -- sending -------------------------------------------------------------------------------------
     def _route(self, tenant_id: str, contact: Contact, channel_id: str | None
@@ -128,7 +127,7 @@ class ConversationService:
         refusal = check_send(data.content, last_inbound_at=thread.last_inbound_at if thread else None,
                              now=self._clock.now(), window=self._window, channel_enabled=channel.enabled)
         if refusal is Refusal.TEMPLATE_REQUIRED:
-            raise InvalidInput("outside the 24-hour customer-service window only a template can be sent")
+            raise TemplateRequired("outside the 24-hour customer-service window only a template can be sent")
         if refusal is Refusal.CHANNEL_DISABLED:
             raise Conflict("the channel is disabled")
         request = OutboundRequest(

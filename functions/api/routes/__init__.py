@@ -9,14 +9,16 @@ def routers() -> list[Any]:
     from functions.api.routes import (
         api_keys,
         bots,
+        contact_center,
         contacts,
         conversations,
         crm_config,
         files,
         jobs,
+        transcripts,
         users,
         webhooks,
     )
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
-            webhooks.router, files.router, jobs.router, bots.router]
+            webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router]

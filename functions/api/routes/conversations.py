@@ -4,17 +4,26 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from aws_lambda_powertools.event_handler.openapi.params import Query
+from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from functions.api import deps
 from shared.http.context import require
+from shared.models.contact_center import AssignInput, CloseInput, NoteInput, ReplyInput, TransferInput
 from shared.models.conversations import Conversation, ConversationDetail, SendAccepted, SendMessageInput
 
 router = APIGatewayHttpRouter()
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
 Cursor = Annotated[str | None, Query(max_length=2048, description="next_cursor of the previous page")]
+
+
+class NoteCreated(BaseModel):
+    note_id: str
+
+
+class MarkedRead(BaseModel):
+    marked: int
 
 
 class ConversationPage(BaseModel):
@@ -41,10 +50,69 @@ def get_conversation(conversation_id: str,
     return deps.conversations().detail(who.tenant_id or "", conversation_id, limit=limit)
 
 
-@router.post("/v1/conversations/<conversation_id>/close", tags=["Conversations"], summary="Close a conversation")
-def close_conversation(conversation_id: str) -> Conversation:
+@router.post("/v1/conversations/<conversation_id>/close", tags=["Conversations"], summary="Close a conversation",
+             description="Optionally with a closing note (category + text). Frees the agent's place (the queue "
+                         "moves) and the thread (the customer's next message opens a new conversation).")
+def close_conversation(conversation_id: str, body: Annotated[CloseInput | None, Body()] = None) -> Conversation:
     who = require(router, "conversations:write")
-    return deps.conversations().close(who.tenant_id or "", conversation_id, actor=who.principal_id)
+    return deps.contact_center().close(who, conversation_id, body.note if body else None)
+
+
+@router.post("/v1/conversations/<conversation_id>/reopen", tags=["Conversations"], summary="Reopen a conversation",
+             description="An agent who handled it takes it back (if under their limit); otherwise it waits in its "
+                         "campaign's queue. 409 when the contact already has another open conversation there.")
+def reopen_conversation(conversation_id: str) -> Conversation:
+    who = require(router, "conversations:write")
+    return deps.contact_center().reopen(who, conversation_id)
+
+
+@router.post("/v1/conversations/<conversation_id>/messages", tags=["Conversations"], status_code=202,
+             summary="Reply in a conversation (an agent, a supervisor, an external desk)",
+             description="Content (text, media, template, interactive) or a campaign snippet by key, through the "
+                         "outbound sender. Outside the 24-hour window free-form content is refused with 422 "
+                         "`template_required`.")
+def reply(conversation_id: str, body: ReplyInput) -> SendAccepted:
+    who = require(router, "messages:send")
+    request_id = router.current_event.request_context.request_id
+    return deps.contact_center().reply(who, conversation_id, body, request_id=f"conv:{who.tenant_id}:{request_id}")
+
+
+@router.post("/v1/conversations/<conversation_id>/notes", tags=["Conversations"], status_code=201,
+             summary="Add an internal note (never sent to the customer)")
+def add_note(conversation_id: str, body: NoteInput) -> NoteCreated:
+    who = require(router, "conversations:write")
+    return NoteCreated(note_id=deps.contact_center().add_note(who, conversation_id, body.text))
+
+
+@router.post("/v1/conversations/<conversation_id>/read", tags=["Conversations"],
+             summary="Mark the customer's messages read (blue ticks)")
+def mark_read(conversation_id: str) -> MarkedRead:
+    who = require(router, "conversations:write")
+    return MarkedRead(marked=deps.contact_center().mark_read(who, conversation_id))
+
+
+@router.post("/v1/conversations/<conversation_id>/assign", tags=["Conversations"],
+             summary="Assign to an agent, or take it (no agent_id)",
+             description="Never above the agent's limit and only to online agents (409 otherwise). Agents take "
+                         "waiting conversations of their campaigns; assigning someone else needs a supervisor.")
+def assign(conversation_id: str, body: AssignInput) -> Conversation:
+    who = require(router, "conversations:write")
+    return deps.contact_center().assign(who, conversation_id, body.agent_id)
+
+
+@router.post("/v1/conversations/<conversation_id>/unassign", tags=["Conversations"],
+             summary="Give it back to its campaign's queue")
+def unassign(conversation_id: str) -> Conversation:
+    who = require(router, "conversations:write")
+    return deps.contact_center().unassign(who, conversation_id)
+
+
+@router.post("/v1/conversations/<conversation_id>/transfer", tags=["Conversations"],
+             summary="Transfer to an agent or to a campaign's queue")
+def transfer(conversation_id: str, body: TransferInput) -> Conversation:
+    who = require(router, "conversations:write")
+    return deps.contact_center().transfer(who, conversation_id, agent_id=body.agent_id, campaign_id=body.campaign_id,
+                                          note=body.note)
 
 
 @router.post("/v1/messages", tags=["Messages"], summary="Send a message to a contact",
