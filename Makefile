@@ -21,7 +21,7 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install everything (also done by every target)
 
-dev: $(STAMP) ## Run the local stack on http://127.0.0.1:$(PORT) (moto server, gateway, pollers, Graph emulator)
+dev: $(STAMP) ## Run the local stack on http://127.0.0.1:$(PORT) (moto server, gateway, pollers, Graph emulator, WebSocket API)
 	PORT=$(PORT) $(PY) -m infra.local.stack
 
 test: $(STAMP) ## Run every test: unit, integration (moto server + Graph emulator) and infra (synthesized template)

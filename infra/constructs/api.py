@@ -46,11 +46,12 @@ ACCESS_LOG_FORMAT = {
 
 
 @jsii.implements(apigwv2.IAccessLogSettings)
-class _JsonAccessLogs:
+class JsonAccessLogs:
     """Access logs as one JSON object per request, written to a CloudWatch log group."""
 
-    def __init__(self, log_group: logs.ILogGroup) -> None:
+    def __init__(self, log_group: logs.ILogGroup, fields: Mapping[str, str] | None = None) -> None:
         self._destination = apigwv2.LogGroupLogDestination(log_group)
+        self._fields = dict(fields or ACCESS_LOG_FORMAT)
 
     @property
     def destination(self) -> apigwv2.IAccessLogDestination:
@@ -58,7 +59,7 @@ class _JsonAccessLogs:
 
     @property
     def format(self) -> apigw.AccessLogFormat:
-        return apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FORMAT))
+        return apigw.AccessLogFormat.custom(json.dumps(self._fields))
 
 
 class Api(Construct):
@@ -84,7 +85,7 @@ class Api(Construct):
             throttle=THROTTLE,
             # Route-level metrics (4xx, 5xx, latency per route) for the dashboard and the /v1 alarms.
             detailed_metrics_enabled=True,
-            access_log_settings=_JsonAccessLogs(self.access_logs),
+            access_log_settings=JsonAccessLogs(self.access_logs),
         )
 
         # One integration per function, shared by its routes (GET and POST of the webhook).

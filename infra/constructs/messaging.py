@@ -1,4 +1,5 @@
-"""Queues (each with its DLQ), the EventBridge bus with its archive, and the rules that feed queues."""
+"""Queues (each with its DLQ), the EventBridge bus with its archive, the rules that feed queues, and the fixed-rate
+schedules that put a message on a queue."""
 
 from __future__ import annotations
 
@@ -12,7 +13,7 @@ from aws_cdk import aws_sqs as sqs
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
-from infra.topology import QueueSpec, RuleSpec
+from infra.topology import QueueSpec, RuleSpec, ScheduleSpec
 
 DLQ_RETENTION = Duration.days(14)  # the SQS maximum: time to notice, fix and redrive
 ARCHIVE_RETENTION = Duration.days(30)
@@ -43,6 +44,7 @@ class Messaging(Construct):
         rules: Sequence[RuleSpec],
         event_source: str,
         bus_name: str,
+        schedules: Sequence[ScheduleSpec] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         prefix = Stack.of(self).stack_name.lower()
@@ -98,13 +100,37 @@ class Messaging(Construct):
                 raise ValueError(f"rule {rule.name}: FIFO targets need a message group id, not supported")
             events.Rule(
                 self,
-                rule.name,
+                # a rule may share its name with its queue ("routing"): only such a rule takes a suffix, so the
+                # logical ids of the rules already deployed stay as they are
+                f"{rule.name}-rule" if rule.name in self.queues else rule.name,
                 event_bus=self.bus,
                 description=f"{', '.join(rule.detail_types)} -> {rule.target_queue} queue",
                 event_pattern=events.EventPattern(**pattern),
                 targets=[
                     targets.SqsQueue(
                         target,
+                        dead_letter_queue=self.events_dlq,
+                        retry_attempts=TARGET_RETRY_ATTEMPTS,
+                        max_event_age=TARGET_MAX_EVENT_AGE,
+                    )
+                ],
+            )
+
+        # Schedules are rules on the account's default bus (EventBridge runs schedule expressions only there);
+        # the target gets the spec's message as it is, shaped like an event envelope.
+        self.schedules: dict[str, events.Rule] = {}
+        for spec in schedules:
+            if self.queues[spec.target_queue].fifo:
+                raise ValueError(f"schedule {spec.name}: FIFO targets need a message group id, not supported")
+            self.schedules[spec.name] = events.Rule(
+                self,
+                f"{spec.name}-schedule",
+                description=f"Every {spec.rate_minutes} min: {spec.detail_type} -> {spec.target_queue} queue",
+                schedule=events.Schedule.rate(Duration.minutes(spec.rate_minutes)),
+                targets=[
+                    targets.SqsQueue(
+                        self.queues[spec.target_queue],
+                        message=events.RuleTargetInput.from_object(spec.message()),
                         dead_letter_queue=self.events_dlq,
                         retry_attempts=TARGET_RETRY_ATTEMPTS,
                         max_event_age=TARGET_MAX_EVENT_AGE,

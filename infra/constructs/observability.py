@@ -26,6 +26,10 @@ SEND_FAILED_SERVICE = "outbound_sender"
 # What the bot engine emits (functions/bot_turn/handler.py): turns answered, and sessions handed to an agent.
 BOT_METRICS = ("BotTurns", "BotSessionsEnded_handoff")
 BOT_SERVICE = "bot_turn"
+# The WebSocket push channel: API Gateway's per-stage metrics, and what realtime_push and ws_connect emit.
+WEBSOCKET_API_METRICS = ("ConnectCount", "MessageCount", "ClientError", "IntegrationError", "ExecutionError")
+REALTIME_METRICS = (("RealtimePushes", "realtime_push"), ("WebSocketConnected", "ws_connect"),
+                    ("WebSocketRefused", "ws_connect"))
 API_NAMESPACE = "AWS/ApiGateway"
 # Authenticated API routes: p95 latency above this for LATENCY_PERIODS periods of 5 minutes alarms.
 LATENCY_P95_THRESHOLD_MS = 2000
@@ -50,11 +54,14 @@ class Observability(Construct):
         api_routes: Sequence[RouteSpec] = (),
         queue_age_thresholds_s: Mapping[str, int] | None = None,
         error_alarm_functions: Sequence[str] = (),
+        websocket_api: apigwv2.IWebSocketApi | None = None,
+        websocket_stage_name: str = "",
     ) -> None:
         """api_routes: the routes to chart (4xx, 5xx, p95 latency); the authenticated ones also alarm.
 
         queue_age_thresholds_s: per queue, when its oldest message is too old (default MAX_QUEUE_AGE_S).
         error_alarm_functions: functions whose errors surface nowhere else (no queue, no API in front).
+        websocket_api, websocket_stage_name: the push channel, charted (connections, messages, errors, pushes).
         """
         super().__init__(scope, construct_id)
         # Alarm notifications carry alarm names and states only; subscribe people or a chat hook to this topic.
@@ -200,8 +207,31 @@ class Observability(Construct):
                 left=[_business_metric(name, BOT_SERVICE, label=name) for name in BOT_METRICS],
                 width=24,
             ),
-            cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24),
         )
+        if websocket_api is not None:
+            self.dashboard.add_widgets(
+                cw.GraphWidget(
+                    title="WebSocket API",
+                    left=[
+                        cw.Metric(
+                            namespace=API_NAMESPACE,
+                            metric_name=name,
+                            dimensions_map={"ApiId": websocket_api.api_id, "Stage": websocket_stage_name},
+                            statistic="Sum",
+                            period=FIVE_MINUTES,
+                            label=name,
+                        )
+                        for name in WEBSOCKET_API_METRICS
+                    ],
+                    width=12,
+                ),
+                cw.GraphWidget(
+                    title="Realtime pushes",
+                    left=[_business_metric(name, service, label=name) for name, service in REALTIME_METRICS],
+                    width=12,
+                ),
+            )
+        self.dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24))
 
     def _alarm(
         self,

@@ -124,8 +124,18 @@ def describe(res: LocalResources) -> dict[str, Any]:
         targets = events.list_targets_by_rule(Rule=f"{res.prefix}-{rule.name}", EventBusName=res.bus_name)["Targets"]
         target_queue = next(name for name, arn in res.queue_arns.items() if arn == targets[0]["Arn"])
         rules[rule.name] = {"pattern": json.loads(described["EventPattern"]), "target_queue": target_queue}
+    from infra.local.websocket_gateway import route_functions
+
     return {"queues": queues, "rules": rules,
-            "routes": sorted((r.method, r.path, r.function) for r in topology.ROUTES)}
+            "routes": sorted((r.method, r.path, r.function) for r in topology.ROUTES),
+            "schedules": {name: {"rate_minutes": period_s // 60, "target_queue": queue, "input": json.loads(body)}
+                          for name, (period_s, queue, body) in schedule_plan().items()},
+            "websocket_routes": sorted(route_functions().items())}
+
+
+def schedule_plan() -> dict[str, tuple[int, str, str]]:
+    """What the local stack's timer threads send: name -> (period in seconds, target queue, message body)."""
+    return {s.name: (s.rate_minutes * 60, s.target_queue, json.dumps(s.message())) for s in topology.SCHEDULES}
 
 
 @dataclass(frozen=True)

@@ -5,6 +5,9 @@ the event API Gateway would send, the pollers call each consumer with the SQS ba
 delete only what the handler did not report as failed, and moto's EventBridge delivers to the SQS targets
 of the rules in infra/topology.py.
 
+The WebSocket API (agents' pushes) is infra/local/websocket_gateway.py on a port of its own, its management
+API is served by this gateway under /local/ws, and the schedules of infra/topology.py are timer threads.
+
 Run: `python -m infra.local.stack` (what `make dev` does). Tests use `LocalStack` directly.
 """
 
@@ -37,14 +40,18 @@ from infra.local.provision import (
     DemoTenant,
     LocalResources,
     provision,
+    schedule_plan,
     seed_channel,
     seed_demo_bot,
     seed_platform_secrets,
     seed_tenant,
 )
+from infra.local.websocket_gateway import WebSocketGateway
 from shared.services.signature import sign
 
 Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
+# The WebSocket API's management API (`{WEBSOCKET_MANAGEMENT_URL}/@connections/{id}`) on this gateway.
+WS_MANAGEMENT_PATH = "/local/ws/@connections/"
 
 
 def free_port() -> int:
@@ -67,29 +74,11 @@ class FakeContext:
         return 30_000
 
 
-_DYNAMODB_WRITES = ("put_item", "update_item", "delete_item", "transact_write_items", "batch_write_item")
-
-
 def _atomic_moto_dynamodb() -> None:
-    """DynamoDB applies each conditional write and transaction atomically; moto's threaded server does not
-    (two concurrent transactions can both pass a condition). One lock around moto's write paths restores the
-    guarantee the adapters rely on (quotas, leases, dedup) — it slows nothing measurable locally."""
-    import functools
+    """moto's DynamoDB made atomic and its transactions O(items): see infra/local/moto_fixes.py."""
+    from infra.local.moto_fixes import patch_moto_dynamodb
 
-    from moto.dynamodb.models import DynamoDBBackend
-
-    if getattr(DynamoDBBackend, "_omnichannel_atomic", False):
-        return
-    lock = threading.RLock()
-    for name in _DYNAMODB_WRITES:
-        original = getattr(DynamoDBBackend, name)
-
-        def locked(self: Any, *args: Any, __original: Any = original, **kwargs: Any) -> Any:
-            with lock:
-                return __original(self, *args, **kwargs)
-
-        setattr(DynamoDBBackend, name, functools.wraps(original)(locked))
-    DynamoDBBackend._omnichannel_atomic = True  # type: ignore[attr-defined]
+    patch_moto_dynamodb()
 
 
 class FunctionHost:
@@ -211,9 +200,11 @@ class LocalStack:
     def __init__(self, *, port: int | None = None, moto_port: int | None = None, prefix: str = "omnichannel",
                  demo: DemoChannel | None = None, visibility_timeout_s: int | None = 5, auto_status: bool = False,
                  extra_env: dict[str, str] | None = None, tenant: DemoTenant | None = None,
-                 demo_bot: bool = True) -> None:
+                 demo_bot: bool = True, ws_port: int | None = None, schedules: bool = True) -> None:
         self.port = port or free_port()
         self.moto_port = moto_port or free_port()
+        self.ws_port = ws_port or free_port()
+        self.schedules = schedules
         self.prefix = prefix
         self.demo = demo or DemoChannel()
         self.tenant = tenant or DemoTenant(tenant_id=self.demo.tenant_id)
@@ -232,6 +223,8 @@ class LocalStack:
         self.pollers: list[Poller] = []
         self._server: ThreadingHTTPServer | None = None
         self._moto: Any = None
+        self.websockets = WebSocketGateway(self.host.invoke, port=self.ws_port)
+        self._timers: list[threading.Thread] = []
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -253,6 +246,8 @@ class LocalStack:
             "INTEGRATIONS_ALLOW_PRIVATE_HOSTS": f"127.0.0.1:{self.port}",
             # generative turns go to the local LLM stand-in through the OpenAI-compatible adapter
             "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": f"{self.url}/local/llm/v1",
+            # the WebSocket API's management endpoint (API Gateway's callback URL): this gateway, under /local/ws
+            "WEBSOCKET_MANAGEMENT_URL": self.websocket_management_url,
         })
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
@@ -274,10 +269,20 @@ class LocalStack:
             poller = Poller(self, spec)
             poller.start()
             self.pollers.append(poller)
+        self.websockets.start()
+        if self.schedules:
+            for name, (period_s, _, _) in schedule_plan().items():
+                timer = threading.Thread(target=self._schedule, args=(name, period_s), daemon=True,
+                                         name=f"schedule-{name}")
+                timer.start()
+                self._timers.append(timer)
         return self
 
     def stop(self) -> None:
         self.stopping.set()
+        for timer in self._timers:
+            timer.join(timeout=5)
+        self.websockets.stop()  # before the HTTP gateway and moto: closing sockets may still call functions
         for poller in self.pollers:
             poller.join(timeout=5)
         if self._server:
@@ -298,8 +303,9 @@ class LocalStack:
         aws.presigning_client.cache_clear()
         for spec in topology.FUNCTIONS:
             module = sys.modules.get(f"functions.{spec.name}.handler")
-            if module is not None and hasattr(module, "get_service"):
-                module.get_service.cache_clear()
+            for root in ("get_service", "get_authenticator"):  # composition roots (lru_cached)
+                if module is not None and hasattr(module, root):
+                    getattr(module, root).cache_clear()
         deps = sys.modules.get("functions.api.deps")
         if deps is not None:
             deps.clear()
@@ -339,6 +345,11 @@ class LocalStack:
         lowered = {k.lower(): v for k, v in headers.items()}
         if parsed.path == "/health":
             return 200, {"Content-Type": "application/json"}, b'{"status":"ok"}'
+        if parsed.path.startswith(WS_MANAGEMENT_PATH):  # no lock: functions call it while they run
+            connection_id = urllib.parse.unquote(parsed.path[len(WS_MANAGEMENT_PATH):])
+            if not connection_id or "/" in connection_id:
+                return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
+            return self.websockets.management(method, connection_id, body)
         graph = self.graph.handle(method, parsed.path, lowered, body)
         if graph is not None:
             return graph
@@ -374,7 +385,34 @@ class LocalStack:
             return 405, {"Content-Type": "application/json"}, b'{"message":"Method Not Allowed"}'
         return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
 
+    # -- schedules ------------------------------------------------------------------------------------
+    def _schedule(self, name: str, period_s: int) -> None:
+        """An EventBridge schedule: its message on its queue once per period (the first one after one period)."""
+        while not self.stopping.wait(period_s):
+            try:
+                self.tick(name)
+            except Exception as exc:  # keep ticking; print what went wrong
+                if not self.stopping.is_set():
+                    print(f"[schedule {name}] {exc!r}", file=sys.stderr)
+
+    def tick(self, name: str) -> None:
+        """Send a schedule's message now (what its EventBridge rule does once per period)."""
+        import boto3
+
+        _, queue, body = schedule_plan()[name]
+        boto3.client("sqs", region_name=REGION).send_message(QueueUrl=self.resources.queue_urls[queue],
+                                                             MessageBody=body)
+
     # -- helpers for people and tests ------------------------------------------------------------------
+    @property
+    def ws_url(self) -> str:
+        """Where agents' and supervisors' clients connect: `{ws_url}/?token=<ID token or API key>`."""
+        return self.websockets.url
+
+    @property
+    def websocket_management_url(self) -> str:
+        return f"{self.url}{WS_MANAGEMENT_PATH.removesuffix('/@connections/')}"
+
     @property
     def core_banking_url(self) -> str:
         return f"{self.url}/local/core-banking"
@@ -442,6 +480,7 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
   app secret:            {demo.app_secret}
   access token:          {demo.access_token}
   REST API:              {stack.url}/v1   (docs: {stack.url}/v1/docs, spec: {stack.url}/v1/openapi.json)
+  WebSocket (pushes):    {stack.ws_url}/?token=<agent ID token or API key>   (send {{"action":"ping"}})
   demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)
   platform API:          {stack.url}/platform/v1   operator key: {stack.tenant.operator_key}
   demo bot:              banco-demo (examples/bots/banco_demo.yaml) answers on every demo channel

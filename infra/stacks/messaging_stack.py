@@ -19,15 +19,16 @@ from infra.constructs.data import QUARANTINE_PREFIX, Data
 from infra.constructs.identity import FederatedProvider, Identity
 from infra.constructs.messaging import Messaging
 from infra.constructs.observability import MAX_QUEUE_AGE_S, Observability
+from infra.constructs.realtime import Realtime
 from infra.constructs.workers import Workers
-from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE
+from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, SCHEDULES, TABLE, WEBSOCKET_ROUTES
 from infra.topology import function as function_spec
 from shared.config import Settings
 from shared.topology_names import EVENT_SOURCE
 
 # Children of the stack that a function's construct id must not take (the function "api" would be "Api").
 _STACK_CONSTRUCT_IDS = frozenset(
-    {"Data", "Messaging", "Package", "Identity", "Bots", "Api", "Workers", "Observability"}
+    {"Data", "Messaging", "Package", "Identity", "Bots", "Api", "Workers", "Observability", "Realtime"}
 )
 # Prefixes of the media bucket the REST API reads and writes: the files library, import CSVs (inline or a
 # presigned upload, and the rejected-rows report) and finished exports (presigned downloads).
@@ -76,6 +77,9 @@ BOT_CONTEXT = (
     ("llm_vision_model", "LLM_VISION_MODEL"),
 )
 BOT_FUNCTION = "bot_turn"
+# Functions that reach agents' and supervisors' WebSocket connections through the management API: pushes, the
+# pong of a client's ping, and supervisors' "log the agent out" (the api closes the agent's connections).
+WEBSOCKET_MANAGERS = ("realtime_push", "ws_connect", "api")
 # Channel secrets the platform API creates and updates under the secret prefix (it never reads them back).
 CHANNEL_SECRET_WRITE_ACTIONS = (
     "secretsmanager:CreateSecret",
@@ -109,6 +113,7 @@ class MessagingStack(Stack):
             rules=RULES,
             event_source=EVENT_SOURCE,
             bus_name=self.node.get_context("bus_name"),
+            schedules=SCHEDULES,
         )
 
         package = FunctionPackage(self, "Package", code_dir=code_dir, layer_dir=layer_dir)
@@ -158,9 +163,21 @@ class MessagingStack(Stack):
             authorizer_function=self.functions["authorizer"],
         )
         Workers(self, "Workers", queues=QUEUES, queues_by_name=self.messaging.queues, functions=self.functions)
+        self.realtime = Realtime(
+            self,
+            "Realtime",
+            routes=WEBSOCKET_ROUTES,
+            functions=self.functions,
+            api_name=f"{self.stack_name}-ws",
+            # false when the account's API Gateway settings already name a CloudWatch role (see realtime.py)
+            account_logging_role=_context_flag(self, "apigateway_cloudwatch_role", default=True),
+        )
+        for name in WEBSOCKET_MANAGERS:
+            self.functions[name].add_environment("WEBSOCKET_MANAGEMENT_URL", self.realtime.management_url)
         self._grant_access(secret_prefix)
         # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
-        # authorizer included); only the functions behind neither need an alarm of their own.
+        # authorizer included); only the functions behind neither need an alarm of their own (ws_connect among
+        # them: a WebSocket API reports a failed route to its client only).
         behind_queue_or_api = {q.consumer for q in QUEUES} | {r.function for r in ROUTES} | {"authorizer"}
         self.observability = Observability(
             self,
@@ -179,8 +196,12 @@ class MessagingStack(Stack):
                 for q in QUEUES
             },
             error_alarm_functions=[f.name for f in FUNCTIONS if f.name not in behind_queue_or_api],
+            websocket_api=self.realtime.api,
+            websocket_stage_name=self.realtime.stage.stage_name,
         )
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
+        CfnOutput(self, "WebSocketUrl", value=self.realtime.url,
+                  description="Agents' and supervisors' push channel: connect with ?token=<ID token or API key>")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id,
                   description="Cognito user pool of agents and supervisors")
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id,
@@ -379,6 +400,42 @@ class MessagingStack(Stack):
         table.grant_read_data(pre_token)  # the user's tenant and roles
         _explain(pre_token, table_indexes)
 
+        self._grant_contact_center(table_indexes)
+
+    def _grant_contact_center(self, table_indexes: NagPackSuppression) -> None:
+        """The router (routing, the waiting queues, agents' presence) and the WebSocket push channel."""
+        table, bus, fn = self.data.table, self.messaging.bus, self.functions
+
+        router = fn["router"]
+        # Campaigns, presence, queue entries and conversations change in TransactWriteItems with conditions.
+        table.grant_read_write_data(router)
+        bus.grant_put_events_to(router)  # ConversationQueued/Assigned/..., AgentStatusChanged
+        self.messaging.queues["outbound"].grant_send_messages(router)  # the campaigns' messages to customers
+        _explain(router, table_indexes)
+
+        # how cdk-nag spells the grant's resource: the API id (a Ref) as <LogicalId>
+        connections_arn = self.format_arn(service="execute-api", resource=f"<{self._logical_id(self.realtime.api)}>")
+        manage_connections = _wildcard(
+            f"Resource::{connections_arn}/{self.realtime.stage.stage_name}/*/@connections/*",
+            reason="execute-api:ManageConnections on this WebSocket API's stage only: connection ids are issued by "
+            "API Gateway at runtime (POST/GET/DELETE @connections/<id>), so the id and method are wildcards.",
+        )
+        for name in WEBSOCKET_MANAGERS:
+            self.realtime.grant_manage_connections(fn[name])
+
+        push = fn["realtime_push"]
+        table.grant_read_data(push)  # the tenant's connections (Query) and campaigns' members (GetItem)
+        table.grant(push, "dynamodb:DeleteItem")  # connections the management API reports gone
+        _explain(push, table_indexes, manage_connections)
+
+        ws = fn["ws_connect"]
+        # Tenant credentials only (the operator secret is never read on /v1): key and tenant lookups, the key's
+        # last-used time; the connection and its lookup item (TransactWriteItems of two puts), and their deletion.
+        table.grant(ws, "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem")
+        _explain(ws, table_indexes, manage_connections)
+
+        _explain(fn["api"], manage_connections)
+
     def _grant_bot_turn(self, *, table_indexes: NagPackSuppression, bucket_arn: str) -> None:
         """The bot engine (shared/wiring.py bot_runtime): sessions and logs in the table, replies to the outbound
         queue, its own idle-timeout checks, events, media and documents in S3, integration and link secrets, and
@@ -492,11 +549,14 @@ class MessagingStack(Stack):
             arn_format=ArnFormat.COLON_RESOURCE_NAME,
         )
 
-    def _arn_ref(self, construct: Construct) -> str:
-        """How cdk-nag spells a resource's Arn attribute in findings: <LogicalId.Arn>."""
+    def _logical_id(self, construct: Construct) -> str:
         default_child = construct.node.default_child
         assert isinstance(default_child, CfnElement)
-        return f"<{self.get_logical_id(default_child)}.Arn>"
+        return self.get_logical_id(default_child)
+
+    def _arn_ref(self, construct: Construct) -> str:
+        """How cdk-nag spells a resource's Arn attribute in findings: <LogicalId.Arn>."""
+        return f"<{self._logical_id(construct)}.Arn>"
 
 
 def _context_list(scope: Construct, key: str) -> list[Any]:
@@ -507,6 +567,16 @@ def _context_list(scope: Construct, key: str) -> list[Any]:
     if not isinstance(value, list):
         raise ValueError(f"context {key} must be a list, got {value!r}")
     return value
+
+
+def _context_flag(scope: Construct, key: str, *, default: bool) -> bool:
+    """A boolean context entry; `-c key=false` on the command line arrives as a string."""
+    value = scope.node.try_get_context(key)
+    if value is None:
+        return default
+    if isinstance(value, str):
+        return value.strip().lower() not in ("false", "0", "no", "")
+    return bool(value)
 
 
 def _wildcard(*applies_to: str, reason: str) -> NagPackSuppression:

@@ -65,7 +65,7 @@ def _record(item: dict[str, Any]) -> SubscriptionRecord:
     subscription = Subscription(
         subscription_id=item["subscription_id"], tenant_id=item["tenant_id"], url=item["url"],
         events=[str(e) for e in item.get("events") or ()], description=item.get("description"),
-        enabled=bool(item.get("enabled", True)), disabled_reason=item.get("disabled_reason"),
+        campaign_id=item.get("campaign_id"), enabled=bool(item.get("enabled", True)), disabled_reason=item.get("disabled_reason"),
         created_at=_required_time(item["created_at"]), updated_at=_required_time(item["updated_at"]))
     return SubscriptionRecord(subscription=subscription, secret=item["secret"],
                               previous_secret=item.get("previous_secret"),
@@ -130,6 +130,8 @@ class DynamoWebhookStore:
             "updated_at": _iso(sub.updated_at), "secret": record.secret}
         if sub.description:
             item["description"] = sub.description
+        if sub.campaign_id:
+            item["campaign_id"] = sub.campaign_id
         try:
             self._table.meta.client.transact_write_items(TransactItems=[
                 {"Update": {"TableName": self._table.name,

@@ -37,12 +37,19 @@ def _unique(values: list[str] | None) -> list[str] | None:
     return None if values is None else list(dict.fromkeys(values))
 
 
+CampaignFilter = Annotated[str | None, Field(
+    default=None, pattern=r"^[a-z0-9][a-z0-9_-]{0,39}$",
+    description="Only events of this contact-center campaign (those carrying its campaign_id): how an external "
+                "contact center (a campaign's external desk) receives its conversations")]
+
+
 class SubscriptionInput(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     url: TargetUrl
     events: EventTypes
     description: Description | None = None
+    campaign_id: CampaignFilter = None
 
     _dedupe = field_validator("events")(_unique)
 
@@ -70,6 +77,7 @@ class Subscription(BaseModel):
     url: str
     events: list[str]
     description: str | None = None
+    campaign_id: str | None = None
     enabled: bool = True
     disabled_reason: DisabledReason | None = Field(
         default=None, description="manual: disabled through the API; gone: the endpoint answered 410 Gone")

@@ -211,12 +211,18 @@ class RoutingService:
         return conversation
 
     def _window_closes(self, c: Conversation) -> datetime | None:
-        thread = self._threads.get_thread(c.tenant_id, c.channel_id, c.contact_key)
-        return thread.last_inbound_at + self._window if thread and thread.last_inbound_at else None
+        return self._reach(c)[1]
 
     def _address(self, c: Conversation) -> str:
+        return self._reach(c)[0]
+
+    def _reach(self, c: Conversation) -> tuple[str, datetime | None]:
+        """Where replies go and when the 24-hour window closes (one read of the thread)."""
         thread = self._threads.get_thread(c.tenant_id, c.channel_id, c.contact_key)
-        return thread.address if thread else c.contact_key
+        if thread is None:
+            return c.contact_key, None
+        closes = thread.last_inbound_at + self._window if thread.last_inbound_at else None
+        return thread.address, closes
 
     # -- entry points (router) -------------------------------------------------------------------------------------
     def on_handoff(self, event: HandoffRequested) -> RoutingResult:
@@ -331,12 +337,14 @@ class RoutingService:
         if campaign.strategy == "sticky_owner" and c.contact_id:
             contact = self._contacts.get_contact(tenant_id, c.contact_id)
             owner = contact.owner_agent_id if contact else None
+        address, window_closes = self._reach(c)
         entry = QueueEntry(tenant_id=tenant_id, campaign_id=campaign.campaign_id, conversation_id=c.conversation_id,
                            channel_id=c.channel_id, contact_key=c.contact_key, contact_id=c.contact_id,
-                           address=self._address(c), priority=_priority(priority), queued_at=now,
-                           window_closes_at=self._window_closes(c), reason=reason, summary=summary,
+                           address=address, priority=_priority(priority), queued_at=now,
+                           window_closes_at=window_closes, reason=reason, summary=summary,
                            event_key=event_key, owner_id=owner)
-        messages = [] if open_now else self._say(c, campaign.messages.out_of_hours, {}, "ooh", event_key)
+        messages = [] if open_now else self._say(c, campaign.messages.out_of_hours, {}, "ooh", event_key,
+                                                 address=address)
         record = self._record(c, "queued", now, "system", f"En espera en {campaign.name}",
                               detail={"campaign_id": campaign.campaign_id, "reason": reason}, messages=messages)
         outcome = self._store.transition(Transition(
@@ -353,35 +361,34 @@ class RoutingService:
         self._finish(c, record, outcome)
         if open_now:
             self.drain(tenant_id, campaign)
-        return self._after_queued(self.conversation(tenant_id, conversation_id), event_key, campaign=campaign,
-                                  open_now=open_now)
+        return self._tell_position(c, entry, campaign, open_now)
 
-    def _after_queued(self, c: Conversation, event_key: str, *, campaign: Campaign | None = None,
-                      open_now: bool | None = None) -> RoutingResult:
-        """Still waiting after the drain: tell the customer their position (once per queuing event)."""
-        if c.routing != "waiting" or not c.campaign_id or not c.queue_sk:
-            return RoutingResult("assigned" if c.routing == "assigned" else c.routing, c.campaign_id,
-                                 assignee=c.assignee)
-        campaign = campaign or self._store.get_campaign(c.tenant_id, c.campaign_id)
+    def _after_queued(self, c: Conversation, event_key: str) -> RoutingResult:
+        """A redelivered event found its conversation waiting: finish its work if it was the one that queued it."""
+        campaign = self._store.get_campaign(c.tenant_id, c.campaign_id) if c.campaign_id else None
         if campaign is None:
             return RoutingResult("queued", c.campaign_id)
-        entry = next((e for e in self._store.queue_head(c.tenant_id, c.campaign_id, limit=1000)
+        entry = next((e for e in self._store.queue_entries(c.tenant_id, campaign.campaign_id)
                       if e.conversation_id == c.conversation_id), None)
         if entry is None or entry.event_key != event_key:
             return RoutingResult("queued", c.campaign_id)  # queued by another event, which tells the position
+        return self._tell_position(c, entry, campaign, is_open(campaign.schedule, self._clock.now()))
+
+    def _tell_position(self, c: Conversation, entry: QueueEntry, campaign: Campaign, open_now: bool
+                       ) -> RoutingResult:
+        """Still waiting after the drain: tell the customer their position."""
         position = self._store.queue_position(entry)
-        if position is None:
-            return RoutingResult("assigned", c.campaign_id)
-        if open_now is None:
-            open_now = is_open(campaign.schedule, self._clock.now())
+        if position is None:  # the drain (or another router) took it
+            return RoutingResult("assigned", campaign.campaign_id)
         if open_now:
-            for message in self._say(c, campaign.messages.queued, {"position": position}, "queued", event_key):
+            for message in self._say(c, campaign.messages.queued, {"position": position}, "queued",
+                                     entry.event_key or entry.sort_key, address=entry.address):
                 self._send(message)
         self._events.publish([ConversationQueued(
             tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id,
-            contact_id=c.contact_id, campaign_id=c.campaign_id, position=position, priority=entry.priority,
+            contact_id=c.contact_id, campaign_id=campaign.campaign_id, position=position, priority=entry.priority,
             reason=entry.reason)])
-        return RoutingResult("queued", c.campaign_id, position=position)
+        return RoutingResult("queued", campaign.campaign_id, position=position)
 
     def _overflow(self, c: Conversation, campaign: Campaign, now: datetime, event_key: str) -> RoutingResult:
         record = self._record(c, "overflowed", now, "system", "Fila completa",

@@ -249,7 +249,7 @@ class WebhookService:
         now = self._clock.now()
         subscription = Subscription(subscription_id=new_subscription_id(now), tenant_id=tenant_id, url=url,
                                     events=list(body.events), description=body.description or None,
-                                    created_at=now, updated_at=now)
+                                    campaign_id=body.campaign_id, created_at=now, updated_at=now)
         secret = self._secrets.new_secret()
         if not self._store.add_subscription(SubscriptionRecord(subscription, secret),
                                             max_per_tenant=self._max_subscriptions):
@@ -351,6 +351,8 @@ class WebhookService:
         for record in self._store.list_subscriptions(event.tenant_id):
             sub = record.subscription
             if event.event_type not in sub.events:
+                continue
+            if sub.campaign_id is not None and event.detail.get("campaign_id") != sub.campaign_id:
                 continue
             if not sub.enabled:
                 if attempt > 1:  # a retry: a delivery left pending for it ends here, visibly

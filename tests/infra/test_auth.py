@@ -18,6 +18,7 @@ from infra.topology import QUEUES, ROUTES, RouteSpec
 from tests.infra.test_template import (
     Template,
     actions_of,
+    api_id,
     as_list,
     functions_by_name,
     only,
@@ -38,8 +39,10 @@ def route_key(route: RouteSpec) -> str:
 
 
 def routes_by_key(template: Template) -> dict[str, dict[str, Any]]:
+    """The HTTP API's routes (the WebSocket API's are tested in test_realtime.py)."""
+    http_api = {"Ref": api_id(template, "HTTP")}
     return {r["Properties"]["RouteKey"]: r for r in template["Resources"].values()
-            if r["Type"] == "AWS::ApiGatewayV2::Route"}  # fmt: skip
+            if r["Type"] == "AWS::ApiGatewayV2::Route" and r["Properties"]["ApiId"] == http_api}  # fmt: skip
 
 
 def statements_of(template: Template, function: str) -> list[dict[str, Any]]:
@@ -348,9 +351,8 @@ def test_cognito_pre_token_only_reads_the_table(template_dict: Template) -> None
 
 
 def _route_dimensions(template: Template, route: RouteSpec) -> list[dict[str, Any]]:
-    api_id = logical_id(template, "AWS::ApiGatewayV2::Api")
     return [
-        {"Name": "ApiId", "Value": {"Ref": api_id}},
+        {"Name": "ApiId", "Value": {"Ref": api_id(template, "HTTP")}},
         {"Name": "Method", "Value": route.method},
         {"Name": "Resource", "Value": route.path},
         {"Name": "Stage", "Value": "$default"},
@@ -386,11 +388,17 @@ def test_dashboard_charts_4xx_5xx_and_p95_latency_per_api_route(template_dict: T
             assert route.path in body, route
 
 
-def test_pre_token_failures_alarm_because_nothing_else_reports_them(template_dict: Template) -> None:
-    function_id, _ = functions_by_name(template_dict)["cognito_pre_token"]
+@pytest.mark.parametrize("function", ["cognito_pre_token", "ws_connect"])
+def test_failures_of_functions_behind_no_queue_or_http_api_alarm(template_dict: Template, function: str) -> None:
+    """Cognito reports a failed trigger to the user signing in, the WebSocket API a failed route to its client:
+    nothing else would page anyone."""
+    function_ids = {name: lid for name, (lid, _) in functions_by_name(template_dict).items()}
     errors = [a for a in resources(template_dict, "AWS::CloudWatch::Alarm").values() if a.get("MetricName") == "Errors"]
-    alarm = only(errors)
-    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_id}}]
+    alarmed = {only(a["Dimensions"])["Value"]["Ref"]: a for a in errors}
+
+    assert set(alarmed) == {function_ids["cognito_pre_token"], function_ids["ws_connect"]}
+    alarm = alarmed[function_ids[function]]
+    assert alarm["Dimensions"] == [{"Name": "FunctionName", "Value": {"Ref": function_ids[function]}}]
     assert (alarm["Threshold"], alarm["ComparisonOperator"]) == (1, "GreaterThanOrEqualToThreshold")
 
 

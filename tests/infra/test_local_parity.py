@@ -1,8 +1,10 @@
 """What the local stack runs is what deploys: routes, queues (FIFO, DLQ, redrive, consumer) and
-EventBridge subscriptions read back from moto equal those in the synthesized CloudFormation template."""
+EventBridge subscriptions read back from moto, the schedules its timer threads run and the WebSocket routes its
+gateway serves equal those in the synthesized CloudFormation template."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -60,23 +62,38 @@ def deployed_description(template: dict[str, Any]) -> dict[str, Any]:
         queues[_queue_name(props)] = {"fifo": bool(props.get("FifoQueue")),
                                       "max_receive_count": props["RedrivePolicy"]["maxReceiveCount"],
                                       "dlq_fifo": bool(dlq.get("FifoQueue")), "consumer": consumers.get(logical_id)}
-    rules = {}
+    rules, schedules = {}, {}
     for rule in _by_type(template, "AWS::Events::Rule").values():
         props = rule["Properties"]
         [target] = props["Targets"]
         target_queue = _queue_name(queues_by_id[target["Arn"]["Fn::GetAtt"][0]]["Properties"])
+        if "ScheduleExpression" in props:  # rate(1 minute), rate(5 minutes)
+            rate, unit = props["ScheduleExpression"].removeprefix("rate(").removesuffix(")").split()
+            assert unit.startswith("minute"), props["ScheduleExpression"]
+            name = next(s.name for s in topology.SCHEDULES if s.target_queue == target_queue)
+            schedules[name] = {"rate_minutes": int(rate), "target_queue": target_queue,
+                               "input": json.loads(target["Input"])}
+            continue
         name = next(r.name for r in topology.RULES if r.target_queue == target_queue)
         rules[name] = {"pattern": props["EventPattern"], "target_queue": target_queue}
+    apis = _by_type(template, "AWS::ApiGatewayV2::Api")
+    protocols = {lid: api["Properties"]["ProtocolType"] for lid, api in apis.items()}
     integrations = _by_type(template, "AWS::ApiGatewayV2::Integration")
-    routes = []
+    routes, websocket_routes = [], []
     authorized = {}
     for route in _by_type(template, "AWS::ApiGatewayV2::Route").values():
-        method, path = route["Properties"]["RouteKey"].split(" ", 1)
         integration_id = route["Properties"]["Target"]["Fn::Join"][1][1]["Ref"]
-        function_id = integrations[integration_id]["Properties"]["IntegrationUri"]["Fn::GetAtt"][0]
+        uri = integrations[integration_id]["Properties"]["IntegrationUri"]
+        # HTTP integrations name the function's ARN; WebSocket (proxy) ones its invocation URI around it
+        function_id = uri["Fn::GetAtt"][0] if "Fn::GetAtt" in uri else uri["Fn::Join"][1][1]["Fn::GetAtt"][0]
+        if protocols[route["Properties"]["ApiId"]["Ref"]] == "WEBSOCKET":
+            websocket_routes.append((route["Properties"]["RouteKey"], _function_name(template, function_id)))
+            continue
+        method, path = route["Properties"]["RouteKey"].split(" ", 1)
         routes.append((method, path, _function_name(template, function_id)))
         authorized[(method, path)] = route["Properties"].get("AuthorizationType", "NONE") == "CUSTOM"
-    return {"queues": queues, "rules": rules, "routes": sorted(routes), "authorized": authorized}
+    return {"queues": queues, "rules": rules, "routes": sorted(routes), "authorized": authorized,
+            "schedules": schedules, "websocket_routes": sorted(websocket_routes)}
 
 
 def test_local_stack_runs_the_same_routes_queues_and_subscriptions_as_the_template(
@@ -89,6 +106,18 @@ def test_local_stack_runs_the_same_routes_queues_and_subscriptions_as_the_templa
     # and none of it is empty: the comparison covers every queue and rule in the manifest
     assert set(local_description["queues"]) == {q.name for q in topology.QUEUES}
     assert set(local_description["rules"]) == {r.name for r in topology.RULES}
+
+
+def test_local_timers_run_the_template_schedules(local_description: dict[str, Any]) -> None:
+    deployed = deployed_description(synth_template())
+    assert deployed["schedules"] == local_description["schedules"]
+    assert set(local_description["schedules"]) == {s.name for s in topology.SCHEDULES} != set()
+
+
+def test_local_websocket_gateway_serves_the_template_websocket_routes(local_description: dict[str, Any]) -> None:
+    deployed = deployed_description(synth_template())
+    assert deployed["websocket_routes"] == local_description["websocket_routes"]
+    assert {key for key, _ in local_description["websocket_routes"]} == {"$connect", "$disconnect", "$default"}
 
 
 def test_template_routes_carry_the_manifest_auth() -> None:

@@ -12,7 +12,18 @@ from typing import Any
 import pytest
 
 from infra.app import Synthesized
-from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, TABLE, QueueSpec, function, queue
+from infra.topology import (
+    FUNCTIONS,
+    QUEUES,
+    ROUTES,
+    RULES,
+    SCHEDULES,
+    TABLE,
+    QueueSpec,
+    ScheduleSpec,
+    function,
+    queue,
+)
 from shared.config import Settings
 from shared.topology_names import EVENT_SOURCE
 
@@ -33,6 +44,18 @@ def only(items: Iterable[Any]) -> Any:
     values = list(items.values()) if isinstance(items, dict) else list(items)
     assert len(values) == 1, values
     return values[0]
+
+
+def api_id(template: Template, protocol: str) -> str:
+    """The logical id of the HTTP or the WEBSOCKET API."""
+    return str(only([lid for lid, p in resources(template, "AWS::ApiGatewayV2::Api").items()
+                     if p["ProtocolType"] == protocol]))  # fmt: skip
+
+
+def routes_of(template: Template, protocol: str) -> dict[str, dict[str, Any]]:
+    """route key -> Properties of the routes of the HTTP or the WEBSOCKET API."""
+    api = {"Ref": api_id(template, protocol)}
+    return {p["RouteKey"]: p for p in resources(template, "AWS::ApiGatewayV2::Route").values() if p["ApiId"] == api}
 
 
 def functions_by_name(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
@@ -111,6 +134,7 @@ def test_every_function_gets_the_shared_environment(synthesized: Synthesized) ->
         assert (identity <= env.keys()) is (name != "cognito_pre_token"), name
         assert ("OPERATOR_SECRET_NAME" in env) is (name == "authorizer"), name
         assert ("BOT_LINK_SECRET_NAME" in env) is (name in {"bot_turn", "api"}), name
+        assert ("WEBSOCKET_MANAGEMENT_URL" in env) is (name in {"realtime_push", "ws_connect", "api"}), name
         assert {var: env.get(var) for var in queue_urls} == queue_urls
         assert env["POWERTOOLS_SERVICE_NAME"] == name
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Omnichannel"
@@ -252,7 +276,7 @@ def test_rules_route_topology_patterns_to_their_queues_with_a_dead_letter_queue(
     bus_id = only(resources(template, "AWS::Events::EventBus").keys())
     queues = queues_by_name(template)
     events_dlq_id, _ = queues[f"{synthesized.stack.stack_name.lower()}-events-dlq"]
-    rules = resources(template, "AWS::Events::Rule").values()
+    rules = [r for r in resources(template, "AWS::Events::Rule").values() if "EventPattern" in r]
 
     assert len(rules) == len(RULES)
     for spec in RULES:
@@ -266,13 +290,37 @@ def test_rules_route_topology_patterns_to_their_queues_with_a_dead_letter_queue(
         assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
 
 
+@pytest.mark.parametrize("spec", SCHEDULES, ids=lambda s: s.name)
+def test_schedule_puts_its_message_on_its_queue_from_the_default_bus(synthesized: Synthesized,
+                                                                      spec: ScheduleSpec) -> None:
+    template = synthesized.template
+    queues = queues_by_name(template)
+    events_dlq_id, _ = queues[f"{synthesized.stack.stack_name.lower()}-events-dlq"]
+    target_queue_id, _ = queues[queue_name(synthesized, queue(spec.target_queue))]
+    rule = only([r for r in resources(template, "AWS::Events::Rule").values()
+                 if r.get("ScheduleExpression") and only(r["Targets"])["Arn"]["Fn::GetAtt"][0] == target_queue_id])
+    target = only(rule["Targets"])
+
+    unit = "minute" if spec.rate_minutes == 1 else "minutes"
+    assert rule["ScheduleExpression"] == f"rate({spec.rate_minutes} {unit})"
+    assert "EventBusName" not in rule  # schedule expressions run on the default bus only
+    assert json.loads(target["Input"]) == spec.message()
+    assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [events_dlq_id, "Arn"]}}
+    assert target["RetryPolicy"]["MaximumRetryAttempts"] > 0
+
+
+def test_every_scheduled_rule_is_a_topology_schedule(template_dict: Template) -> None:
+    scheduled = [r for r in resources(template_dict, "AWS::Events::Rule").values() if "ScheduleExpression" in r]
+    assert len(scheduled) == len(SCHEDULES) > 0
+
+
 # --- API ---------------------------------------------------------------------------------------------------
 
 
 def test_http_api_routes_equal_the_topology_routes(template_dict: Template) -> None:
     functions = functions_by_name(template_dict)
     integrations = resources(template_dict, "AWS::ApiGatewayV2::Integration")
-    routes = {r["RouteKey"]: r for r in resources(template_dict, "AWS::ApiGatewayV2::Route").values()}
+    routes = routes_of(template_dict, "HTTP")
 
     assert set(routes) == {f"{r.method} {r.path}" for r in ROUTES}
     for spec in ROUTES:
@@ -282,7 +330,8 @@ def test_http_api_routes_equal_the_topology_routes(template_dict: Template) -> N
 
 
 def test_default_stage_is_throttled_and_access_logged(template_dict: Template) -> None:
-    stage = only(resources(template_dict, "AWS::ApiGatewayV2::Stage"))
+    stage = only([s for s in resources(template_dict, "AWS::ApiGatewayV2::Stage").values()
+                  if s["ApiId"] == {"Ref": api_id(template_dict, "HTTP")}])  # fmt: skip
     log_groups = resources(template_dict, "AWS::Logs::LogGroup")
 
     assert stage["StageName"] == "$default"
@@ -515,7 +564,8 @@ def test_outbound_sender_can_change_message_visibility_on_the_outbound_queue(syn
 def test_event_publishers_may_put_events(template_dict: Template) -> None:
     publishers = {name for name, _ in functions_by_name(template_dict).items()
                   if "events:PutEvents" in actions_of(template_dict, name)}  # fmt: skip
-    assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker", "bot_turn"}
+    assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker", "bot_turn",
+                          "router"}
 
 
 # --- observability -----------------------------------------------------------------------------------------

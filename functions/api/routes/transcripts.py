@@ -41,7 +41,7 @@ def search(since: Annotated[datetime | None, Query(alias="from")] = None,
            direction: Annotated[Literal["in", "out"] | None, Query()] = None,
            limit: Annotated[int, Query(ge=1, le=500)] = 50,
            cursor: Annotated[str | None, Query(max_length=2048)] = None,
-           format: Annotated[Literal["json", "csv"], Query()] = "json") -> TranscriptPage | Response[str]:  # noqa: A002
+           format: Annotated[Literal["json", "csv"], Query()] = "json") -> TranscriptPage:  # noqa: A002
     who = require(router, "conversations:read")
     end = _aware(until) or datetime.now(UTC)
     start = _aware(since) or end - timedelta(days=7)
@@ -52,7 +52,8 @@ def search(since: Annotated[datetime | None, Query(alias="from")] = None,
     if format == "csv":
         from shared.services.transcript_render import summaries_to_csv
 
-        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=summaries_to_csv(items),
+        return Response(status_code=200, content_type="text/csv; charset=utf-8",  # type: ignore[return-value]
+                        body=summaries_to_csv(items),
                         headers={"Content-Disposition": 'attachment; filename="transcripts.csv"'})
     return TranscriptPage(items=items, next_cursor=next_cursor)
 
@@ -63,17 +64,18 @@ def search(since: Annotated[datetime | None, Query(alias="from")] = None,
             responses={200: {"content": {"text/html": {}, "text/csv": {}}}})
 def transcript(conversation_id: str,
                format: Annotated[Literal["json", "html", "csv"], Query()] = "json"  # noqa: A002
-               ) -> Transcript | Response[str]:
+               ) -> Transcript:
     who = require(router, "conversations:read")
     found = deps.contact_center().transcript(who.tenant_id or "", conversation_id)
     if format == "html":
         from shared.services.transcript_render import to_html
 
-        return Response(status_code=200, content_type=content_types.TEXT_HTML + "; charset=utf-8",
+        return Response(status_code=200, content_type=content_types.TEXT_HTML + "; charset=utf-8",  # type: ignore[return-value]
                         body=to_html(found))
     if format == "csv":
         from shared.services.transcript_render import to_csv
 
-        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(found),
+        return Response(status_code=200, content_type="text/csv; charset=utf-8",  # type: ignore[return-value]
+                        body=to_csv(found),
                         headers={"Content-Disposition": f'attachment; filename="{conversation_id}.csv"'})
     return found

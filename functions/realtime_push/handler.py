@@ -1,0 +1,40 @@
+"""Realtime push (SQS `realtime`, fed by the `realtime-push` rule): conversation, queue and agent events to the
+WebSocket connections of agents and supervisors who may see them (shared.services.realtime)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.batching import process_sqs_batch
+from shared.config import get_settings
+from shared.observability import logger, metrics, tracer
+from shared.services.realtime import RealtimeService
+from shared.wiring import realtime_service
+
+
+@lru_cache(maxsize=1)
+def get_service() -> RealtimeService:
+    return realtime_service(get_settings())
+
+
+@tracer.capture_method
+def handle_record(record: SQSRecord, attempt: int) -> None:
+    envelope = json.loads(record.body)
+    detail_type, detail = str(envelope.get("detail-type") or ""), envelope.get("detail") or {}
+    logger.append_keys(tenant_id=detail.get("tenant_id"), event_id=envelope.get("id"), detail_type=detail_type)
+    pushed = get_service().on_event(detail_type, detail)
+    logger.debug("event pushed", extra={"pushes": pushed})
+    metrics.add_metric(name="RealtimePushes", unit=MetricUnit.Count, value=pushed)
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return process_sqs_batch(event, context, handle_record, fifo=False)
