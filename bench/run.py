@@ -410,11 +410,12 @@ def main() -> None:
     parsing = parser_times()
     counted = count_calls()
     reads = api_reads()
-    from bench import bots_bench, nlu_bench
+    from bench import bots_bench, nlu_bench, routing_bench
 
     bot_turns = bots_bench.run()
     nlu = nlu_bench.run()
     bot_calls = count_bot_calls()
+    routing = routing_bench.run()
     n, n_status = counted["n_messages"], max(counted["n_status"], 1)
     msg_cost = cost_per_million(counted["message_calls"], n, 1, counted["message_invocations"])
     st_cost = cost_per_million(counted["status_calls"], n_status, 1, counted["status_invocations"])
@@ -536,6 +537,7 @@ def main() -> None:
         "- Our normalizer validates into frozen pydantic models and is slower than pywa's dataclasses on the "
         "payloads both accept, but accepts the payloads pywa rejects (no BSUID).", "",
     ]
+    lines += routing_bench.markdown(routing)
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

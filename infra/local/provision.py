@@ -260,3 +260,34 @@ def sign_in(res: LocalResources, email: str, password: str = DEMO_PASSWORD) -> s
         UserPoolId=res.user_pool_id, ClientId=res.user_pool_client_id, AuthFlow="ADMIN_USER_PASSWORD_AUTH",
         AuthParameters={"USERNAME": email, "PASSWORD": password})["AuthenticationResult"]
     return str(tokens["IdToken"])
+
+
+DEMO_AGENTS = (("ana@demo.local", "agent", "Ana"), ("bruno@demo.local", "agent", "Bruno"),
+               ("sofia@demo.local", "supervisor", "Sofía"))
+
+
+def seed_contact_center(res: LocalResources, tenant_id: str) -> dict[str, str]:
+    """Demo agents (Ana online, Bruno offline), a supervisor, and two campaigns the demo bot hands off to:
+    `atencion` (the fallback) and `cobranzas` (skills: refinanciacion). Returns email -> user id."""
+    import contextlib
+
+    from shared import wiring
+    from shared.config import Settings
+    from shared.errors import Conflict
+    from shared.models.contact_center import CampaignInput, Snippet, StatusInput
+
+    users = {email: seed_user(res, tenant_id, email, role, name=name) for email, role, name in DEMO_AGENTS}
+    agents = [users["ana@demo.local"], users["bruno@demo.local"]]
+    center = wiring.contact_center_service(Settings.from_env())
+    greeting = Snippet(key="saludo", title="Saludo", text="Hola {{contact.name}}, soy {{agent.name}}. ¿En qué te "
+                                                          "puedo ayudar?")
+    for campaign in (
+        CampaignInput(campaign_id="atencion", name="Atención al cliente", skills=["atencion", "asesor", "reclamos"],
+                      members=agents, fallback=True, max_per_agent=3, snippets=[greeting]),
+        CampaignInput(campaign_id="cobranzas", name="Cobranzas", skills=["refinanciacion", "deudas"],
+                      members=agents, max_per_agent=2, snippets=[greeting]),
+    ):
+        with contextlib.suppress(Conflict):  # already seeded
+            center.create_campaign(tenant_id, campaign)
+    center.set_status(tenant_id, users["ana@demo.local"], StatusInput(status="online"), by="seed")
+    return users

@@ -35,6 +35,7 @@ from infra.local.graph_emulator import GraphEmulator
 from infra.local.llm_emulator import LlmEmulator
 from infra.local.provision import (
     CORE_BANKING_API_KEY,
+    DEMO_PASSWORD,
     REGION,
     DemoChannel,
     DemoTenant,
@@ -42,9 +43,11 @@ from infra.local.provision import (
     provision,
     schedule_plan,
     seed_channel,
+    seed_contact_center,
     seed_demo_bot,
     seed_platform_secrets,
     seed_tenant,
+    sign_in,
 )
 from infra.local.websocket_gateway import WebSocketGateway
 from shared.services.signature import sign
@@ -259,8 +262,10 @@ class LocalStack:
         seed_tenant(self.resources, self.tenant)
         self.channel = seed_channel(self.resources, self.demo)
         seed_platform_secrets()
+        self.agents: dict[str, str] = {}
         if self.demo_bot:
             seed_demo_bot(self.tenant.tenant_id, self.core_banking_url)
+            self.agents = seed_contact_center(self.resources, self.tenant.tenant_id)
         if self.auto_status:
             self.graph.status_sink = self._post_status_webhook
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
@@ -345,6 +350,8 @@ class LocalStack:
         lowered = {k.lower(): v for k, v in headers.items()}
         if parsed.path == "/health":
             return 200, {"Content-Type": "application/json"}, b'{"status":"ok"}'
+        if parsed.path == "/local/sign-in" and method == "POST":
+            return self._sign_in(body)
         if parsed.path.startswith(WS_MANAGEMENT_PATH):  # no lock: functions call it while they run
             connection_id = urllib.parse.unquote(parsed.path[len(WS_MANAGEMENT_PATH):])
             if not connection_id or "/" in connection_id:
@@ -402,6 +409,15 @@ class LocalStack:
         _, queue, body = schedule_plan()[name]
         boto3.client("sqs", region_name=REGION).send_message(QueueUrl=self.resources.queue_urls[queue],
                                                              MessageBody=body)
+
+    def _sign_in(self, body: bytes) -> tuple[int, dict[str, str], bytes]:
+        """Local only: a seeded user's Cognito ID token (moto's pool) for an email (and password)."""
+        try:
+            data = json.loads(body or b"{}")
+            token = sign_in(self.resources, str(data["email"]), str(data.get("password") or DEMO_PASSWORD))
+        except Exception as exc:  # unknown user, wrong password, bad JSON: all a 401 here
+            return 401, {"Content-Type": "application/json"}, json.dumps({"message": str(exc)[:200]}).encode()
+        return 200, {"Content-Type": "application/json"}, json.dumps({"id_token": token}).encode()
 
     # -- helpers for people and tests ------------------------------------------------------------------
     @property
@@ -484,6 +500,10 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
   demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)
   platform API:          {stack.url}/platform/v1   operator key: {stack.tenant.operator_key}
   demo bot:              banco-demo (examples/bots/banco_demo.yaml) answers on every demo channel
+  contact center:        campaigns atencion (fallback) and cobranzas; "asesor" in the chat hands off to Ana
+  agents (password {DEMO_PASSWORD}): ana@demo.local (online), bruno@demo.local; supervisor sofia@demo.local
+  sign in (local only):  curl -d '{{"email":"ana@demo.local"}}' {stack.url}/local/sign-in  -> an ID token: the
+                         Bearer for /v1, and ?token= for the WebSocket {stack.ws_url}
   core-banking example:  {stack.core_banking_url}   (X-Api-Key: demo-core-key)
   LLM stand-in:          {stack.url}/local/llm/v1/chat/completions
   Graph emulator:        {stack.url}/local/graph/{{version}}/{{phone_number_id}}/messages

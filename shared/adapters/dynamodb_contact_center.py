@@ -382,7 +382,7 @@ class DynamoContactCenter:
                 "TableName": self._name, "Key": thread,
                 "UpdateExpression": "SET conversation_id = :cv, conversation_opened_at = :oa",
                 "ConditionExpression": "attribute_exists(pk) AND attribute_not_exists(conversation_id)",
-                "ExpressionAttributeValues": {":cv": c.conversation_id, ":oa": _iso(c.opened_at)}}}))
+                "ExpressionAttributeValues": {":cv": c.conversation_id, ":oa": _ms(c.opened_at)}}}))
 
         # 3. release the source
         meta_delta: dict[str, int] = {}
@@ -492,6 +492,14 @@ class DynamoContactCenter:
     def record_key(self, c: Conversation, record: RoutingRecord) -> tuple[str, str]:
         item = self._record_item(c, record)
         return str(item["pk"]), str(item["sk"])
+
+    def newer_conversation(self, c: Conversation) -> str | None:
+        """A conversation of the same contact and channel opened after this one (its thread moved on)."""
+        pk = thread_key(c.tenant_id, c.channel_id, c.contact_key)["pk"]
+        items = self._query_all(Key("pk").eq(pk) & Key("sk").begins_with("CONV#"), consistent=True)
+        later = [i for i in items if i.get("conversation_id") != c.conversation_id
+                 and (_dt(i.get("opened_at")) or c.opened_at) > c.opened_at]
+        return str(later[0]["conversation_id"]) if later else None
 
     # -- notes and transcript lines ------------------------------------------------------------------------------
     def add_note(self, c: Conversation, *, note_id: str, text: str, author: str, at: datetime) -> None:

@@ -65,7 +65,8 @@ def _record(item: dict[str, Any]) -> SubscriptionRecord:
     subscription = Subscription(
         subscription_id=item["subscription_id"], tenant_id=item["tenant_id"], url=item["url"],
         events=[str(e) for e in item.get("events") or ()], description=item.get("description"),
-        campaign_id=item.get("campaign_id"), enabled=bool(item.get("enabled", True)), disabled_reason=item.get("disabled_reason"),
+        campaign_id=item.get("campaign_id"), enabled=bool(item.get("enabled", True)),
+        disabled_reason=item.get("disabled_reason"),
         created_at=_required_time(item["created_at"]), updated_at=_required_time(item["updated_at"]))
     return SubscriptionRecord(subscription=subscription, secret=item["secret"],
                               previous_secret=item.get("previous_secret"),

@@ -94,6 +94,8 @@ class RoutingStore(Protocol):
 
     def record_key(self, c: Conversation, record: RoutingRecord) -> tuple[str, str]: ...
 
+    def newer_conversation(self, c: Conversation) -> str | None: ...
+
 
 class ConversationReader(Protocol):
     def get(self, tenant_id: str, conversation_id: str) -> Conversation | None: ...
@@ -662,6 +664,9 @@ class RoutingService:
         c = self.conversation(tenant_id, conversation_id)
         if c.status == "open":
             return c
+        newer = self._store.newer_conversation(c)
+        if newer is not None:
+            raise Conflict(f"the contact wrote again since: continue conversation {newer}")
         now = self._clock.now()
         agent = self._store.get_agent(tenant_id, agent_id) if agent_id else None
         campaign = self._campaign_for(c, agent_id) if agent_id else (
@@ -677,6 +682,14 @@ class RoutingService:
                                                conversation_id=conversation_id, contact_id=c.contact_id,
                                                campaign_id=target.campaign_id or "", assignee=agent.user_id,
                                                reason="reopen"))
+        elif campaign is not None and campaign.external_desk is not None:
+            desk = f"desk:{campaign.campaign_id}"
+            target = Holder("desk", campaign.campaign_id, desk)
+            text = f"Reabierta: derivada a {campaign.external_desk.name}"
+            events.append(ConversationAssigned(tenant_id=tenant_id, channel_id=c.channel_id,
+                                               conversation_id=conversation_id, contact_id=c.contact_id,
+                                               campaign_id=campaign.campaign_id, assignee=desk,
+                                               assignee_kind="desk", reason="reopen"))
         elif campaign is not None:
             entry = QueueEntry(tenant_id=tenant_id, campaign_id=campaign.campaign_id, conversation_id=conversation_id,
                                channel_id=c.channel_id, contact_key=c.contact_key, contact_id=c.contact_id,

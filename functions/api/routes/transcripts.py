@@ -31,7 +31,8 @@ def _aware(value: datetime | None) -> datetime | None:
             description="Conversations opened between `from` and `to` (default: the last 7 days), newest first, "
                         "filtered by channel, campaign, agent (anyone who held it), contact and direction "
                         "(`in`: the customer started it). `format=csv` exports the page as CSV.",
-            responses={200: {"content": {"text/csv": {}}}})
+            responses={200: {"description": "The page (JSON), or CSV with format=csv",
+                             "content": {"application/json": {"model": TranscriptPage}, "text/csv": {}}}})
 def search(since: Annotated[datetime | None, Query(alias="from")] = None,
            until: Annotated[datetime | None, Query(alias="to")] = None,
            channel_id: Annotated[str | None, Query(max_length=64)] = None,
@@ -41,7 +42,7 @@ def search(since: Annotated[datetime | None, Query(alias="from")] = None,
            direction: Annotated[Literal["in", "out"] | None, Query()] = None,
            limit: Annotated[int, Query(ge=1, le=500)] = 50,
            cursor: Annotated[str | None, Query(max_length=2048)] = None,
-           format: Annotated[Literal["json", "csv"], Query()] = "json") -> TranscriptPage:  # noqa: A002
+           format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response[str]:  # noqa: A002
     who = require(router, "conversations:read")
     end = _aware(until) or datetime.now(UTC)
     start = _aware(since) or end - timedelta(days=7)
@@ -52,30 +53,31 @@ def search(since: Annotated[datetime | None, Query(alias="from")] = None,
     if format == "csv":
         from shared.services.transcript_render import summaries_to_csv
 
-        return Response(status_code=200, content_type="text/csv; charset=utf-8",  # type: ignore[return-value]
-                        body=summaries_to_csv(items),
+        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=summaries_to_csv(items),
                         headers={"Content-Disposition": 'attachment; filename="transcripts.csv"'})
-    return TranscriptPage(items=items, next_cursor=next_cursor)
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
+                    body=TranscriptPage(items=items, next_cursor=next_cursor).model_dump_json())
 
 
 @router.get("/v1/transcripts/<conversation_id>", tags=TAGS, summary="One transcript: every message, note and event",
             description="Customer, bot, agents and API messages with delivery status, internal notes and routing "
                         "events, in order. `format=html` is a printable page; `format=csv` a CSV file.",
-            responses={200: {"content": {"text/html": {}, "text/csv": {}}}})
+            responses={200: {"description": "The transcript (JSON), a printable page or CSV",
+                             "content": {"application/json": {"model": Transcript}, "text/html": {},
+                                         "text/csv": {}}}})
 def transcript(conversation_id: str,
                format: Annotated[Literal["json", "html", "csv"], Query()] = "json"  # noqa: A002
-               ) -> Transcript:
+               ) -> Response[str]:
     who = require(router, "conversations:read")
     found = deps.contact_center().transcript(who.tenant_id or "", conversation_id)
     if format == "html":
         from shared.services.transcript_render import to_html
 
-        return Response(status_code=200, content_type=content_types.TEXT_HTML + "; charset=utf-8",  # type: ignore[return-value]
+        return Response(status_code=200, content_type=content_types.TEXT_HTML + "; charset=utf-8",
                         body=to_html(found))
     if format == "csv":
         from shared.services.transcript_render import to_csv
 
-        return Response(status_code=200, content_type="text/csv; charset=utf-8",  # type: ignore[return-value]
-                        body=to_csv(found),
+        return Response(status_code=200, content_type="text/csv; charset=utf-8", body=to_csv(found),
                         headers={"Content-Disposition": f'attachment; filename="{conversation_id}.csv"'})
-    return found
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=found.model_dump_json())
