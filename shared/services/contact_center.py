@@ -140,9 +140,9 @@ class ContactCenterService:
         return campaign
 
     def replace_campaign(self, tenant_id: str, campaign_id: str, data: CampaignInput) -> Campaign:
+        current = self.get_campaign(tenant_id, campaign_id)
         if data.campaign_id != campaign_id:
             raise InvalidInput("campaign_id in the body must match the URL")
-        current = self.get_campaign(tenant_id, campaign_id)
         self._check_campaign(tenant_id, data)
         updated = Campaign(**data.model_dump(), tenant_id=tenant_id, version=current.version + 1,
                            created_at=current.created_at, updated_at=self._clock.now())
@@ -259,11 +259,11 @@ class ContactCenterService:
     # -- work on a conversation ----------------------------------------------------------------------------------
     def assign(self, principal: Principal, conversation_id: str, agent_id: str | None) -> Conversation:
         tenant_id = principal.tenant_id or ""
+        c = self._routing.conversation(tenant_id, conversation_id)
         me = self.user_id(principal)
         target = agent_id or me
         if target is None:
             raise InvalidInput("give agent_id: an API key is not an agent")
-        c = self._routing.conversation(tenant_id, conversation_id)
         if target != me:
             self.require_supervisor(principal)
         else:

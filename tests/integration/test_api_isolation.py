@@ -36,6 +36,14 @@ EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/bots/{bot_id}/versions/{version}/activate"): None,
     ("post", "/v1/bots/{bot_id}/deactivate"): None,
     ("post", "/v1/conversations/{conversation_id}/bot/resume"): None,
+    ("put", "/v1/campaigns/{campaign_id}"): {"campaign_id": "missing-campaign_id", "name": "X"},
+    ("put", "/v1/agents/{agent_id}/status"): {"status": "online"},
+    ("put", "/v1/agents/{agent_id}/capacity"): {"max_concurrent": 5},
+    ("post", "/v1/agents/{agent_id}/messages"): {"text": "hola"},
+    ("post", "/v1/conversations/{conversation_id}/messages"): {"content": {"type": "text", "body": "hola"}},
+    ("post", "/v1/conversations/{conversation_id}/notes"): {"text": "nota"},
+    ("post", "/v1/conversations/{conversation_id}/assign"): {"agent_id": "someone"},
+    ("post", "/v1/conversations/{conversation_id}/transfer"): {"campaign_id": "ventas"},
 }
 ISO_BOT = """
 id: iso-bot
