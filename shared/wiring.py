@@ -151,8 +151,8 @@ def conversation_service(settings: Settings) -> ConversationService:
     return ConversationService(
         store=DynamoConversations(table), threads=_store(settings), contacts=_contact_store(settings),
         channels=channels(settings), closer=routing_service(settings),
-        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
-        clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), clock=SystemClock(),
+        service_window=timedelta(seconds=settings.service_window_s))
 
 
 def routing_service(settings: Settings) -> RoutingService:

@@ -32,7 +32,8 @@ from typing import Any
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _iso, decode_cursor, encode_cursor, thread_key
+from shared.adapters.dynamodb import _condition_failed, _iso, thread_key
+from shared.adapters.dynamodb_conversations import DynamoConversations
 from shared.models.contact_center import (
     AgentPresence,
     AssignedConversation,
@@ -105,6 +106,7 @@ class DynamoContactCenter:
         self._table = table
         self._client = table.meta.client
         self._name = table.name
+        self._conversations = DynamoConversations(table)
 
     # -- campaigns and settings --------------------------------------------------------------------------------
     def put_campaign(self, campaign: Campaign, *, expected_version: int | None) -> bool:
@@ -301,8 +303,8 @@ class DynamoContactCenter:
 
         # 1. the conversation, conditioned on what it was when read
         names: dict[str, str] = {"#s": "status", "#r": "routing"}
-        values: dict[str, Any] = {":open": "open" if t.source.kind != "closed" else "closed"}
-        cond = ["#s = :open"]
+        values: dict[str, Any] = {":was": "closed" if t.source.kind == "closed" else "open"}
+        cond = ["#s = :was"]
         if t.source.kind in ("none", "overflow", "out_of_hours"):
             cond.append("(attribute_not_exists(#r) OR #r IN (:none, :overflow, :ooh))")
             values.update({":none": "none", ":overflow": "overflow", ":ooh": "out_of_hours"})
@@ -464,11 +466,15 @@ class DynamoContactCenter:
             roles.append(("record", {"Put": {"TableName": self._name, "Item": self._record_item(c, t.record)}}))
         return roles
 
+    @staticmethod
+    def record_key(c: Conversation, record: RoutingRecord) -> tuple[str, str]:
+        return f"T#{c.tenant_id}#CEV#{c.conversation_id}", f"{_ms(record.at):014d}#{record.kind}#{record.record_id}"
+
     def _record_item(self, c: Conversation, record: RoutingRecord) -> dict[str, Any]:
         thread = thread_key(c.tenant_id, c.channel_id, c.contact_key)["pk"]
-        ms = _ms(record.at)
+        pk, sk = self.record_key(c, record)
         item: dict[str, Any] = {
-            "pk": f"T#{c.tenant_id}#CEV#{c.conversation_id}", "sk": f"{ms:014d}#{record.kind}#{record.record_id}",
+            "pk": pk, "sk": sk,
             "gsi1pk": thread, "gsi1sk": f"{_iso(record.at)}#cev-{record.record_id}",
             "item_kind": "event", "kind": record.kind, "text": record.text, "author": record.author,
             "tenant_id": c.tenant_id, "conversation_id": c.conversation_id, "created_at": _iso(record.at),
@@ -488,10 +494,6 @@ class DynamoContactCenter:
 
     def outbox_done(self, pk: str, sk: str) -> None:
         self._table.update_item(Key={"pk": pk, "sk": sk}, UpdateExpression="REMOVE gsi2pk, gsi2sk, outbox")
-
-    def record_key(self, c: Conversation, record: RoutingRecord) -> tuple[str, str]:
-        item = self._record_item(c, record)
-        return str(item["pk"]), str(item["sk"])
 
     def newer_conversation(self, c: Conversation) -> str | None:
         """A conversation of the same contact and channel opened after this one (its thread moved on)."""
@@ -525,15 +527,7 @@ class DynamoContactCenter:
     # -- transcript search ---------------------------------------------------------------------------------------
     def search_conversations(self, tenant_id: str, *, since: datetime, until: datetime,
                              filters: dict[str, str], limit: int, cursor: str | None) -> Page:
-        """Conversations opened in [since, until], newest first, filtered; reads the tenant's listing index."""
-        from shared.adapters.dynamodb_conversations import _conv_item
-
-        index_pk = f"T#{tenant_id}#CONVS"
-        kwargs: dict[str, Any] = {
-            "IndexName": "gsi1", "ScanIndexForward": False,
-            "KeyConditionExpression": Key("gsi1pk").eq(index_pk)
-            & Key("gsi1sk").between(_iso(since), _iso(until) + "~"),
-        }
+        """Conversations opened in [since, until], newest first, filtered (the tenant's conversation listing)."""
         conditions = []
         for name, value in filters.items():
             if name == "agent_id":
@@ -543,29 +537,8 @@ class DynamoContactCenter:
                                   | Attr("origin").eq("in"))
             else:
                 conditions.append(Attr(name).eq(value))
-        if conditions:
-            expr = conditions[0]
-            for extra in conditions[1:]:
-                expr = expr & extra
-            kwargs["FilterExpression"] = expr
-        start = decode_cursor(cursor, partition=index_pk)
-        if start:
-            kwargs["ExclusiveStartKey"] = start
-        out: list[Conversation] = []
-        last: dict[str, Any] | None = None
-        while True:
-            kwargs["Limit"] = max(limit - len(out), 1) * (4 if conditions else 1)
-            result = self._table.query(**kwargs)
-            for item in result["Items"]:
-                if len(out) < limit:
-                    out.append(_conv_item(item))
-                    last = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
-            more = result.get("LastEvaluatedKey")
-            if len(out) >= limit:
-                return Page(out, encode_cursor(last) if more or last else None)
-            if not more:
-                return Page(out, None)
-            kwargs["ExclusiveStartKey"] = more
+        return self._conversations.listing(tenant_id, conditions=conditions, since=since, until=until, limit=limit,
+                                           cursor=cursor)
 
     def timeline_extras(self, c: Conversation) -> list[dict[str, Any]]:
         """Notes and routing records of one conversation (the transcript's non-message lines)."""

@@ -8,6 +8,7 @@ Messages are read from the thread timeline (gsi1 of the message items) between o
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -26,7 +27,6 @@ def _conv_item(item: dict[str, Any]) -> Conversation:
     return Conversation.model_validate(data)
 
 
-_conv = _conv_item
 
 
 def _dt(value: str) -> datetime:
@@ -64,7 +64,7 @@ class DynamoConversations:
 
     def get(self, tenant_id: str, conversation_id: str) -> Conversation | None:
         item = self._item(tenant_id, conversation_id)
-        return _conv(item) if item else None
+        return _conv_item(item) if item else None
 
     def page(
         self,
@@ -76,17 +76,22 @@ class DynamoConversations:
         limit: int,
         cursor: str | None,
     ) -> Page:
-        index_pk = f"T#{tenant_id}#CONVS"
-        kwargs: dict[str, Any] = {
-            "IndexName": "gsi1",
-            "KeyConditionExpression": Key("gsi1pk").eq(index_pk),
-            "ScanIndexForward": False,
-        }
         conditions = [
             Attr(name).eq(value)
             for name, value in (("status", status), ("channel_id", channel_id), ("contact_id", contact_id))
             if value
         ]
+        return self.listing(tenant_id, conditions=conditions, limit=limit, cursor=cursor)
+
+    def listing(self, tenant_id: str, *, conditions: Sequence[Any] = (), since: datetime | None = None,
+                until: datetime | None = None, limit: int, cursor: str | None) -> Page:
+        """The tenant's conversations, newest first, opened within [since, until] and matching every condition
+        (boto3 `Attr` conditions on the conversation record)."""
+        index_pk = f"T#{tenant_id}#CONVS"
+        key = Key("gsi1pk").eq(index_pk)
+        if since is not None and until is not None:
+            key = key & Key("gsi1sk").between(_iso(since), _iso(until) + "~")
+        kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": key, "ScanIndexForward": False}
         if conditions:
             expr = conditions[0]
             for cond in conditions[1:]:
@@ -102,7 +107,7 @@ class DynamoConversations:
             result = self._table.query(**kwargs)
             for item in result["Items"]:
                 if len(items) < limit:
-                    items.append(_conv(item))
+                    items.append(_conv_item(item))
                     last = {k: item[k] for k in ("pk", "sk", "gsi1pk", "gsi1sk")}
             more = result.get("LastEvaluatedKey")
             if len(items) >= limit:

@@ -10,6 +10,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from functools import lru_cache
 from typing import Any
 
@@ -140,3 +141,8 @@ def idempotency_middleware(table_name: Callable[[], str]) -> Callable[[Any, Next
         return Response(status_code=int(stored["status"]), body=stored["body"], headers=headers_out)
 
     return middleware
+
+
+def as_utc(value: datetime | None) -> datetime | None:
+    """A query-string datetime without a zone is read as UTC."""
+    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -21,6 +21,7 @@ from shared.models.contact_center import (
     CampaignLive,
     CampaignStats,
     CapacityInput,
+    CloseNote,
     ContactCenterSettings,
     QueueEntry,
     ReplyInput,
@@ -500,8 +501,6 @@ def _pause_type(settings: ContactCenterSettings) -> str:
 
 
 def summary_of(c: Conversation) -> TranscriptSummary:
-    from shared.models.contact_center import CloseNote
-
     return TranscriptSummary(conversation_id=c.conversation_id, channel_id=c.channel_id, contact_id=c.contact_id,
                              contact_key=c.contact_key, status=c.status, origin=c.origin, opened_at=c.opened_at,
                              closed_at=c.closed_at, campaign_id=c.campaign_id, agents=c.agents,

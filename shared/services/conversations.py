@@ -17,7 +17,7 @@ from shared.models.conversations import (
 )
 from shared.models.crm import Contact
 from shared.models.envelopes import OutboundRequest
-from shared.ports import Clock, EventPublisher, OutboundQueue, Page, Thread
+from shared.ports import Clock, OutboundQueue, Page, Thread
 from shared.services.ingest import dedup_id, thread_group_id
 from shared.services.send_policy import Refusal, check_send
 
@@ -57,7 +57,7 @@ class TenantChannels(Protocol):
 class ConversationService:
     def __init__(self, *, store: ConversationStore, threads: ThreadReader, contacts: ContactReader,
                  channels: TenantChannels, closer: Closer,
-                 outbound: OutboundQueue, events: EventPublisher, clock: Clock,
+                 outbound: OutboundQueue, clock: Clock,
                  service_window: timedelta = timedelta(hours=24)) -> None:
         self._store = store
         self._closer = closer
@@ -65,7 +65,6 @@ class ConversationService:
         self._contacts = contacts
         self._channels = channels
         self._outbound = outbound
-        self._events = events
         self._clock = clock
         self._window = service_window
 

@@ -12,7 +12,7 @@ from pydantic import BaseModel
 
 from functions.api import deps
 from shared.errors import Forbidden, InvalidInput
-from shared.http.context import require
+from shared.http.context import as_utc, require
 from shared.models.contact_center import (
     AgentMe,
     AgentMessageInput,
@@ -160,8 +160,8 @@ def status_timeline(agent_id: str,
     who = require(router, "conversations:read")
     if deps.contact_center().user_id(who) != agent_id:
         deps.contact_center().require_supervisor(who)
-    end = _aware(until) or datetime.now(UTC)
-    start = _aware(since) or end - timedelta(days=1)
+    end = as_utc(until) or datetime.now(UTC)
+    start = as_utc(since) or end - timedelta(days=1)
     if end < start or end - start > timedelta(days=93):
         raise InvalidInput("give `from` before `to`, at most 93 days apart")
     return Timeline(items=deps.contact_center().status_timeline(who.tenant_id or "", agent_id, since=start, until=end))
@@ -194,7 +194,3 @@ def logout_agent(agent_id: str) -> AgentPresence:
 def message_agent(agent_id: str, body: AgentMessageInput) -> AgentPresence:
     who = _supervisor("conversations:write")
     return deps.contact_center().notify_agent(who, agent_id, kind="message", text=body.text)
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value

@@ -11,7 +11,7 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel
 
 from functions.api import deps
-from shared.http.context import require
+from shared.http.context import as_utc, require
 from shared.models.contact_center import Transcript, TranscriptSummary
 
 router = APIGatewayHttpRouter()
@@ -21,10 +21,6 @@ TAGS = ["Transcripts"]
 class TranscriptPage(BaseModel):
     items: list[TranscriptSummary]
     next_cursor: str | None = None
-
-
-def _aware(value: datetime | None) -> datetime | None:
-    return value.replace(tzinfo=UTC) if value is not None and value.tzinfo is None else value
 
 
 @router.get("/v1/transcripts", tags=TAGS, summary="Search transcripts",
@@ -44,8 +40,8 @@ def search(since: Annotated[datetime | None, Query(alias="from")] = None,
            cursor: Annotated[str | None, Query(max_length=2048)] = None,
            format: Annotated[Literal["json", "csv"], Query()] = "json") -> Response[str]:  # noqa: A002
     who = require(router, "conversations:read")
-    end = _aware(until) or datetime.now(UTC)
-    start = _aware(since) or end - timedelta(days=7)
+    end = as_utc(until) or datetime.now(UTC)
+    start = as_utc(since) or end - timedelta(days=7)
     filters = {k: v for k, v in (("channel_id", channel_id), ("campaign_id", campaign_id), ("agent_id", agent_id),
                                  ("contact_id", contact_id), ("direction", direction)) if v}
     items, next_cursor = deps.contact_center().search_transcripts(who.tenant_id or "", since=start, until=end,
