@@ -10,7 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
-from shared.topology_names import PUSH_EVENT_TYPES, ROUTING_EVENT_TYPES, ROUTING_TICK, WEBHOOK_EVENT_TYPES
+from shared.topology_names import (
+    BROADCAST_TICK,
+    PUSH_EVENT_TYPES,
+    ROUTING_EVENT_TYPES,
+    ROUTING_TICK,
+    WEBHOOK_EVENT_TYPES,
+)
 
 
 @dataclass(frozen=True)
@@ -45,6 +51,8 @@ class QueueSpec:
     visibility_timeout_s: int = 180  # >= 6x the consumer's timeout (AWS guidance)
     # batch window is only allowed on standard queues
     max_batching_window_s: int = 0
+    # at most this many concurrent consumers (event source maximum concurrency; locally, that many pollers)
+    max_concurrency: int | None = None
 
     @property
     def env_var(self) -> str:
@@ -118,6 +126,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("realtime_push", "Pushes conversation, queue and agent events to agents' and supervisors' "
                  "WebSocket connections", 256, 30),
     FunctionSpec("ws_connect", "WebSocket API: authenticates $connect, records and forgets connections", 256, 10),
+    FunctionSpec("broadcast_worker", "Broadcasts: prepares audiences, sends buckets paced per number, the "
+                 "per-minute schedule and recovery tick", 1024, 900),
 )
 
 ROUTES: tuple[RouteSpec, ...] = (
@@ -148,6 +158,10 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("routing", fifo=False, consumer="router", batch_size=10, max_receive_count=10),
     # Pushes are best effort (a client that reconnects re-reads its state): few retries.
     QueueSpec("realtime", fifo=False, consumer="realtime_push", batch_size=10, max_receive_count=3),
+    # One message = prepare a page run or send one bucket (~100 recipients). Claims make duplicates harmless;
+    # pacing is shared per number in DynamoDB, so concurrency only has to cover Meta's latency.
+    QueueSpec("broadcasts", fifo=False, consumer="broadcast_worker", batch_size=1, max_receive_count=20,
+              visibility_timeout_s=5400, max_concurrency=10),
 )
 
 RULES: tuple[RuleSpec, ...] = (
@@ -161,6 +175,8 @@ RULES: tuple[RuleSpec, ...] = (
 # Once a minute the router re-checks queues that wait for opening hours, expired 24-hour windows and long chats.
 SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("routing-tick", rate_minutes=1, target_queue="routing", detail_type=ROUTING_TICK),
+    # Starts scheduled broadcasts when due and re-enqueues the work of active ones (lost messages, crashes).
+    ScheduleSpec("broadcast-tick", rate_minutes=1, target_queue="broadcasts", detail_type=BROADCAST_TICK),
 )
 
 # The agents' and supervisors' push channel (API Gateway WebSocket API); $connect is authorized by the token.

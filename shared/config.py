@@ -56,6 +56,12 @@ class Settings(BaseModel):
     bot_turn_queue_url: str = ""
     routing_queue_url: str = ""  # the router's own queue (contact center)
     realtime_queue_url: str = ""
+    # Broadcasts: the work queue, send threads per worker, how long a claimed recipient may stay 'sending'
+    # before it counts as unconfirmed (longer than a worker's lifetime), and the default throughput.
+    broadcasts_queue_url: str = ""
+    broadcast_concurrency: int = 16
+    broadcast_claim_lease_s: int = 960
+    broadcast_default_mps: int = 80
     # The WebSocket API's management endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); pushes
     # to agents' and supervisors' connections go there. Empty: nothing is pushed.
     websocket_management_url: str = ""

@@ -43,6 +43,10 @@ class MediaTooLarge(DomainError):
     """A media download exceeded the size limit."""
 
 
+class StaleBroadcast(DomainError):
+    """A broadcast changed since it was read (optimistic version check); read it again."""
+
+
 class VerificationFailed(DomainError):
     """Meta's GET handshake did not match (answered 403)."""
 

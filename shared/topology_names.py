@@ -8,6 +8,7 @@ WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "ContactCreated", "ContactUpdated", "ContactMerged", "ContactDeleted", "HandoffRequested", "BotSessionEnded",
     "ConversationQueued", "ConversationOverflowed", "ConversationAssigned", "ConversationUnassigned",
     "ConversationReopened", "ConversationNoteAdded", "RoutedMessageReceived", "AgentStatusChanged",
+    "AccountHealthChanged", "BroadcastStatusChanged",
 )
 
 # What the router (contact center) reacts to, and what agents' and supervisors' clients are pushed.
@@ -21,3 +22,4 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
     "AgentStatusChanged", "AgentNotified",
 )
 ROUTING_TICK = "RoutingTick"  # detail-type of the per-minute schedule (not a tenant event)
+BROADCAST_TICK = "BroadcastTick"  # the broadcasts' per-minute schedule

@@ -26,6 +26,8 @@ if TYPE_CHECKING:
     from shared.services.auth import Authenticator
     from shared.services.bot_runtime import BotRuntime
     from shared.services.bots import BotService
+    from shared.services.broadcasts import BroadcastService
+    from shared.services.templates import TemplateService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -99,7 +101,8 @@ def inbound_service(settings: Settings) -> InboundService:
     from shared.services.inbound import InboundService
 
     return InboundService(store=_store(settings), events=_events(settings), clock=SystemClock(),
-                          service_window=timedelta(seconds=settings.service_window_s), crm=_inbound_crm(settings))
+                          service_window=timedelta(seconds=settings.service_window_s), crm=_inbound_crm(settings),
+                          broadcasts=broadcast_service(settings), health=template_service(settings))
 
 
 def _inbound_crm(settings: Settings) -> InboundCrm:
@@ -428,6 +431,8 @@ def bot_service(settings: Settings) -> BotService:
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_bots import DynamoBotRegistry, DynamoBotSessions
     from shared.services.bots import BotService
+    from shared.services.broadcasts import BroadcastService
+    from shared.services.templates import TemplateService
 
     table = aws.table(settings.table_name)
     return BotService(registry=DynamoBotRegistry(table), sessions=DynamoBotSessions(table),
@@ -450,3 +455,62 @@ def realtime_service(settings: Settings) -> RealtimeService:
                       if settings.websocket_management_url else NoPusher())
     return RealtimeService(connections=DynamoConnections(table), pusher=pusher,
                            members=CampaignStoreMembers(DynamoContactCenter(table)), clock=SystemClock())
+
+
+def template_service(settings: Settings) -> TemplateService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_broadcasts import DynamoTemplates
+    from shared.services.templates import TemplateService
+
+    def pause(tenant_id: str, channel_id: str, name: str, language: str, reason: str) -> list[str]:
+        return broadcast_service(settings).pause_using(tenant_id, channel_id, name, language, reason)
+
+    return TemplateService(store=DynamoTemplates(aws.table(settings.table_name)), graph=_graph(settings),
+                           channels=_directory(settings), events=_events(settings), clock=SystemClock(),
+                           pause_broadcasts=pause, default_mps=settings.broadcast_default_mps)
+
+
+def broadcast_service(settings: Settings) -> BroadcastService:
+    import time
+
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
+    from shared.adapters.dynamodb_pacing import DynamoRateSlots
+    from shared.adapters.sqs_jobs import SqsBroadcastQueue
+    from shared.services.broadcast_sender import BucketSender, SenderPolicy
+    from shared.services.broadcasts import BroadcastService
+    from shared.services.pacing import Pacer
+
+    table = aws.table(settings.table_name)
+    clock = SystemClock()
+    slots = DynamoRateSlots(table)
+
+    def pacer(key: str, rate: float) -> Pacer:
+        return Pacer(slots, key, rate, now_ms=lambda: time.time() * 1000, sleep=time.sleep)
+
+    tenants = tenancy(settings)
+
+    sender = BucketSender(store=DynamoBroadcasts(table), graph=_graph(settings), messages=_store(settings),
+                          clock=clock, policy=SenderPolicy(concurrency=settings.broadcast_concurrency,
+                                                           claim_lease=timedelta(
+                                                               seconds=settings.broadcast_claim_lease_s)))
+    return BroadcastService(
+        store=DynamoBroadcasts(table), templates=template_service_plain(settings),
+        contacts=contact_service(settings), lookup=_contact_store(settings), segments=segment_service(settings),
+        files=file_service(settings), channels=_directory(settings),
+        queue=SqsBroadcastQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
+        clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenants.contact_count)
+
+
+def template_service_plain(settings: Settings) -> TemplateService:
+    """The registry without the broadcast pauser (what the broadcast service itself reads templates with)."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_broadcasts import DynamoTemplates
+    from shared.services.templates import TemplateService
+
+    return TemplateService(store=DynamoTemplates(aws.table(settings.table_name)), graph=_graph(settings),
+                           channels=_directory(settings), events=_events(settings), clock=SystemClock(),
+                           default_mps=settings.broadcast_default_mps)

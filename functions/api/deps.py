@@ -13,6 +13,8 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb import DynamoChannels
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.services.bots import BotService
+    from shared.services.broadcasts import BroadcastService
+    from shared.services.templates import TemplateService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -89,6 +91,16 @@ def bots() -> BotService:
 @lru_cache(maxsize=1)
 def contact_center() -> ContactCenterService:
     return wiring.contact_center_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def templates() -> TemplateService:
+    return wiring.template_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def broadcasts() -> BroadcastService:
+    return wiring.broadcast_service(get_settings())
 
 
 def clear() -> None:

@@ -17,7 +17,9 @@ from shared.services.inbound import InboundService
 from shared.wiring import inbound_service
 
 _METRIC = {"stored": "MessagesStored", "duplicate": "DuplicateMessages", "status_applied": "StatusesApplied",
-           "status_stale": "StatusesStale", "status_orphaned": "StatusesOrphaned"}
+           "status_stale": "StatusesStale", "status_orphaned": "StatusesOrphaned",
+           "account_applied": "AccountUpdates", "account_duplicate": "AccountUpdatesDuplicate",
+           "account_ignored": "AccountUpdatesIgnored"}
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +33,8 @@ def handle_record(record: SQSRecord, attempt: int) -> None:
     logger.append_keys(tenant_id=unit.tenant_id, channel_id=unit.channel_id)
     outcome = get_service().process(unit, attempt=attempt)
     metrics.add_metric(name=_METRIC[outcome.kind], unit=MetricUnit.Count, value=1)
+    if outcome.severity in ("warning", "critical"):  # alarmed (infra: the AccountHealthAlerts alarm)
+        metrics.add_metric(name="AccountHealthAlerts", unit=MetricUnit.Count, value=1)
     if outcome.conversation_opened:
         metrics.add_metric(name="ConversationsOpened", unit=MetricUnit.Count, value=1)
 

@@ -23,6 +23,7 @@ FIVE_MINUTES = Duration.minutes(5)
 MAX_QUEUE_AGE_S = 300
 SEND_FAILED_THRESHOLD = 5
 SEND_FAILED_SERVICE = "outbound_sender"
+ACCOUNT_HEALTH_SERVICE = "inbound_processor"  # emits AccountHealthAlerts (functions/inbound_processor/handler.py)
 # What the bot engine emits (functions/bot_turn/handler.py): turns answered, and sessions handed to an agent.
 BOT_METRICS = ("BotTurns", "BotSessionsEnded_handoff")
 BOT_SERVICE = "bot_turn"
@@ -136,6 +137,16 @@ class Observability(Construct):
             threshold=SEND_FAILED_THRESHOLD,
             comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             description=f"At least {SEND_FAILED_THRESHOLD} outbound sends failed in 5 minutes",
+        )
+
+        self._alarm(
+            "account-health",
+            _business_metric("AccountHealthAlerts", ACCOUNT_HEALTH_SERVICE),
+            threshold=1,
+            comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            description="Meta reported a warning or critical account-health change (a template paused, disabled or "
+            "re-categorized, low template or number quality, an account restriction): see the channel's "
+            "/v1/channels/{id}/health",
         )
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))

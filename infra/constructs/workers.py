@@ -35,5 +35,6 @@ class Workers(Construct):
                     max_batching_window=Duration.seconds(spec.max_batching_window_s)
                     if spec.max_batching_window_s
                     else None,
+                    max_concurrency=spec.max_concurrency,
                 )
             )

@@ -87,8 +87,9 @@ def _atomic_moto_dynamodb() -> None:
 class FunctionHost:
     """Loads handlers by name and serialises invocations per function (one warm container each)."""
 
-    def __init__(self) -> None:
-        self._locks: dict[str, threading.Lock] = {}
+    def __init__(self, concurrency: dict[str, int] | None = None) -> None:
+        self._concurrency = concurrency or {}  # functions that may run several invocations at once
+        self._locks: dict[str, threading.Semaphore] = {}
         self._handlers: dict[str, Handler] = {}
         self.invocations: dict[str, int] = {}
         self.current = threading.local()  # which function this thread is running (for call accounting)
@@ -97,7 +98,7 @@ class FunctionHost:
         if name not in self._handlers:
             module = importlib.import_module(f"functions.{name}.handler")
             self._handlers[name] = module.lambda_handler
-            self._locks[name] = threading.Lock()
+            self._locks[name] = threading.Semaphore(self._concurrency.get(name, 1))
         with self._locks[name]:
             self.invocations[name] = self.invocations.get(name, 0) + 1
             self.current.function = name
@@ -203,7 +204,9 @@ class LocalStack:
     def __init__(self, *, port: int | None = None, moto_port: int | None = None, prefix: str = "omnichannel",
                  demo: DemoChannel | None = None, visibility_timeout_s: int | None = 5, auto_status: bool = False,
                  extra_env: dict[str, str] | None = None, tenant: DemoTenant | None = None,
-                 demo_bot: bool = True, ws_port: int | None = None, schedules: bool = True) -> None:
+                 demo_bot: bool = True, ws_port: int | None = None, schedules: bool = True,
+                 max_pollers: int = 4) -> None:
+        self.max_pollers = max_pollers  # per queue, up to the queue's max_concurrency
         self.port = port or free_port()
         self.moto_port = moto_port or free_port()
         self.ws_port = ws_port or free_port()
@@ -217,7 +220,8 @@ class LocalStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.moto_url = f"http://127.0.0.1:{self.moto_port}"
         self.stopping = threading.Event()
-        self.host = FunctionHost()
+        self.host = FunctionHost({q.consumer: min(q.max_concurrency, max_pollers)
+                                  for q in topology.QUEUES if q.max_concurrency})
         self.graph = GraphEmulator(base_url=self.url)
         self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
         self.llm = LlmEmulator()
@@ -253,6 +257,8 @@ class LocalStack:
             "WEBSOCKET_MANAGEMENT_URL": self.websocket_management_url,
         })
         os.environ.setdefault("LOG_LEVEL", "WARNING")
+        # FakeContext always has 30 s left: broadcast workers hand over only when below 5 s (never, locally)
+        os.environ.setdefault("BROADCAST_HANDOVER_MS", "5000")
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", os.environ["LOG_LEVEL"])
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
         self.resources: LocalResources = provision(self.prefix, visibility_timeout_s=self.visibility_timeout_s)
@@ -271,9 +277,10 @@ class LocalStack:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
         threading.Thread(target=self._server.serve_forever, daemon=True, name="gateway").start()
         for spec in topology.QUEUES:
-            poller = Poller(self, spec)
-            poller.start()
-            self.pollers.append(poller)
+            for _ in range(min(spec.max_concurrency or 1, self.max_pollers)):
+                poller = Poller(self, spec)
+                poller.start()
+                self.pollers.append(poller)
         self.websockets.start()
         if self.schedules:
             for name, (period_s, _, _) in schedule_plan().items():

@@ -66,7 +66,7 @@ BOT_WRITE_PREFIXES = ("bots/", "transcripts/")
 # The bot schedules its idle-timeout checks on its own queue with a message timer of up to the SQS maximum; the
 # age of such a message counts from when it was sent, so that queue's age alarm allows for the delay on top.
 SQS_MAX_DELAY_S = 900
-SELF_DELAYED_QUEUES = {"bot-turn": SQS_MAX_DELAY_S}
+SELF_DELAYED_QUEUES = {"bot-turn": SQS_MAX_DELAY_S, "broadcasts": SQS_MAX_DELAY_S}
 # Bot settings (context key -> env var of shared/config.py Settings); absent from cdk.json, Settings' default.
 BOT_CONTEXT = (
     ("bot_link_secret_name", "BOT_LINK_SECRET_NAME"),
@@ -401,6 +401,37 @@ class MessagingStack(Stack):
         _explain(pre_token, table_indexes)
 
         self._grant_contact_center(table_indexes)
+        self._grant_broadcasts(table_indexes, channel_secrets, read_channel_secrets, bucket_arn)
+
+    def _grant_broadcasts(self, table_indexes: NagPackSuppression, channel_secrets: NagPackSuppression,
+                          read_channel_secrets: iam.PolicyStatement, bucket_arn: str) -> None:
+        """Templates (the API syncs and submits them with the channel's token) and the broadcast worker."""
+        table, bus, fn, queues, bucket = (self.data.table, self.messaging.bus, self.functions,
+                                          self.messaging.queues, self.data.media_bucket)
+        api = fn["api"]
+        api.add_to_role_policy(read_channel_secrets)  # template sync, create and delete at Meta
+        queues["broadcasts"].grant_send_messages(api)  # prepare, start, resume, retry
+        _explain(api, channel_secrets)
+
+        worker = fn["broadcast_worker"]
+        table.grant_read_write_data(worker)  # recipients, claims and counters in transactions; the rate slots
+        worker.add_to_role_policy(read_channel_secrets)  # the channel's token for the Graph API
+        bus.grant_put_events_to(worker)
+        queues["broadcasts"].grant_send_messages(worker)  # buckets, continuations and retries
+        bucket.grant_read(worker, "files/*")  # uploaded audience lists (files library)
+        _explain(
+            worker,
+            table_indexes,
+            channel_secrets,
+            _wildcard(
+                "Action::s3:GetBucket*",
+                "Action::s3:GetObject*",
+                "Action::s3:List*",
+                f"Resource::{bucket_arn}/files/*",
+                reason="grant_read on the media bucket limited to the files/ prefix: audience lists uploaded "
+                "through the files API, keyed by tenant and file id at runtime.",
+            ),
+        )
 
     def _grant_contact_center(self, table_indexes: NagPackSuppression) -> None:
         """The router (routing, the waiting queues, agents' presence) and the WebSocket push channel."""

@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from shared.errors import InvalidInput
 from shared.models.channel import Channel
-from shared.models.envelopes import OutboundRequest
+from shared.models.envelopes import OutboundRequest, outbound_message_id
 from shared.models.messages import STATUS_RANK, InboundMessage, StatusKind, StatusUpdate
 from shared.ports import OutboundClaim, StatusApplied, Thread, ThreadTouch
 
@@ -257,9 +257,10 @@ class DynamoMessageStore:
         return self._thread(item) if item else None
 
     # -- outbound --------------------------------------------------------------------------------------
-    def claim_outbound(self, request: OutboundRequest, *, now: datetime) -> OutboundClaim:
+    def outbound_item(self, request: OutboundRequest, *, now: datetime) -> dict[str, Any]:
+        """An outbound message as the thread timeline shows it, in 'sending' state."""
         message_id = request.message_id
-        item = {
+        return {
             **message_key(request.tenant_id, request.channel_id, message_id),
             "gsi1pk": thread_key(request.tenant_id, request.channel_id, request.contact_key)["pk"],
             "gsi1sk": f"{_iso(now)}#{message_id}",
@@ -271,6 +272,16 @@ class DynamoMessageStore:
             "status": "sending", "status_rank": 0, "created_at": _iso(now), "attempts": 1,
             **self._expiry(now, request.tenant_id),
         }
+
+    @staticmethod
+    def accepted_fields(request: OutboundRequest, provider_message_id: str, now: datetime) -> dict[str, Any]:
+        """What an accepted send adds to the message item (the wamid index for statuses without callback data)."""
+        return {"provider_message_id": provider_message_id, "accepted_at": _iso(now), "status": "accepted",
+                "status_rank": STATUS_RANK[StatusKind.ACCEPTED],
+                "gsi2pk": f"T#{request.tenant_id}#WAMID#{request.channel_id}#{provider_message_id}", "gsi2sk": "MSG"}
+
+    def claim_outbound(self, request: OutboundRequest, *, now: datetime) -> OutboundClaim:
+        item = self.outbound_item(request, now=now)
         try:
             self._table.put_item(Item=_clean(item), ConditionExpression="attribute_not_exists(pk)",
                                  ReturnValuesOnConditionCheckFailure="ALL_OLD")
@@ -315,6 +326,9 @@ class DynamoMessageStore:
         """The outbound message's key and our message id: from the callback data Meta echoes, else gsi2."""
         if update.callback_data and update.callback_data.startswith("out_"):
             return {**message_key(tenant_id, channel_id, update.callback_data), "message_id": update.callback_data}
+        if update.callback_data and update.callback_data.startswith("bc:"):  # a broadcast send: its request id
+            message_id = outbound_message_id(update.callback_data)
+            return {**message_key(tenant_id, channel_id, message_id), "message_id": message_id}
         items = self._table.query(
             IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(
                 f"T#{tenant_id}#WAMID#{channel_id}#{update.provider_message_id}"), Limit=1).get("Items", [])

@@ -195,6 +195,28 @@ class DynamoContactStore:
         item = self._table.get_item(Key=identity_key(tenant_id, kind, value)).get("Item")
         return str(item["contact_id"]) if item else None
 
+    def _batch_get(self, keys: list[dict[str, str]]) -> list[dict[str, Any]]:
+        """BatchGetItem in chunks of 100, following UnprocessedKeys."""
+        out: list[dict[str, Any]] = []
+        client = self._table.meta.client
+        for start in range(0, len(keys), 100):
+            request: dict[str, Any] = {self._table.name: {"Keys": keys[start:start + 100]}}
+            while request:
+                result = client.batch_get_item(RequestItems=request)
+                out += result.get("Responses", {}).get(self._table.name, [])
+                request = result.get("UnprocessedKeys") or {}
+        return out
+
+    def identities_batch(self, tenant_id: str, kind: str, values: Sequence[str]) -> dict[str, str]:
+        """value → contact id for the unique identities that exist (one BatchGetItem per 100 values)."""
+        prefix = f"T#{tenant_id}#ID#{kind}#"
+        items = self._batch_get([identity_key(tenant_id, kind, v) for v in dict.fromkeys(values)])
+        return {str(i["pk"])[len(prefix):]: str(i["contact_id"]) for i in items}
+
+    def contacts_batch(self, tenant_id: str, contact_ids: Sequence[str]) -> dict[str, Contact]:
+        items = self._batch_get([contact_key(tenant_id, cid) for cid in dict.fromkeys(contact_ids)])
+        return {c.contact_id: c for c in (_contact(i) for i in items)}
+
     def find_soft(self, tenant_id: str, kind: str, value: str) -> list[str]:
         items = self._table.query(KeyConditionExpression=Key("pk").eq(f"T#{tenant_id}#SOFT#{kind}#{value}"))["Items"]
         return [str(i["sk"]) for i in items]

@@ -80,3 +80,26 @@ class GraphWhatsAppClient:
             raise ProviderSendError(http_status=None, code=None, title="connection error",
                                     details=str(exc)) from exc
 
+
+    # -- templates (WhatsApp Business Management API) ----------------------------------------------------
+    def list_templates(self, waba_id: str, access_token: str, *, after: str | None = None, limit: int = 100
+                       ) -> tuple[list[dict[str, Any]], str | None]:
+        """One page of the WABA's templates and the cursor of the next page (None at the end)."""
+        params: dict[str, Any] = {"limit": limit, "fields": "id,name,language,status,category,previous_category,"
+                                  "components,parameter_format,quality_score,rejected_reason"}
+        if after:
+            params["after"] = after
+        body = self._request("GET", f"{self._base}/{waba_id}/message_templates", access_token, params=params).json()
+        data = body.get("data") if isinstance(body, dict) else None
+        paging = body.get("paging") if isinstance(body, dict) else None
+        cursors = paging.get("cursors") if isinstance(paging, dict) else None
+        next_after = cursors.get("after") if isinstance(cursors, dict) and paging.get("next") else None
+        return [d for d in data or [] if isinstance(d, dict)], next_after
+
+    def create_template(self, waba_id: str, access_token: str, body: dict[str, Any]) -> dict[str, Any]:
+        answer: dict[str, Any] = self._request("POST", f"{self._base}/{waba_id}/message_templates", access_token,
+                                               json=body).json()
+        return answer
+
+    def delete_template(self, waba_id: str, access_token: str, name: str) -> None:
+        self._request("DELETE", f"{self._base}/{waba_id}/message_templates", access_token, params={"name": name})

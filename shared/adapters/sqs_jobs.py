@@ -101,3 +101,20 @@ class S3JobFiles:
         url: str = self._presigner.generate_presigned_url("put_object", Params={"Bucket": self._bucket, "Key": key},
                                                        ExpiresIn=expires_s)
         return url
+
+
+class SqsBroadcastQueue:
+    """Satisfies shared.services.broadcasts.BroadcastQueue: the `broadcasts` queue (standard), 10 per call."""
+
+    def __init__(self, client: Any, queue_url: str) -> None:
+        self._client = client
+        self._url = queue_url
+
+    def send(self, messages: Sequence[dict[str, Any]], *, delay_s: int = 0) -> None:
+        for start in range(0, len(messages), 10):
+            chunk = messages[start:start + 10]
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":")),
+                        "DelaySeconds": max(0, min(int(delay_s), 900))} for i, m in enumerate(chunk)]
+            failed = self._client.send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed") or []
+            if failed:
+                raise RuntimeError(f"{len(failed)} broadcast messages were not enqueued: {failed[0]}")

@@ -55,6 +55,7 @@ class TurnInput:
     text: str | None = None
     reply_id: str | None = None  # the id of a tapped reply button or list row
     media: tuple[dict[str, Any], ...] = ()  # {type, media_id, mime_type, s3_key?, transcript?, description?}
+    start_flow: str | None = None  # a reply to a broadcast that starts this flow (a new session only)
 
 
 @dataclass(frozen=True)

@@ -20,7 +20,7 @@ class InboundUnit(BaseModel):
 
     tenant_id: str
     channel_id: str
-    kind: Literal["message", "status"]
+    kind: Literal["message", "status", "account"]
     phone_number_id: str
     payload: dict[str, Any]  # messages[i] or statuses[i], as Meta sent it
     contacts: list[dict[str, Any]] = Field(default_factory=list)
@@ -117,4 +117,9 @@ class OutboundRequest(BaseModel):
     @property
     def message_id(self) -> str:
         """Our id for the outbound message; Meta echoes it on statuses as biz_opaque_callback_data."""
-        return "out_" + hashlib.sha256(self.request_id.encode()).hexdigest()[:32]
+        return outbound_message_id(self.request_id)
+
+
+def outbound_message_id(request_id: str) -> str:
+    """The message id of an outbound request id (broadcast sends echo their request id as callback data)."""
+    return "out_" + hashlib.sha256(request_id.encode()).hexdigest()[:32]

@@ -38,6 +38,8 @@ class MessageReceived(DomainEvent):
     media: dict[str, Any] | None = None
     within_window: bool = True
     reply_id: str | None = None  # the id of the reply button / list row tapped (interactive replies)
+    broadcast_id: str | None = None  # a reply to this broadcast (within its attribution window)
+    start_flow: str | None = None  # the broadcast asks the bot to start this flow for the reply
 
 
 class ConversationOpened(DomainEvent):
@@ -233,3 +235,23 @@ class AgentNotified(TenantEvent):
     kind: str  # message | logout | paused
     text: str | None = None
     by: str
+
+
+# --- templates and broadcasts ---------------------------------------------------------------------------------
+
+class AccountHealthChanged(TenantEvent):
+    """Meta changed a template's status, quality or category, the number's quality or limit, or the account."""
+
+    channel_id: str
+    field: str  # the webhook field, e.g. message_template_status_update
+    summary: str
+    severity: str  # info | warning | critical
+    template: str | None = None  # name#language
+    paused_broadcasts: list[str] = []
+
+
+class BroadcastStatusChanged(TenantEvent):
+    broadcast_id: str
+    status: str
+    previous_status: str
+    reason: str | None = None

@@ -234,6 +234,10 @@ class _Run:
                 self.result.generation = "keywords"
                 self._goto_trigger(int(hit.label[1:]))
                 return
+        if turn.start_flow and self.state.turns == 1 and turn.start_flow in self.d.flows:
+            # the reply to a broadcast that names a flow: the new session starts there
+            self.enter(turn.start_flow, self.d.flows[turn.start_flow].start)
+            return
         if waiting is None:
             if self.state.clarify and self._clarified(turn, text):
                 return

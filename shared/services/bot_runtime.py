@@ -132,7 +132,8 @@ class BotRuntime:
         item = {"text": event.text, "type": event.message_type, "sent_at": event.sent_at, "received_ms": now_ms,
                 "reply_id": event.reply_id, "message_id": event.message_id,
                 "media": event.media if event.has_media else None, "channel_id": event.channel_id,
-                "contact_key": event.contact_key, "address": event.reply_to_address, "contact_id": event.contact_id}
+                "contact_key": event.contact_key, "address": event.reply_to_address, "contact_id": event.contact_id,
+                "start_flow": event.start_flow}
         inbox = self._sessions.add_pending(event.tenant_id, event.conversation_id, event.message_id, item,
                                            now_ms=now_ms)
         if inbox.consumed:
@@ -233,6 +234,7 @@ class BotRuntime:
         texts: list[str] = []
         media: list[dict[str, Any]] = []
         reply_id: str | None = None
+        start_flow = next((str(i["start_flow"]) for i in items if i.get("start_flow")), None)
         for item in items:
             if item.get("reply_id"):
                 reply_id = str(item["reply_id"])
@@ -247,7 +249,8 @@ class BotRuntime:
         for found in media:  # a caption is also something the customer said
             if found.get("caption"):
                 texts.append(str(found["caption"]))
-        return TurnInput(text="\n".join(texts) if texts else None, reply_id=reply_id, media=tuple(media))
+        return TurnInput(text="\n".join(texts) if texts else None, reply_id=reply_id, media=tuple(media),
+                         start_flow=start_flow)
 
     def _enrich(self, event: MessageReceived, definition: BotDefinition, media: dict[str, Any],
                 item: dict[str, Any], plan: Plan | None, usage: list[Usage]) -> dict[str, Any]:

@@ -278,6 +278,13 @@ class FileService:
                             filename=file.name if file.media_kind == "document" else None)
 
     # -- internals -----------------------------------------------------------------------------------------
+    def read(self, tenant_id: str, file_id: str, *, max_bytes: int) -> bytes:
+        """The content of a ready file (InvalidInput when it is larger than `max_bytes`)."""
+        record = self._ready(tenant_id, file_id)
+        if record.file.size_bytes > max_bytes:
+            raise InvalidInput(f"file {file_id} is {record.file.size_bytes} bytes; the limit here is {max_bytes}")
+        return self._storage.read_prefix(record.object_key, record.file.size_bytes)
+
     def _record(self, tenant_id: str, file_id: str) -> FileRecord:
         record = self._store.get(tenant_id, file_id) if re.match(FILE_ID, file_id) else None
         if record is None:

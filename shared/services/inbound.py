@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Protocol
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any, Protocol
 
 from shared.errors import NotYetKnown
 from shared.models.conversations import Conversation
 from shared.models.envelopes import InboundUnit
 from shared.models.events import ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
-from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage
+from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
 from shared.ports import Clock, EventPublisher, MessageStore, Thread, ThreadTouch
 from shared.services.send_policy import window_open
 from shared.services.whatsapp_parser import parse_message, parse_status
@@ -23,8 +24,9 @@ UNKNOWN_STATUS_ATTEMPTS = 3
 
 @dataclass(frozen=True)
 class InboundOutcome:
-    kind: str  # stored | duplicate | status_applied | status_stale | status_orphaned
+    kind: str  # stored | duplicate | status_applied | status_stale | status_orphaned | account_*
     conversation_opened: bool = False
+    severity: str | None = None  # account updates: info | warning | critical
 
 
 def new_conversation_id(clock: Clock) -> str:
@@ -56,19 +58,49 @@ class ContactLinker(Protocol):
     def open_conversation(self, conversation: Conversation) -> None: ...
 
 
+class BroadcastHooks(Protocol):
+    """Broadcast bookkeeping on the inbound path (shared.services.broadcasts.BroadcastService)."""
+
+    def on_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> bool: ...
+
+    def on_inbound(self, tenant_id: str, channel_id: str, contact_key: str, contact_id: str | None,
+                   text: str | None, reply_payload: str | None) -> Any: ...
+
+
+class AccountHealth(Protocol):
+    def on_account_update(self, tenant_id: str, channel_id: str, field: str, value: Mapping[str, Any],
+                          at: datetime) -> Any: ...
+
+
 class InboundService:
     def __init__(self, *, store: MessageStore, events: EventPublisher, clock: Clock,
-                 service_window: timedelta = timedelta(hours=24), crm: ContactLinker | None = None) -> None:
+                 service_window: timedelta = timedelta(hours=24), crm: ContactLinker | None = None,
+                 broadcasts: BroadcastHooks | None = None, health: AccountHealth | None = None) -> None:
         self._store = store
         self._events = events
         self._clock = clock
         self._window = service_window
         self._crm = crm
+        self._broadcasts = broadcasts
+        self._health = health
 
     def process(self, unit: InboundUnit, *, attempt: int = 1) -> InboundOutcome:
         if unit.kind == "status":
             return self._status(unit, attempt)
+        if unit.kind == "account":
+            return self._account(unit)
         return self._message(unit, attempt)
+
+    def _account(self, unit: InboundUnit) -> InboundOutcome:
+        if self._health is None:
+            return InboundOutcome("account_ignored")
+        value = unit.payload.get("value")
+        applied = self._health.on_account_update(unit.tenant_id, unit.channel_id, str(unit.payload.get("field")),
+                                                 value if isinstance(value, dict) else {},
+                                                 datetime.fromtimestamp(unit.received_at_ms / 1000, tz=UTC))
+        if applied is None:
+            return InboundOutcome("account_duplicate")
+        return InboundOutcome("account_applied", severity=getattr(applied, "severity", None))
 
     def _message(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
         message = parse_message(unit.payload, unit.contacts, unit.value_errors)
@@ -95,6 +127,9 @@ class InboundService:
                 contact_key=thread.contact_key, contact_id=contact_id,
                 opened_by_message_id=message.provider_message_id, opened_at=_iso(message)))
         media = message.media
+        attribution = self._broadcasts.on_inbound(
+            unit.tenant_id, unit.channel_id, thread.contact_key, contact_id, message.text,
+            message.button.payload if message.button else None) if self._broadcasts else None
         events.append(MessageReceived(
             tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=message.provider_message_id,
             contact_id=contact_id, contact_key=thread.contact_key, reply_to_address=thread.address,
@@ -104,6 +139,8 @@ class InboundService:
             media=media.model_dump(exclude_none=True) if media else None,
             within_window=window_open(thread.last_inbound_at, self._clock.now(), self._window),
             reply_id=_reply_id(message),
+            broadcast_id=attribution.broadcast_id if attribution else None,
+            start_flow=attribution.start_flow if attribution else None,
         ))
         self._events.publish(events)
         return InboundOutcome("stored" if stored else "duplicate", conversation_opened=touch.conversation_opened)
@@ -123,7 +160,11 @@ class InboundService:
 
     def _status(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
         update = parse_status(unit.payload)
+        broadcast = self._broadcasts.on_status(unit.tenant_id, unit.channel_id, update) if (
+            self._broadcasts and update.callback_data and update.callback_data.startswith("bc:")) else False
         applied = self._store.apply_status(unit.tenant_id, unit.channel_id, update)
+        if applied is None and broadcast:
+            return InboundOutcome("status_applied")  # the recipient moved; its history item was never written
         if applied is None:
             if attempt < UNKNOWN_STATUS_ATTEMPTS:
                 raise NotYetKnown(f"no outbound message for {update.provider_message_id} yet", delay_s=5 * attempt)

@@ -11,6 +11,7 @@ Real traffic differs from the docs (usernames hide the phone, v24 statuses omit 
 
 from __future__ import annotations
 
+import hashlib
 import json
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -45,9 +46,16 @@ class PayloadShapeError(ValueError):
     """A provider object lacks what we need to identify it (kept in quarantine with this reason)."""
 
 
+# Account-health webhook fields, processed as "account" units (shared.services.templates).
+ACCOUNT_FIELDS = frozenset({"message_template_status_update", "message_template_quality_update",
+                            "template_category_update", "phone_number_quality_update", "account_update",
+                            "business_capability_update"})
+ACCOUNT_GROUP = "#account"  # the FIFO group of a channel's account units (never a contact key)
+
+
 @dataclass(frozen=True)
 class UnitDraft:
-    kind: str  # "message" | "status"
+    kind: str  # "message" | "status" | "account"
     payload: dict[str, Any]
     contacts: list[dict[str, Any]]
     value_errors: list[dict[str, Any]]
@@ -181,8 +189,14 @@ def _split_change(change: Any, phone_number_id: str, result: SplitResult) -> Non
         return
     field_name = change.get("field")
     value = change["value"]
+    if field_name in ACCOUNT_FIELDS:
+        # Template, number-quality and account changes: one unit each, in the channel's own FIFO group.
+        payload = {"field": field_name, "value": value}
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True, default=str).encode()).hexdigest()
+        result.units.append(UnitDraft("account", payload, [], [], f"account:{digest}", ACCOUNT_GROUP))
+        return
     if field_name != "messages":
-        # Template, quality and account updates belong to later features: stored, visible, not lost.
+        # Other fields (calls, history, ...) belong to later features: stored, visible, not lost.
         result.rejected.append(Rejection(f"unhandled field: {field_name}", change))
         return
     metadata = _dict(value.get("metadata"))

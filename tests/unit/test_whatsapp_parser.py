@@ -14,6 +14,8 @@ import pytest
 
 from shared.models.messages import STATUS_RANK, InboundMessage, MessageType, StatusKind, StatusUpdate
 from shared.services.whatsapp_parser import (
+    ACCOUNT_FIELDS,
+    ACCOUNT_GROUP,
     PayloadShapeError,
     SplitResult,
     parse_message,
@@ -806,7 +808,7 @@ def test_only_the_change_for_another_channel_is_rejected_in_a_batch() -> None:
     assert "'100000000000009'" in result.rejected[0].reason
 
 
-@pytest.mark.parametrize("field_name", ["message_template_status_update", "account_update", "user_preferences"])
+@pytest.mark.parametrize("field_name", ["user_preferences", "calls", "history"])
 def test_non_messages_field_is_rejected_as_unhandled_and_kept(field_name: str) -> None:
     body = read_event("whatsapp/text.json")
     change = body["entry"][0]["changes"][0]
@@ -817,6 +819,23 @@ def test_non_messages_field_is_rejected_as_unhandled_and_kept(field_name: str) -
     assert result.units == []
     assert [r.reason for r in result.rejected] == [f"unhandled field: {field_name}"]
     assert result.rejected[0].fragment == change
+
+
+@pytest.mark.parametrize("field_name", sorted(ACCOUNT_FIELDS))
+def test_account_health_fields_become_one_account_unit_each(field_name: str) -> None:
+    value = {"event": "PAUSED", "message_template_id": 1, "message_template_name": "promo",
+             "message_template_language": "es"}
+    body = {"object": "whatsapp_business_account", "entry": [{"id": "WABA", "time": 1, "changes": [
+        {"field": field_name, "value": value}]}]}
+
+    result = split_webhook(body, PNI)
+    again = split_webhook(body, PNI)
+
+    assert result.rejected == []
+    [unit] = result.units
+    assert unit.kind == "account" and unit.payload == {"field": field_name, "value": value}
+    assert unit.contact_key == ACCOUNT_GROUP  # the channel's own FIFO group, never a customer's thread
+    assert unit.dedup_key == again.units[0].dedup_key  # Meta's redelivery dedupes
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ def routers() -> list[Any]:
     from functions.api.routes import (
         api_keys,
         bots,
+        broadcasts,
         contact_center,
         contacts,
         conversations,
@@ -21,4 +22,5 @@ def routers() -> list[Any]:
     )
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
-            webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router]
+            webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router,
+            broadcasts.router]
