@@ -144,6 +144,7 @@ class DemoChannel:
     channel_id: str = "demo-whatsapp"
     phone_number_id: str = "100000000000001"
     display_phone_number: str = "15550000001"
+    waba_id: str = "200000000000001"
     app_secret: str = "local-app-secret"
     verify_token: str = "local-verify-token"
     access_token: str = "local-access-token"
@@ -155,7 +156,7 @@ def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str =
     _put_secret(secret_name, json.dumps({"app_secret": demo.app_secret, "verify_token": demo.verify_token,
                                          "access_token": demo.access_token}))
     channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, phone_number_id=demo.phone_number_id,
-                      display_phone_number=demo.display_phone_number, secret_name=secret_name,
+                      display_phone_number=demo.display_phone_number, secret_name=secret_name, waba_id=demo.waba_id,
                       auto_reply_text=demo.auto_reply_text or None)
     DynamoChannels(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name)).put(channel)
     return channel
@@ -291,3 +292,26 @@ def seed_contact_center(res: LocalResources, tenant_id: str) -> dict[str, str]:
             center.create_campaign(tenant_id, campaign)
     center.set_status(tenant_id, users["ana@demo.local"], StatusInput(status="online"), by="seed")
     return users
+
+
+# The demo WABA's approved templates (the Graph emulator serves them; POST /v1/channels/{id}/templates/sync reads them).
+DEMO_TEMPLATES: list[dict[str, object]] = [
+    {"name": "recordatorio_pago", "language": "es", "category": "UTILITY", "status": "APPROVED",
+     "components": [
+         {"type": "HEADER", "format": "TEXT", "text": "Recordatorio de pago"},
+         {"type": "BODY", "text": "Hola {{1}}, tu cuota de {{2}} vence el {{3}}. Podés pagarla desde la app o "
+                                  "respondiendo este mensaje.",
+          "example": {"body_text": [["Ana", "$ 25.000", "10/12"]]}},
+         {"type": "FOOTER", "text": "Banco Demo"},
+         {"type": "BUTTONS", "buttons": [{"type": "QUICK_REPLY", "text": "Ya pagué"},
+                                         {"type": "QUICK_REPLY", "text": "Hablar con un asesor"}]}]},
+    {"name": "promo_prestamo", "language": "es", "category": "MARKETING", "status": "APPROVED",
+     "components": [
+         {"type": "HEADER", "format": "IMAGE", "example": {"header_handle": ["4::aW1hZ2UvanBn:demo"]}},
+         {"type": "BODY", "text": "{{1}}, tenés un préstamo preaprobado de hasta {{2}} con tasa preferencial. "
+                                  "Respondé SÍ y te contamos.",
+          "example": {"body_text": [["Ana", "$ 500.000"]]}},
+         {"type": "FOOTER", "text": "Respondé BAJA para no recibir más promociones"},
+         {"type": "BUTTONS", "buttons": [{"type": "URL", "text": "Ver oferta",
+                                          "url": "https://banco.example/oferta/{{1}}", "example": ["ABC123"]}]}]},
+]

@@ -36,6 +36,7 @@ from infra.local.llm_emulator import LlmEmulator
 from infra.local.provision import (
     CORE_BANKING_API_KEY,
     DEMO_PASSWORD,
+    DEMO_TEMPLATES,
     REGION,
     DemoChannel,
     DemoTenant,
@@ -274,6 +275,11 @@ class LocalStack:
             self.agents = seed_contact_center(self.resources, self.tenant.tenant_id)
         if self.auto_status:
             self.graph.status_sink = self._post_status_webhook
+        # WABA id -> (channel id, app secret): where the emulator's template and account webhooks are posted
+        self.account_channels: dict[str, tuple[str, str]] = {
+            self.demo.waba_id: (self.demo.channel_id, self.demo.app_secret)}
+        self.graph.account_sink = self._post_account_webhook
+        self.graph.seed_templates(self.demo.waba_id, DEMO_TEMPLATES)
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
         threading.Thread(target=self._server.serve_forever, daemon=True, name="gateway").start()
         for spec in topology.QUEUES:
@@ -364,7 +370,7 @@ class LocalStack:
             if not connection_id or "/" in connection_id:
                 return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
             return self.websockets.management(method, connection_id, body)
-        graph = self.graph.handle(method, parsed.path, lowered, body)
+        graph = self.graph.handle(method, parsed.path, lowered, body, query=parsed.query)
         if graph is not None:
             return graph
         example = self.core_banking.handle(method, target, lowered, body)
@@ -457,6 +463,13 @@ class LocalStack:
     def _post_status_webhook(self, phone_number_id: str, body: dict[str, Any]) -> None:
         if phone_number_id == self.demo.phone_number_id and not self.stopping.is_set():
             self.post_webhook(body)
+
+    def _post_account_webhook(self, waba_id: str, body: dict[str, Any]) -> None:
+        """Meta's template review and account webhooks, to the channel of that WABA (`account_channels`)."""
+        target = self.account_channels.get(waba_id)
+        if target is not None and not self.stopping.is_set():
+            channel_id, app_secret = target
+            self.post_webhook(body, secret=app_secret, channel_id=channel_id)
 
     def idle(self) -> bool:
         import boto3

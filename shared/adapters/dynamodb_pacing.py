@@ -84,7 +84,7 @@ class DynamoRateSlots:
             self._table.update_item(
                 Key=slot_key(key, slot),
                 UpdateExpression="ADD used :n SET expires_at = if_not_exists(expires_at, :exp)",
-                ConditionExpression="attribute_not_exists(used) OR used <= :limit OR used > :limit",
+                ConditionExpression="attribute_not_exists(used) OR used <= :limit",
                 ExpressionAttributeValues={":n": n, ":limit": cap - n,
                                            ":exp": (slot + 1) * self._slot_ms // 1000 + SLOT_TTL_S})
         except ClientError as exc:
