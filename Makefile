@@ -24,8 +24,9 @@ install: $(STAMP) ## Create the virtualenv and install everything (also done by 
 dev: $(STAMP) ## Run the local stack on http://127.0.0.1:$(PORT) (moto server, gateway, pollers, Graph emulator, WebSocket API)
 	PORT=$(PORT) $(PY) -m infra.local.stack
 
-test: $(STAMP) ## Run every test: unit, integration (moto server + Graph emulator) and infra (synthesized template)
-	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests
+test: $(STAMP) ## Run every test: unit, integration (moto server + Graph emulator), infra (synthesized template), load
+	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests --ignore=tests/load
+	$(PY) -m pytest -q tests/load  # own process and stack: a large broadcast (BROADCAST_LOAD_N, default 5000)
 
 unit: $(STAMP) ## Unit tests only (no network)
 	$(PY) -m pytest -q tests/unit

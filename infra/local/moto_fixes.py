@@ -9,6 +9,9 @@
 2. Transactions in O(items), not O(table). moto deep-copies every table a transaction touches to be able to roll
    it back, which makes each transaction cost as much as the whole table (seconds on the integration tests'
    table). Here a transaction snapshots only the items it names and restores those on failure.
+3. Base-table queries in O(partition), not O(table). moto's Table.query sorts every item of the table and then
+   filters by the hash key, so a query costs as much as the table (a 100,000-recipient broadcast queries one
+   bucket of 100 items at a time). Here a query by hash key on the table itself reads only that partition.
 """
 
 from __future__ import annotations
@@ -69,6 +72,24 @@ def _fast_transactions(original: Any) -> Any:
     return transact_write_items
 
 
+def _partition_queries(original: Any) -> Any:
+    from moto.dynamodb.models.dynamo_type import DynamoType
+
+    @functools.wraps(original)
+    def query(self: Any, hash_key: Any, *args: Any, **kwargs: Any) -> Any:
+        index_name = kwargs.get("index_name", args[6] if len(args) > 6 else None)
+        if index_name is not None or not isinstance(hash_key, DynamoType) or not self.range_key_attr:
+            return original(self, hash_key, *args, **kwargs)
+        partition = sorted(self.items.get(hash_key, {}).values(), key=lambda x: (x.hash_key, x.range_key))
+        self.all_items = lambda: partition  # what the original query filters: only this partition
+        try:
+            return original(self, hash_key, *args, **kwargs)
+        finally:
+            del self.all_items
+
+    return query
+
+
 def patch_moto_dynamodb() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
@@ -88,4 +109,7 @@ def patch_moto_dynamodb() -> None:
         setattr(DynamoDBBackend, name, guarded(getattr(DynamoDBBackend, name)))
     DynamoDBBackend.transact_write_items = guarded(  # type: ignore[method-assign]
         _fast_transactions(DynamoDBBackend.transact_write_items))
+    from moto.dynamodb.models.table import Table
+
+    Table.query = _partition_queries(Table.query)  # type: ignore[method-assign]
     DynamoDBBackend._omnichannel_patched = True  # type: ignore[attr-defined]

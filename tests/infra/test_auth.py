@@ -253,7 +253,7 @@ def test_authorizer_only_gets_and_touches_items(template_dict: Template) -> None
     assert not {a for a in actions if a.split(":")[0] in {"s3", "sqs", "events", "cognito-idp"}}
 
 
-def test_api_can_send_to_the_outbound_and_jobs_queues_only(synthesized: Synthesized) -> None:
+def test_api_can_send_to_the_outbound_jobs_and_broadcasts_queues_only(synthesized: Synthesized) -> None:
     queues = queues_by_name(synthesized.template)
     by_name = {spec.name: queues[queue_name(synthesized, spec)][0] for spec in QUEUES}
     sent_to = {
@@ -262,7 +262,7 @@ def test_api_can_send_to_the_outbound_and_jobs_queues_only(synthesized: Synthesi
         if "sqs:SendMessage" in as_list(s["Action"])
         for resource in as_list(s["Resource"])
     }
-    assert sent_to == {by_name["outbound"], by_name["jobs"]}
+    assert sent_to == {by_name["outbound"], by_name["jobs"], by_name["broadcasts"]}
 
 
 def test_api_objects_are_limited_to_the_files_imports_and_exports_prefixes(template_dict: Template) -> None:

@@ -382,7 +382,8 @@ def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthes
             if isinstance(resource, str) and f":secret:{prefix}/" in resource:
                 assert resource.endswith(f":secret:{prefix}/*")
                 channel_readers.add(name)
-    assert channel_readers == {"whatsapp_webhook", "outbound_sender", "media_fetcher"}
+    # the API syncs and submits templates with the channel's token; the broadcast worker sends with it
+    assert channel_readers == {"whatsapp_webhook", "outbound_sender", "media_fetcher", "api", "broadcast_worker"}
 
 
 def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) -> None:
@@ -398,7 +399,8 @@ def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) ->
         "outbound_sender": [channels],
         "media_fetcher": [channels],
         "authorizer": [operator],
-        "api": [link],  # verifies the links bots sign
+        "api": [channels, link],  # templates at Meta (the channel's token); verifies the links bots sign
+        "broadcast_worker": [channels],
         "bot_turn": [
             f"{secret_arn}{Settings().bot_secret_prefix}/*",  # tenants' integration secrets
             f"{secret_arn}{Settings().openai_secret_name}-??????",  # one secret, its random suffix only
@@ -565,7 +567,7 @@ def test_event_publishers_may_put_events(template_dict: Template) -> None:
     publishers = {name for name, _ in functions_by_name(template_dict).items()
                   if "events:PutEvents" in actions_of(template_dict, name)}  # fmt: skip
     assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker", "bot_turn",
-                          "router"}
+                          "router", "broadcast_worker"}
 
 
 # --- observability -----------------------------------------------------------------------------------------
@@ -590,7 +592,7 @@ def test_every_dead_letter_queue_alarms_on_its_first_message(synthesized: Synthe
 def test_every_queue_alarms_when_its_oldest_message_is_older_than_five_minutes(synthesized: Synthesized) -> None:
     queues = queues_by_name(synthesized.template)
     # the bot's own idle-timeout checks wait in its queue for up to the SQS maximum delay (15 minutes)
-    self_delay = {"bot-turn": 900}
+    self_delay = {"bot-turn": 900, "broadcasts": 900}  # and broadcast buckets waiting for their retries
     expected = {
         # five minutes, or twice the consumer's timeout when a healthy message may take longer (jobs: 300 s)
         queues[queue_name(synthesized, spec)][0]: max(300, 2 * function(spec.consumer).timeout_s)
