@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
 from shared.topology_names import (
     BROADCAST_TICK,
     PUSH_EVENT_TYPES,
@@ -17,6 +16,7 @@ from shared.topology_names import (
     ROUTING_TICK,
     WEBHOOK_EVENT_TYPES,
 )
+from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
 
 
 @dataclass(frozen=True)

@@ -27,7 +27,6 @@ if TYPE_CHECKING:
     from shared.services.bot_runtime import BotRuntime
     from shared.services.bots import BotService
     from shared.services.broadcasts import BroadcastService
-    from shared.services.templates import TemplateService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -44,6 +43,7 @@ if TYPE_CHECKING:
     from shared.services.realtime import RealtimeService
     from shared.services.routing import RoutingService
     from shared.services.segment_service import SegmentService
+    from shared.services.templates import TemplateService
     from shared.services.users import UserService
     from shared.services.webhooks import WebhookService
 
@@ -431,8 +431,6 @@ def bot_service(settings: Settings) -> BotService:
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_bots import DynamoBotRegistry, DynamoBotSessions
     from shared.services.bots import BotService
-    from shared.services.broadcasts import BroadcastService
-    from shared.services.templates import TemplateService
 
     table = aws.table(settings.table_name)
     return BotService(registry=DynamoBotRegistry(table), sessions=DynamoBotSessions(table),

@@ -14,7 +14,6 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.services.bots import BotService
     from shared.services.broadcasts import BroadcastService
-    from shared.services.templates import TemplateService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -23,6 +22,7 @@ if TYPE_CHECKING:
     from shared.services.jobs import JobService
     from shared.services.platform import PlatformService
     from shared.services.segment_service import SegmentService
+    from shared.services.templates import TemplateService
     from shared.services.users import UserService
     from shared.services.webhooks import WebhookService
 

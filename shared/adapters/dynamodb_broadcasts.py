@@ -108,7 +108,7 @@ class DynamoBroadcasts:
         item = self._table.get_item(Key=broadcast_key(tenant_id, broadcast_id), ConsistentRead=True).get("Item")
         return Broadcast.model_validate_json(item["doc"]) if item else None
 
-    def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
+    def list_broadcasts(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
         items, next_cursor = query_page(self._table, f"T#{tenant_id}#BROADCASTS", limit=limit, cursor=cursor,
                                         sk_prefix="BC#", newest_first=True)
         return Page([Broadcast.model_validate_json(i["doc"]) for i in items], next_cursor)
@@ -178,8 +178,8 @@ class DynamoBroadcasts:
     def put_exclusions(self, tenant_id: str, broadcast_id: str, exclusions: Sequence[Exclusion]) -> None:
         with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
             for e in exclusions:
-                batch.put_item(Item=_clean({"pk": f"T#{tenant_id}#BCX#{broadcast_id}",
-                                            "sk": e.to or f"C#{e.contact_id}" or secrets.token_hex(6),
+                sk = e.to or (f"C#{e.contact_id}" if e.contact_id else f"R#{secrets.token_hex(6)}")
+                batch.put_item(Item=_clean({"pk": f"T#{tenant_id}#BCX#{broadcast_id}", "sk": sk,
                                             "type": "bc_exclusion", "doc": e.model_dump_json()}))
 
     def bucket_count(self, tenant_id: str, broadcast_id: str, bucket: int) -> int:
@@ -256,10 +256,11 @@ class DynamoBroadcasts:
     # -- recipients ------------------------------------------------------------------------------------
     @staticmethod
     def _recipient_item(tenant_id: str, broadcast_id: str, r: Recipient) -> dict[str, Any]:
-        return _clean({**recipient_key(tenant_id, broadcast_id, r.bucket, r.to), "type": "bc_recipient",
+        item: dict[str, Any] = _clean({**recipient_key(tenant_id, broadcast_id, r.bucket, r.to), "type": "bc_recipient",
                        "to": r.to, "bucket": r.bucket, "contact_id": r.contact_id, "contact_key": r.contact_key,
                        "market": r.market, "params": json.dumps(r.params, separators=(",", ":")),
                        "status": r.status, "rank": RECIPIENT_RANK[r.status], "attempt": r.attempt})
+        return item
 
     @staticmethod
     def _recipient(item: dict[str, Any]) -> Recipient:
@@ -483,7 +484,7 @@ class DynamoTemplates:
                                     ConsistentRead=True).get("Item")
         return MessageTemplate.model_validate_json(item["doc"]) if item else None
 
-    def list(self, tenant_id: str, channel_id: str) -> list[MessageTemplate]:
+    def list_templates(self, tenant_id: str, channel_id: str) -> list[MessageTemplate]:
         out: list[MessageTemplate] = []
         kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"T#{tenant_id}#TPL#{channel_id}")}
         while True:

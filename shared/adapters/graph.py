@@ -93,7 +93,8 @@ class GraphWhatsAppClient:
         data = body.get("data") if isinstance(body, dict) else None
         paging = body.get("paging") if isinstance(body, dict) else None
         cursors = paging.get("cursors") if isinstance(paging, dict) else None
-        next_after = cursors.get("after") if isinstance(cursors, dict) and paging.get("next") else None
+        more = isinstance(paging, dict) and bool(paging.get("next"))
+        next_after = cursors.get("after") if isinstance(cursors, dict) and more else None
         return [d for d in data or [] if isinstance(d, dict)], next_after
 
     def create_template(self, waba_id: str, access_token: str, body: dict[str, Any]) -> dict[str, Any]:

@@ -114,10 +114,10 @@ def field_value(candidate: Candidate, name: str) -> Any:
         return contact.emails[0] if contact.emails else None
     if name in ("language", "lifecycle", "contact_id"):
         return getattr(contact, name)
-    value = contact.fields.get(name)
-    if isinstance(value, list):
-        return ", ".join(value) if value else None
-    return value
+    custom: Any = contact.fields.get(name)
+    if isinstance(custom, list):
+        return ", ".join(custom) if custom else None
+    return custom
 
 
 def resolve_params(template: MessageTemplate, variables: Mapping[str, VariableSource],

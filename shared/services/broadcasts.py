@@ -43,7 +43,6 @@ from shared.services.broadcast_audience import (
 from shared.services.broadcast_sender import (
     BucketResult,
     BucketSender,
-    RecipientWrite,
     SendContext,
     error_class,
     parse_callback,
@@ -147,7 +146,7 @@ class BroadcastService:
             raise NotFound(f"no channel {data.channel_id}")
         template = self._templates.get_template(tenant_id, data.channel_id, data.template_name,
                                                 data.template_language)
-        known = {v for v in _slots(template)}
+        known = set(_slots(template))
         unknown = sorted(set(data.variables) - known)
         if unknown:
             raise InvalidInput("the template has no such variables", errors=[
@@ -200,8 +199,8 @@ class BroadcastService:
                         excluded=int(sum((b.prepared or {}).get("excluded", {}).values())))
         return BroadcastView(**b.model_dump(), counts=counts, progress=round(done / total, 4) if total else 0.0)
 
-    def list(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
-        page = self._store.list(tenant_id, limit=limit, cursor=cursor)
+    def list_broadcasts(self, tenant_id: str, *, limit: int, cursor: str | None) -> Page:
+        page = self._store.list_broadcasts(tenant_id, limit=limit, cursor=cursor)
         return Page([self._view(b) for b in page.items], page.cursor)
 
     def _save(self, b: Broadcast, **changes: Any) -> Broadcast:
@@ -364,7 +363,7 @@ class BroadcastService:
                            "has sent")
         now = self._clock.now()
         classes = set(data.error_classes) if data.error_classes else None
-        moved, skipped = 0, {}
+        moved, skipped = 0, dict[str, int]()
         buckets: set[int] = set()
         for r in list(self._store.iter_failed(tenant_id, broadcast_id)):
             cls = r.error_class or "permanent"
@@ -463,9 +462,9 @@ class BroadcastService:
         if a.list_file_id:
             headers, rows = self._list_rows(b)
             start = int(cursor or 0)
-            page = rows[start:start + limit]
-            return self._list_candidates(b, headers, page), (str(start + len(page))
-                                                             if start + len(page) < len(rows) else None)
+            chunk = rows[start:start + limit]
+            return self._list_candidates(b, headers, chunk), (str(start + len(chunk))
+                                                              if start + len(chunk) < len(rows) else None)
         predicate = (self._segments.predicate(t, a.segment_id) if a.segment_id else
                      (lambda c, _now: bool(set(a.tags) & set(c.tags))))
         now = self._clock.now()
@@ -635,14 +634,14 @@ class BroadcastService:
         token = self._channels.get_secrets(channel).access_token.get_secret_value()
         rate = b.rate_mps or self._templates.throughput(tenant_id, b.channel_id) or self._default_mps
         pacer = self._pacer(f"T#{tenant_id}#{channel.phone_number_id}", float(rate))
-        last_check = [self._clock.now(), "sending"]
+        checked: dict[str, Any] = {"at": self._clock.now(), "status": "sending"}
 
         def still_sending() -> str | None:
             now = self._clock.now()
-            if now - last_check[0] >= timedelta(seconds=1):  # one read per second of sending, not per group
+            if now - checked["at"] >= timedelta(seconds=1):  # one read per second of sending, not per group
                 cur = self._store.get(tenant_id, broadcast_id)
-                last_check[0], last_check[1] = now, cur.status if cur else "cancelled"
-            return None if last_check[1] == "sending" else str(last_check[1])
+                checked.update(at=now, status=cur.status if cur else "cancelled")
+            return None if checked["status"] == "sending" else str(checked["status"])
 
         ctx = SendContext(broadcast=b, template=template, phone_number_id=channel.phone_number_id,
                           access_token=token, pacer=pacer, still_sending=still_sending,
@@ -773,7 +772,7 @@ class BroadcastService:
         current = contact.consent.get(purpose)
         if current is not None and current.status == "opted_out":
             return
-        self._contacts.set_consent(tenant_id, contact_id, ConsentInput(purpose=purpose,  # type: ignore[arg-type]
+        self._contacts.set_consent(tenant_id, contact_id, ConsentInput(purpose=purpose,
                                                                        status="opted_out", source=source, text=text),
                                    actor="system:broadcasts")
 
@@ -801,17 +800,17 @@ def _status_move(r: Recipient, update: StatusUpdate, rates: RateCard
             return None
         err = update.errors[0] if update.errors else None
         code = err.code if err else None
-        adds = {"failed": 1, f"fail_{code or 'none'}": 1}
+        failed_adds = {"failed": 1, f"fail_{code or 'none'}": 1}
         if r.status == "unconfirmed":
-            adds["unconfirmed"] = -1
-            adds["sent"] = 1  # it did reach Meta
-        fields = {"status": "failed", "rank": RECIPIENT_RANK["failed"], "failed_at": now_iso,
+            failed_adds["unconfirmed"] = -1
+            failed_adds["sent"] = 1  # it did reach Meta
+        failed_fields: dict[str, Any] = {"status": "failed", "rank": RECIPIENT_RANK["failed"], "failed_at": now_iso,
                   "error_class": error_class(400, code), "error_code": code,
                   "error_title": (err.title or err.message) if err else "failed",
                   "error_details": err.details if err else None, "provider_message_id": update.provider_message_id}
         if code == 131049:
-            fields["retry_at"] = (update.at + timedelta(hours=24)).isoformat()
-        return fields, adds, True
+            failed_fields["retry_at"] = (update.at + timedelta(hours=24)).isoformat()
+        return failed_fields, failed_adds, True
     target = _STATUS_TO_RECIPIENT.get(update.status) if update.status else None
     if target is None:
         return None

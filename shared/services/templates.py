@@ -46,7 +46,7 @@ class TemplateStore(Protocol):
 
     def get(self, tenant_id: str, channel_id: str, name: str, language: str) -> MessageTemplate | None: ...
 
-    def list(self, tenant_id: str, channel_id: str) -> list[MessageTemplate]: ...
+    def list_templates(self, tenant_id: str, channel_id: str) -> list[MessageTemplate]: ...
 
     def delete(self, tenant_id: str, channel_id: str, name: str, language: str) -> None: ...
 
@@ -138,10 +138,10 @@ class TemplateService:
         return channel.waba_id, self._channels.get_secrets(channel).access_token.get_secret_value()
 
     # -- registry ---------------------------------------------------------------------------------------
-    def list(self, tenant_id: str, channel_id: str, *, status: str | None = None, category: str | None = None
-             ) -> list[MessageTemplate]:
+    def list_templates(self, tenant_id: str, channel_id: str, *, status: str | None = None,
+                       category: str | None = None) -> list[MessageTemplate]:
         self._channel(tenant_id, channel_id)
-        found = self._store.list(tenant_id, channel_id)
+        found = self._store.list_templates(tenant_id, channel_id)
         return [t for t in found if (status is None or t.status == status.upper())
                 and (category is None or t.category == category.upper())]
 
@@ -180,7 +180,7 @@ class TemplateService:
         except ProviderSendError as exc:
             raise InvalidInput(f"Meta refused the template listing: {exc.title or exc} (code {exc.code})") from None
         removed = 0
-        for template in self._store.list(tenant_id, channel_id):
+        for template in self._store.list_templates(tenant_id, channel_id):
             if template.key not in seen and template.status != "DELETED" and template.source != "created":
                 self._store.put(template.model_copy(update={"status": "DELETED", "updated_at": now}))
                 removed += 1
@@ -202,7 +202,7 @@ class TemplateService:
 
             raise Conflict(f"template {draft.name} ({draft.language}) already exists on this channel")
         waba, token = self._waba(tenant_id, channel_id)
-        body = {"name": data.name, "language": draft.language, "category": data.category,
+        body: dict[str, Any] = {"name": data.name, "language": draft.language, "category": data.category,
                 "parameter_format": data.parameter_format,
                 "components": [c.model_dump(exclude_none=True) for c in data.components]}
         if data.allow_category_change:
@@ -258,7 +258,7 @@ class TemplateService:
         self._channel(tenant_id, channel_id)
         current = self._store.health(tenant_id, channel_id) or ChannelHealth(tenant_id=tenant_id,
                                                                              channel_id=channel_id)
-        templates = self._store.list(tenant_id, channel_id)
+        templates = self._store.list_templates(tenant_id, channel_id)
         by_status: dict[str, int] = {}
         for t in templates:
             by_status[t.status] = by_status.get(t.status, 0) + 1

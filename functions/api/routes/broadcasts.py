@@ -84,7 +84,7 @@ class RetryResult(BaseModel):
 def list_templates(channel_id: str, status: Annotated[str | None, Query(max_length=20)] = None,
                    category: Annotated[str | None, Query(max_length=20)] = None) -> TemplateList:
     who = require(router, "contacts:read")
-    return TemplateList(items=deps.templates().list(who.tenant_id or "", channel_id, status=status,
+    return TemplateList(items=deps.templates().list_templates(who.tenant_id or "", channel_id, status=status,
                                                     category=category))
 
 
@@ -163,7 +163,7 @@ def create_broadcast(body: BroadcastInput) -> tuple[Broadcast, int]:
 def list_broadcasts(limit: Annotated[int, Query(ge=1, le=100)] = 20,
                     cursor: Annotated[str | None, Query(max_length=2048)] = None) -> BroadcastPage:
     who = require(router, "contacts:read")
-    page = deps.broadcasts().list(who.tenant_id or "", limit=limit, cursor=cursor)
+    page = deps.broadcasts().list_broadcasts(who.tenant_id or "", limit=limit, cursor=cursor)
     return BroadcastPage(items=page.items, next_cursor=page.cursor)
 
 
