@@ -410,12 +410,13 @@ def main() -> None:
     parsing = parser_times()
     counted = count_calls()
     reads = api_reads()
-    from bench import bots_bench, nlu_bench, routing_bench
+    from bench import bots_bench, broadcast_bench, nlu_bench, routing_bench
 
     bot_turns = bots_bench.run()
     nlu = nlu_bench.run()
     bot_calls = count_bot_calls()
     routing = routing_bench.run()
+    broadcasts = broadcast_bench.run()
     n, n_status = counted["n_messages"], max(counted["n_status"], 1)
     msg_cost = cost_per_million(counted["message_calls"], n, 1, counted["message_invocations"])
     st_cost = cost_per_million(counted["status_calls"], n_status, 1, counted["status_invocations"])
@@ -538,6 +539,7 @@ def main() -> None:
         "payloads both accept, but accepts the payloads pywa rejects (no BSUID).", "",
     ]
     lines += routing_bench.markdown(routing)
+    lines += broadcast_bench.markdown(broadcasts)
     (ROOT / "BENCHMARKS.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 
