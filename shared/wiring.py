@@ -499,7 +499,8 @@ def broadcast_service(settings: Settings) -> BroadcastService:
         contacts=contact_service(settings), lookup=_contact_store(settings), segments=segment_service(settings),
         files=file_service(settings), channels=_directory(settings),
         queue=SqsBroadcastQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
-        clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenants.contact_count)
+        clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenants.contact_count,
+        events=_events(settings))
 
 
 def template_service_plain(settings: Settings) -> TemplateService:

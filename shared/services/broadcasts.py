@@ -30,9 +30,10 @@ from shared.models.broadcasts import (
     ScheduleInput,
 )
 from shared.models.crm import ConsentInput, Contact
+from shared.models.events import BroadcastStatusChanged
 from shared.models.messages import StatusKind, StatusUpdate
 from shared.models.templates import MessageTemplate
-from shared.ports import Clock, Page
+from shared.ports import Clock, EventPublisher, Page
 from shared.services.broadcast_audience import (
     Candidate,
     Eligible,
@@ -123,8 +124,12 @@ class BroadcastService:
                  segments: SegmentsPort, files: FilesPort, channels: ChannelsPort, queue: BroadcastQueue,
                  sender: BucketSender, pacer: Callable[[str, float], Pacer], clock: Clock,
                  rate_card: RateCard | None = None, default_mps: int = 80,
-                 count_contacts: Callable[[str], int] | None = None) -> None:
+                 count_contacts: Callable[[str], int] | None = None, events: EventPublisher | None = None) -> None:
+        self._events = events
         self._count_contacts = count_contacts
+        # per preparation run: the uploaded list's rows and the tenant's phone index (read once per run)
+        self._rows_cache: dict[tuple[str, str], tuple[list[str], list[dict[str, str]]]] = {}
+        self._soft_cache: dict[str, dict[str, str]] = {}
         self._store = store
         self._templates = templates
         self._contacts = contacts
@@ -206,6 +211,10 @@ class BroadcastService:
     def _save(self, b: Broadcast, **changes: Any) -> Broadcast:
         updated = b.model_copy(update={**changes, "version": b.version + 1, "updated_at": self._clock.now()})
         self._store.put(updated, expected_version=b.version)
+        if self._events is not None and updated.status != b.status:
+            self._events.publish([BroadcastStatusChanged(
+                tenant_id=b.tenant_id, broadcast_id=b.broadcast_id, status=updated.status, previous_status=b.status,
+                reason=updated.paused_reason if updated.status == "paused" else updated.error)])
         return updated
 
     def _change(self, tenant_id: str, broadcast_id: str, fn: Callable[[Broadcast], dict[str, Any] | None]
@@ -433,8 +442,6 @@ class BroadcastService:
     def _contact_count(self, tenant_id: str) -> int:
         return self._count_contacts(tenant_id) if self._count_contacts else 1000
 
-    _rows_cache: dict[tuple[str, str], tuple[list[str], list[dict[str, str]]]] = {}
-
     def _list_rows(self, b: Broadcast) -> tuple[list[str], list[dict[str, str]]]:
         from shared.services.jobs import decode_csv, parse_csv  # noqa: PLC0415 - CSV reading shared with imports
 
@@ -496,8 +503,6 @@ class BroadcastService:
         return [Candidate(contacts.get(by_wa.get(w or "", "")), row=row, phone=raw or None)
                 for row, raw, w in zip(rows, phones, wa_ids, strict=True)]
 
-    _soft_cache: dict[str, dict[str, str]] = {}
-
     def _soft_phones(self, tenant_id: str) -> dict[str, str]:
         if tenant_id not in self._soft_cache:
             self._soft_cache.clear()
@@ -509,6 +514,8 @@ class BroadcastService:
         b = self._store.get(tenant_id, broadcast_id)
         if b is None or b.status != "preparing":
             return "not_preparing"
+        self._rows_cache.clear()
+        self._soft_cache.clear()
         try:
             template = self._template(tenant_id, b)
         except (NotFound, InvalidInput) as exc:
@@ -623,7 +630,12 @@ class BroadcastService:
         b = self._store.get(tenant_id, broadcast_id)
         if b is None or b.status != "sending":
             return "not_sending"  # paused or cancelled: resume re-enqueues what is left
-        template = self._templates.get_template(tenant_id, b.channel_id, b.template_name, b.template_language)
+        try:
+            template = self._templates.get_template(tenant_id, b.channel_id, b.template_name, b.template_language)
+        except NotFound:
+            self.pause(tenant_id, broadcast_id, reason=f"template {b.template_name} ({b.template_language}) is "
+                       "no longer in the registry")
+            return "template_missing"
         if not template.sendable:
             self.pause(tenant_id, broadcast_id, reason=f"template {template.name} is {template.status}")
             return "template_not_sendable"
