@@ -721,7 +721,7 @@ class BroadcastService:
             r = self._store.get_recipient(tenant_id, bid, bucket, to)
             if r is None:
                 return False
-            move = _status_move(r, update, self._rates)
+            move = _status_move(r, update)
             if move is None:
                 return True
             fields, adds, failed_view = move
@@ -800,8 +800,7 @@ _STATUS_TO_RECIPIENT = {StatusKind.SENT: "sent", StatusKind.DELIVERED: "delivere
                         StatusKind.PLAYED: "read", StatusKind.ACCEPTED: "sent"}
 
 
-def _status_move(r: Recipient, update: StatusUpdate, rates: RateCard
-                 ) -> tuple[dict[str, Any], dict[str, int], bool] | None:
+def _status_move(r: Recipient, update: StatusUpdate) -> tuple[dict[str, Any], dict[str, int], bool] | None:
     """What a status webhook changes on a recipient (forward only), or None if nothing."""
     now_iso = update.at.isoformat()
     billable = None
