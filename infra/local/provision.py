@@ -294,8 +294,14 @@ def seed_contact_center(res: LocalResources, tenant_id: str) -> dict[str, str]:
     return users
 
 
-# The demo WABA's approved templates (the Graph emulator serves them; POST /v1/channels/{id}/templates/sync reads them).
+# The demo WABA's approved templates for `make dev` (the Graph emulator serves them; POST
+# /v1/channels/{id}/templates/sync reads them). Tests seed their own: once any template is registered, the
+# emulator refuses template sends that match none, as Meta does.
 DEMO_TEMPLATES: list[dict[str, object]] = [
+    {"name": "codigo_verificacion", "language": "es", "category": "AUTHENTICATION", "status": "APPROVED",
+     "components": [
+         {"type": "BODY", "text": "*{{1}}* es tu código de verificación.", "example": {"body_text": [["123456"]]}},
+         {"type": "BUTTONS", "buttons": [{"type": "OTP", "otp_type": "COPY_CODE", "text": "Copiar código"}]}]},
     {"name": "recordatorio_pago", "language": "es", "category": "UTILITY", "status": "APPROVED",
      "components": [
          {"type": "HEADER", "format": "TEXT", "text": "Recordatorio de pago"},

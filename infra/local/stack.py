@@ -279,7 +279,6 @@ class LocalStack:
         self.account_channels: dict[str, tuple[str, str]] = {
             self.demo.waba_id: (self.demo.channel_id, self.demo.app_secret)}
         self.graph.account_sink = self._post_account_webhook
-        self.graph.seed_templates(self.demo.waba_id, DEMO_TEMPLATES)
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
         threading.Thread(target=self._server.serve_forever, daemon=True, name="gateway").start()
         for spec in topology.QUEUES:
@@ -506,6 +505,7 @@ def main() -> None:
     )
     stack = LocalStack(port=port, moto_port=int(os.environ.get("MOTO_PORT", "0")) or None, demo=demo,
                        auto_status=os.environ.get("LOCAL_AUTO_STATUS", "true") == "true").start()
+    stack.graph.seed_templates(stack.demo.waba_id, DEMO_TEMPLATES)  # the demo WABA's approved templates
     print(f"""
 Local stack ready on {stack.url}   (GET {stack.url}/health)
   moto server (AWS_ENDPOINT_URL): {stack.moto_url}

@@ -44,6 +44,20 @@ EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/conversations/{conversation_id}/notes"): {"text": "nota"},
     ("post", "/v1/conversations/{conversation_id}/assign"): {"agent_id": "someone"},
     ("post", "/v1/conversations/{conversation_id}/transfer"): {"campaign_id": "ventas"},
+    ("put", "/v1/broadcasts/{broadcast_id}"): {"name": "x", "channel_id": "c", "template_name": "t",
+                                                "template_language": "es", "audience": {"tags": ["x"]}},
+    ("post", "/v1/broadcasts/{broadcast_id}/preview"): {},
+    ("post", "/v1/broadcasts/{broadcast_id}/retry"): {},
+    ("post", "/v1/broadcasts/{broadcast_id}/start"): {},
+    ("post", "/v1/channels/{channel_id}/templates"): {"name": "intruso", "language": "es", "category": "UTILITY",
+                                                       "components": [{"type": "BODY", "text": "Hola"}]},
+    ("post", "/v1/channels/{channel_id}/templates/{name}/validate"): {"language": "es", "parameters": {}},
+    ("put", "/v1/channels/{channel_id}/throughput"): {"throughput_mps": 5},
+}
+# Required query parameters, by operation.
+EXAMPLE_QUERIES: dict[tuple[str, str], str] = {
+    ("get", "/v1/channels/{channel_id}/templates/{name}"): "?language=es",
+    ("delete", "/v1/channels/{channel_id}/templates/{name}"): "?language=es",
 }
 ISO_BOT = """
 id: iso-bot
@@ -90,11 +104,32 @@ def tenants(stack: LocalStack) -> dict[str, Any]:
     bot = call(stack, "POST", "/v1/bots", {"source": ISO_BOT}, key=key_b)
     assert bot.status == 201, bot.text
     ids["bot_id"], ids["version"] = "iso-bot", "1"
-    ids["conversation_id"] = _conversation_of(stack, "iso-b", key_b)
+    ids["conversation_id"], ids["channel_id"] = _conversation_of(stack, "iso-b", key_b)
+    ids["name"] = "aviso_b"
+    ids["broadcast_id"] = _broadcast_of(stack, "iso-b", key_b, ids["channel_id"], ids["contact_id"])
     return {"a": key_a, "b": key_b, "ids": ids}
 
 
-def _conversation_of(stack: LocalStack, tenant_id: str, key_b: str) -> str:
+def _broadcast_of(stack: LocalStack, tenant_id: str, key_b: str, channel_id: str, contact_id: str) -> str:
+    """A draft broadcast of tenant B on its channel (its template written to the registry directly)."""
+    from datetime import UTC, datetime
+
+    from shared.adapters.dynamodb_broadcasts import DynamoTemplates
+    from shared.models.templates import MessageTemplate, TemplateComponent
+    from tests.integration.conftest import table
+
+    DynamoTemplates(table(stack)).put(MessageTemplate(
+        tenant_id=tenant_id, channel_id=channel_id, name="aviso_b", language="es", status="APPROVED",
+        components=[TemplateComponent(type="BODY", text="Hola, tu pedido está listo.")],
+        updated_at=datetime.now(UTC)))
+    created = call(stack, "POST", "/v1/broadcasts", {
+        "name": "B", "channel_id": channel_id, "template_name": "aviso_b", "template_language": "es",
+        "audience": {"contact_ids": [contact_id]}}, key=key_b)
+    assert created.status == 201, created.text
+    return str(created.body["broadcast_id"])
+
+
+def _conversation_of(stack: LocalStack, tenant_id: str, key_b: str) -> tuple[str, str]:
     """A real conversation of the tenant: connect a channel through the platform API and send it a message."""
     from tests.integration.api_client import OPERATOR_KEY
     from tests.integration.conftest import wait_for
@@ -112,7 +147,7 @@ def _conversation_of(stack: LocalStack, tenant_id: str, key_b: str) -> str:
     assert status == 200
     stack.wait_idle()
     page = wait_for(lambda: call(stack, "GET", "/v1/conversations", key=key_b).body["items"])
-    return str(page[0]["conversation_id"])
+    return str(page[0]["conversation_id"]), str(channel_id)
 
 
 def _operations(stack: LocalStack) -> list[tuple[str, str, dict[str, Any]]]:
@@ -139,7 +174,7 @@ def test_tenant_a_gets_404_for_every_id_of_tenant_b(stack: LocalStack, tenants: 
         for name in params:
             url = url.replace("{" + name + "}", ids.get(name, f"missing-{name}"))
         body = EXAMPLE_BODIES.get((method, path))
-        answer = call(stack, method.upper(), url, body, key=key_a)
+        answer = call(stack, method.upper(), url + EXAMPLE_QUERIES.get((method, path), ""), body, key=key_a)
         if (method, path) in OWN_NAMESPACE:
             if answer.status >= 500:
                 failures.append(f"{method.upper()} {path}: {answer.status}")

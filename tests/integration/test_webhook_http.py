@@ -86,8 +86,8 @@ def test_body_over_one_megabyte_is_413(stack: LocalStack) -> None:
 @pytest.mark.parametrize(("body", "reason"), [
     (text_message("5491100000003", "otro número", ) | {}, None),
     ({"object": "page", "entry": []}, "envelope"),
-    (envelope({"event": "APPROVED", "message_template_id": 1}, field="message_template_status_update"),
-     "unhandled field"),
+    (envelope({"user_preferences": [{"wa_id": "1", "category": "marketing_messages", "value": "stop"}]},
+              field="user_preferences"), "unhandled field"),
 ])
 def test_wrong_shape_or_other_phone_number_is_200_and_quarantined(stack: LocalStack, body: dict, reason: str | None
                                                                    ) -> None:
