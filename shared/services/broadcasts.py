@@ -56,8 +56,6 @@ from shared.services.template_params import build_components, render_preview
 PAGE = 200  # audience candidates per checkpoint
 BUCKET_SIZE = 100
 MAX_LIST_BYTES = 50_000_000
-TIER_LIMITS = {"TIER_50": 50, "TIER_250": 250, "TIER_1K": 1000, "TIER_2K": 2000, "TIER_10K": 10_000,
-               "TIER_100K": 100_000, "TIER_UNLIMITED": None}
 
 
 class BroadcastQueue(Protocol):
