@@ -100,6 +100,10 @@ class _Messages:
     def accepted_fields(self, request: Any, provider_message_id: str, now: datetime) -> dict[str, Any]:
         return {"provider_message_id": provider_message_id}
 
+    def failed_fields(self, *, code: int | None, title: str | None, details: str | None, now: datetime
+                      ) -> dict[str, Any]:
+        return {"status": "failed", "error_code": code}
+
 
 class _Slots:
     def __init__(self) -> None:

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from shared.services.auth import Authenticator
     from shared.services.bot_runtime import BotRuntime
     from shared.services.bots import BotService
+    from shared.services.broadcast_tracking import BroadcastTracking
     from shared.services.broadcasts import BroadcastService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
@@ -102,7 +103,8 @@ def inbound_service(settings: Settings) -> InboundService:
 
     return InboundService(store=_store(settings), events=_events(settings), clock=SystemClock(),
                           service_window=timedelta(seconds=settings.service_window_s), crm=_inbound_crm(settings),
-                          broadcasts=broadcast_service(settings), health=template_service(settings))
+                          broadcasts=broadcast_tracking(settings),
+                          health=template_service(settings, manages_meta=False))
 
 
 def _inbound_crm(settings: Settings) -> InboundCrm:
@@ -455,7 +457,10 @@ def realtime_service(settings: Settings) -> RealtimeService:
                            members=CampaignStoreMembers(DynamoContactCenter(table)), clock=SystemClock())
 
 
-def template_service(settings: Settings) -> TemplateService:
+def template_service(settings: Settings, *, pauses_broadcasts: bool = True, manages_meta: bool = True
+                     ) -> TemplateService:
+    """The registry and account health. `manages_meta=False`: no Graph client (the inbound processor applies
+    Meta's webhooks and never calls Meta); `pauses_broadcasts=False`: for the broadcast service itself."""
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_broadcasts import DynamoTemplates
@@ -464,9 +469,22 @@ def template_service(settings: Settings) -> TemplateService:
     def pause(tenant_id: str, channel_id: str, name: str, language: str, reason: str) -> list[str]:
         return broadcast_service(settings).pause_using(tenant_id, channel_id, name, language, reason)
 
-    return TemplateService(store=DynamoTemplates(aws.table(settings.table_name)), graph=_graph(settings),
-                           channels=_directory(settings), events=_events(settings), clock=SystemClock(),
-                           pause_broadcasts=pause, default_mps=settings.broadcast_default_mps)
+    return TemplateService(store=DynamoTemplates(aws.table(settings.table_name)),
+                           graph=_graph(settings) if manages_meta else None, channels=_directory(settings),
+                           events=_events(settings), clock=SystemClock(),
+                           pause_broadcasts=pause if pauses_broadcasts else None,
+                           default_mps=settings.broadcast_default_mps)
+
+
+def broadcast_tracking(settings: Settings) -> BroadcastTracking:
+    """Statuses and replies of broadcasts, for the inbound processor (the store and the CRM only)."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
+    from shared.services.broadcast_tracking import BroadcastTracking
+
+    return BroadcastTracking(store=DynamoBroadcasts(aws.table(settings.table_name)),
+                             contacts=contact_service(settings), clock=SystemClock())
 
 
 def broadcast_service(settings: Settings) -> BroadcastService:
@@ -488,28 +506,15 @@ def broadcast_service(settings: Settings) -> BroadcastService:
     def pacer(key: str, rate: float) -> Pacer:
         return Pacer(slots, key, rate, now_ms=lambda: time.time() * 1000, sleep=time.sleep)
 
-    tenants = tenancy(settings)
-
-    sender = BucketSender(store=DynamoBroadcasts(table), graph=_graph(settings), messages=_store(settings),
+    store = DynamoBroadcasts(table)
+    sender = BucketSender(store=store, graph=_graph(settings), messages=_store(settings),
                           clock=clock, policy=SenderPolicy(concurrency=settings.broadcast_concurrency,
                                                            claim_lease=timedelta(
                                                                seconds=settings.broadcast_claim_lease_s)))
     return BroadcastService(
-        store=DynamoBroadcasts(table), templates=template_service_plain(settings),
+        store=store, templates=template_service(settings, pauses_broadcasts=False),
         contacts=contact_service(settings), lookup=_contact_store(settings), segments=segment_service(settings),
         files=file_service(settings), channels=_directory(settings),
         queue=SqsBroadcastQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
-        clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenants.contact_count,
+        clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenancy(settings).contact_count,
         events=_events(settings))
-
-
-def template_service_plain(settings: Settings) -> TemplateService:
-    """The registry without the broadcast pauser (what the broadcast service itself reads templates with)."""
-    from shared.adapters import aws
-    from shared.adapters.clock import SystemClock
-    from shared.adapters.dynamodb_broadcasts import DynamoTemplates
-    from shared.services.templates import TemplateService
-
-    return TemplateService(store=DynamoTemplates(aws.table(settings.table_name)), graph=_graph(settings),
-                           channels=_directory(settings), events=_events(settings), clock=SystemClock(),
-                           default_mps=settings.broadcast_default_mps)

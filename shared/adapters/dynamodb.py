@@ -280,6 +280,14 @@ class DynamoMessageStore:
                 "status_rank": STATUS_RANK[StatusKind.ACCEPTED],
                 "gsi2pk": f"T#{request.tenant_id}#WAMID#{request.channel_id}#{provider_message_id}", "gsi2sk": "MSG"}
 
+    @staticmethod
+    def failed_fields(*, code: int | None, title: str | None, details: str | None, now: datetime,
+                      status: str = "failed") -> dict[str, Any]:
+        """What a failed (or refused) send sets on the message item."""
+        return {"status": status, "status_rank": STATUS_RANK[StatusKind.FAILED], "failed_at": _iso(now),
+                "error_code": code if code is not None else -1, "error_title": title or "",
+                "error_details": details or ""}
+
     def claim_outbound(self, request: OutboundRequest, *, now: datetime) -> OutboundClaim:
         item = self.outbound_item(request, now=now)
         try:
@@ -312,13 +320,12 @@ class DynamoMessageStore:
     def record_failed(self, request: OutboundRequest, *, status: str, code: int | None, title: str | None,
                       details: str | None, now: datetime) -> None:
         key = message_key(request.tenant_id, request.channel_id, request.message_id)
+        fields = self.failed_fields(code=code, title=title, details=details, now=now, status=status)
+        names = {f"#f{i}": name for i, name in enumerate(fields)}
         self._table.update_item(
-            Key=key,
-            UpdateExpression="SET #s = :s, status_rank = :r, failed_at = :at, error_code = :c, error_title = :t, "
-                             "error_details = :d",
-            ExpressionAttributeNames={"#s": "status"},
-            ExpressionAttributeValues={":s": status, ":r": STATUS_RANK[StatusKind.FAILED], ":at": _iso(now),
-                                       ":c": code if code is not None else -1, ":t": title or "", ":d": details or ""},
+            Key=key, UpdateExpression="SET " + ", ".join(f"#f{i} = :f{i}" for i in range(len(fields))),
+            ExpressionAttributeNames=names,
+            ExpressionAttributeValues={f":f{i}": value for i, value in enumerate(fields.values())},
         )
 
     # -- statuses --------------------------------------------------------------------------------------

@@ -32,11 +32,12 @@ from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
 from shared.adapters.dynamodb import _clean, _condition_failed, _iso, decode_cursor, encode_cursor, query_page
-from shared.errors import StaleBroadcast
-from shared.models.broadcasts import RECIPIENT_RANK, Broadcast, Exclusion, Recipient
+from shared.errors import InvalidInput, StaleBroadcast
+from shared.models.broadcasts import Broadcast, Exclusion, Recipient
 from shared.models.templates import ChannelHealth, HealthEvent, MessageTemplate
 from shared.ports import Page
-from shared.services.broadcast_sender import RecipientWrite
+from shared.services.broadcast_sender import RecipientWrite, ReplyWindow
+from shared.services.broadcast_tracking import ReplyPointer
 
 SCHEDULED = "BCSCHED"
 ACTIVE = "BCACTIVE"
@@ -59,6 +60,16 @@ def recipient_key(tenant_id: str, broadcast_id: str, bucket: int, to: str) -> di
 
 def _failed_pk(tenant_id: str, broadcast_id: str) -> str:
     return f"T#{tenant_id}#BCF#{broadcast_id}"
+
+
+def _reply_pointer_key(tenant_id: str, channel_id: str, contact_key: str) -> dict[str, str]:
+    return {"pk": f"T#{tenant_id}#BCLAST#{channel_id}#{contact_key}", "sk": "BC"}
+
+
+def _reply_pointer_item(tenant_id: str, broadcast_id: str, r: Recipient, reply: ReplyWindow) -> dict[str, Any]:
+    """The thread's last broadcast, kept (TTL) as long as replies are attributed to it."""
+    return {**_reply_pointer_key(tenant_id, reply.channel_id, r.contact_key), "broadcast_id": broadcast_id,
+            "bucket": r.bucket, "to": r.to, "at": _iso(reply.sent_at), "expires_at": int(reply.until.timestamp())}
 
 
 def _num(value: Any) -> int:
@@ -259,7 +270,7 @@ class DynamoBroadcasts:
         item: dict[str, Any] = _clean({**recipient_key(tenant_id, broadcast_id, r.bucket, r.to), "type": "bc_recipient",
                        "to": r.to, "bucket": r.bucket, "contact_id": r.contact_id, "contact_key": r.contact_key,
                        "market": r.market, "params": json.dumps(r.params, separators=(",", ":")),
-                       "status": r.status, "rank": RECIPIENT_RANK[r.status], "attempt": r.attempt})
+                       "status": r.status, "attempt": r.attempt})
         return item
 
     @staticmethod
@@ -307,11 +318,11 @@ class DynamoBroadcasts:
                     ) -> dict[str, Any]:
         return {"Update": {
             "TableName": self._name, "Key": recipient_key(tenant_id, broadcast_id, r.bucket, r.to),
-            "UpdateExpression": "SET #s = :sending, #rk = :rank, attempt = :next, claimed_at = :now, "
+            "UpdateExpression": "SET #s = :sending, attempt = :next, claimed_at = :now, "
                                 "message_id = :mid, updated_at = :now",
             "ConditionExpression": "#s = :queued AND attempt = :att",
-            "ExpressionAttributeNames": {"#s": "status", "#rk": "rank"},
-            "ExpressionAttributeValues": {":sending": "sending", ":rank": RECIPIENT_RANK["sending"],
+            "ExpressionAttributeNames": {"#s": "status"},
+            "ExpressionAttributeValues": {":sending": "sending",
                                           ":next": r.attempt + 1, ":now": _iso(now), ":mid": message_id,
                                           ":queued": "queued", ":att": r.attempt}}}
 
@@ -391,11 +402,12 @@ class DynamoBroadcasts:
                 single = self._counter_item(tenant_id, broadcast_id, shard, w.adds)
                 if self._transact([item] + ([single] if single else [])):
                     applied.append(w)
-        messages = [item for w in applied for item in w.items]
-        if messages:
+        after = [item for w in applied for item in w.items]
+        after += [_reply_pointer_item(tenant_id, broadcast_id, w.recipient, w.reply) for w in applied if w.reply]
+        if after:
             with self._table.batch_writer(overwrite_by_pkeys=["pk", "sk"]) as batch:
-                for message in messages:
-                    batch.put_item(Item=_clean(message))
+                for item in after:
+                    batch.put_item(Item=_clean(item))
         return applied
 
     def move(self, tenant_id: str, broadcast_id: str, recipient: Recipient, fields: dict[str, Any],
@@ -442,8 +454,6 @@ class DynamoBroadcasts:
         if cursor:
             head, _, rest = cursor.partition(".")
             if not head.isdigit():
-                from shared.errors import InvalidInput
-
                 raise InvalidInput("malformed cursor")
             bucket = int(head)
             start = decode_cursor(rest, partition=f"T#{tenant_id}#BCR#{broadcast_id}#{bucket:05d}",
@@ -462,10 +472,12 @@ class DynamoBroadcasts:
         return Page(out, f"{bucket}." if bucket < buckets else None)
 
     # -- replies ---------------------------------------------------------------------------------------
-    def reply_pointer(self, tenant_id: str, channel_id: str, contact_key: str) -> dict[str, Any] | None:
-        item = self._table.get_item(Key={"pk": f"T#{tenant_id}#BCLAST#{channel_id}#{contact_key}", "sk": "BC"}
-                                    ).get("Item")
-        return dict(item) if item else None
+    def reply_pointer(self, tenant_id: str, channel_id: str, contact_key: str) -> ReplyPointer | None:
+        item = self._table.get_item(Key=_reply_pointer_key(tenant_id, channel_id, contact_key)).get("Item")
+        if not item:
+            return None
+        return ReplyPointer(broadcast_id=str(item["broadcast_id"]), bucket=_num(item["bucket"]), to=str(item["to"]),
+                            at=datetime.fromisoformat(str(item["at"]).replace("Z", "+00:00")))
 
 
 class DynamoTemplates:

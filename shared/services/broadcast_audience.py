@@ -12,8 +12,6 @@
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +19,10 @@ from typing import Any
 from shared.models.broadcasts import VariableSource
 from shared.models.crm import Contact
 from shared.models.templates import MessageTemplate
+from shared.services.jobs import fold as header_fold
 from shared.services.phone import InvalidPhone, normalize_phone
 from shared.services.template_params import TemplateParamError, build_components, variables_of
+from shared.services.text_norm import fold as text_fold
 
 BUILTIN_FIELDS = ("name", "first_name", "phone", "email", "language", "lifecycle", "contact_id")
 
@@ -91,15 +91,10 @@ def consent_reason(contact: Contact | None, purpose: str) -> str | None:
     return None
 
 
-def _fold(text: str) -> str:
-    decomposed = unicodedata.normalize("NFKD", text.strip().lower())
-    return "".join(ch for ch in decomposed if ch.isalnum() or ch == "_")
-
-
 def field_value(candidate: Candidate, name: str) -> Any:
-    wanted = _fold(name)
+    wanted = header_fold(name)
     for column, value in candidate.row.items():
-        if _fold(column) == wanted and str(value).strip():
+        if header_fold(column) == wanted and str(value).strip():
             return str(value).strip()
     contact = candidate.contact
     if contact is None:
@@ -174,7 +169,7 @@ def keyword_consent(text: str | None) -> str | None:
     """'opted_out' for STOP/BAJA-like replies, 'opted_in' for ALTA/START, else None (whole message only)."""
     if not text or len(text) > 40:
         return None
-    folded = re.sub(r"[^a-z]", "", _fold(text))
+    folded = text_fold(text).replace(" ", "")
     if folded in _STOP:
         return "opted_out"
     if folded in _START:

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from shared.models.broadcasts import RECIPIENT_RANK, Broadcast, Recipient
+from shared.models.broadcasts import Broadcast, Recipient
 from shared.models.envelopes import OutboundRequest, TemplateContent, outbound_message_id
 from shared.models.templates import MessageTemplate
 from shared.ports import Clock, ProviderSendError, SendResult
@@ -99,6 +99,16 @@ class MessageItems(Protocol):
     def accepted_fields(self, request: OutboundRequest, provider_message_id: str, now: datetime
                         ) -> dict[str, Any]: ...
 
+    def failed_fields(self, *, code: int | None, title: str | None, details: str | None, now: datetime
+                      ) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class ReplyWindow:
+    channel_id: str
+    sent_at: datetime
+    until: datetime
+
 
 @dataclass(frozen=True)
 class RecipientWrite:
@@ -108,7 +118,8 @@ class RecipientWrite:
     fields: dict[str, Any]  # attributes to set (None removes)
     failed_view: bool  # listed in the failed view afterwards
     adds: dict[str, int]  # counters this change moves
-    items: tuple[dict[str, Any], ...] = ()  # written after it: the thread-history message, the reply pointer
+    items: tuple[dict[str, Any], ...] = ()  # written after it: the thread-history message
+    reply: ReplyWindow | None = None  # a send: the thread's replies are attributed to it for a while
 
 
 @dataclass(frozen=True)
@@ -192,13 +203,12 @@ class BucketSender:
     def _sweep_stale(self, b: Broadcast, recipients: list[Recipient], now: datetime, result: BucketResult) -> None:
         stale = [r for r in recipients if r.status == "sending" and r.claimed_at is not None
                  and now - r.claimed_at > self._policy.claim_lease]
-        writes = [RecipientWrite(r, {"status": "unconfirmed", "rank": RECIPIENT_RANK["unconfirmed"],
-                                     "error_class": "unconfirmed", "error_code": None,
+        writes = [RecipientWrite(r, {"status": "unconfirmed", "error_class": "unconfirmed", "error_code": None,
                                      "error_title": "the worker stopped during the send",
                                      "error_details": "no answer from Meta was recorded for this attempt; it may "
                                                       "have been delivered, so it is not resent automatically "
                                                       "(retry failed resends it)",
-                                     "updated_at": _iso(now)}, True, {"unconfirmed": 1}) for r in stale]
+                                     "updated_at": iso(now)}, True, {"unconfirmed": 1}) for r in stale]
         result.unconfirmed += len(self._store.record(b.tenant_id, b.broadcast_id, writes))
 
     # -- one group ---------------------------------------------------------------------------------------
@@ -213,13 +223,13 @@ class BucketSender:
         while index < len(held):
             granted = ctx.pacer.acquire(len(held) - index)
             for r in held[index:index + granted]:
-                futures.append((r, self._pool.submit(self._send_one, ctx, r)))
+                request = self._request(ctx, r)
+                futures.append((r, request, self._pool.submit(self._send_one, ctx, request)))
             index += granted
-        outcomes = [(r, f.result()) for r, f in futures]
+        outcomes = [(r, request, f.result()) for r, request, f in futures]
         self._record(ctx, outcomes, result)
 
-    def _send_one(self, ctx: SendContext, r: Recipient) -> SendResult | ProviderSendError:
-        request = self._request(ctx, r)
+    def _send_one(self, ctx: SendContext, request: OutboundRequest) -> SendResult | ProviderSendError:
         try:
             return self._graph.send(ctx.phone_number_id, ctx.access_token,
                                     build_payload(request, callback_data=request.request_id))
@@ -234,33 +244,32 @@ class BucketSender:
                                content=TemplateContent(name=template.name, language=template.language,
                                                        components=components), origin=f"broadcast:{b.broadcast_id}")
 
-    def _record(self, ctx: SendContext, outcomes: list[tuple[Recipient, SendResult | ProviderSendError]],
+    def _record(self, ctx: SendContext,
+                outcomes: list[tuple[Recipient, OutboundRequest, SendResult | ProviderSendError]],
                 result: BucketResult) -> None:
         b = ctx.broadcast
         now = self._clock.now()
         writes = []
         throttled = False
-        for r, outcome in outcomes:
-            request = self._request(ctx, r)
-            base = {"updated_at": _iso(now), "claimed_at": None}
+        for r, request, outcome in outcomes:
+            base = {"updated_at": iso(now), "claimed_at": None}
             if isinstance(outcome, SendResult):
                 wamid = outcome.provider_message_id or ""
                 item = {**self._messages.outbound_item(request, now=now),
                         **self._messages.accepted_fields(request, wamid, now),
                         "broadcast_id": b.broadcast_id}
-                pointer = {"pk": f"T#{b.tenant_id}#BCLAST#{b.channel_id}#{r.contact_key}", "sk": "BC",
-                           "broadcast_id": b.broadcast_id, "bucket": r.bucket, "to": r.to, "at": _iso(now),
-                           "expires_at": int((now + timedelta(hours=b.attribution_hours)).timestamp())}
-                writes.append(RecipientWrite(r, {**base, "status": "sent", "rank": RECIPIENT_RANK["sent"],
-                                                 "provider_message_id": wamid, "sent_at": _iso(now),
-                                                 "retry_at": None, "error_class": None, "error_code": None,
-                                                 "error_title": None, "error_details": None},
-                                             False, {"sent": 1}, (item, pointer)))
+                writes.append(RecipientWrite(r, {**base, "status": "sent", "provider_message_id": wamid,
+                                                 "sent_at": iso(now), "retry_at": None, "error_class": None,
+                                                 "error_code": None, "error_title": None, "error_details": None},
+                                             False, {"sent": 1}, (item,),
+                                             reply=ReplyWindow(b.channel_id, now,
+                                                               now + timedelta(hours=b.attribution_hours))))
                 result.sent += 1
                 continue
             kind = error_class(outcome.http_status, outcome.code)
-            error = {"error_class": kind, "error_code": outcome.code, "error_title": outcome.title or str(outcome),
-                     "error_details": outcome.details}
+            title = outcome.title or str(outcome)
+            error: dict[str, Any] = {"error_class": kind, "error_code": outcome.code, "error_title": title,
+                                     "error_details": outcome.details}
             retry_at: datetime | None = None
             attempt = r.attempt
             if kind == "throttled":
@@ -273,17 +282,17 @@ class BucketSender:
                 delay = min(self._policy.base_delay_s * 2 ** (r.attempt - 1), self._policy.max_delay_s)
                 retry_at = now + timedelta(seconds=delay * (0.5 + self._rng.random() / 2))
             if retry_at is not None:
-                writes.append(RecipientWrite(r, {**base, **error, "status": "queued", "rank": 0, "attempt": attempt,
-                                                 "retry_at": _iso(retry_at)}, False, {}))
+                writes.append(RecipientWrite(r, {**base, **error, "status": "queued", "attempt": attempt,
+                                                 "retry_at": iso(retry_at)}, False, {}))
                 result.retry_later += 1
                 continue
             if kind in ("transient", "pair_limit"):
-                error["error_title"] = f"retries exhausted after {r.attempt} attempts: {error['error_title']}"
-            fields = {**base, **error, "status": "failed", "rank": RECIPIENT_RANK["failed"], "failed_at": _iso(now),
-                      "retry_at": _iso(now + MARKETING_CAP_WAIT) if kind == "marketing_cap" else None}
-            item = {**self._messages.outbound_item(request, now=now), "status": "failed", "status_rank": 90,
-                    "error_code": outcome.code if outcome.code is not None else -1,
-                    "error_title": error["error_title"], "error_details": outcome.details or "",
+                title = error["error_title"] = f"retries exhausted after {r.attempt} attempts: {title}"
+            fields = {**base, **error, "status": "failed", "failed_at": iso(now),
+                      "retry_at": iso(now + MARKETING_CAP_WAIT) if kind == "marketing_cap" else None}
+            item = {**self._messages.outbound_item(request, now=now),
+                    **self._messages.failed_fields(code=outcome.code, title=title,
+                                                   details=outcome.details, now=now),
                     "broadcast_id": b.broadcast_id}
             writes.append(RecipientWrite(r, fields, True, {"failed": 1, f"fail_{outcome.code or 'none'}": 1},
                                          (item,)))
@@ -299,6 +308,6 @@ class BucketSender:
             ctx.pacer.throttled()
 
 
-def _iso(value: datetime) -> str:
+def iso(value: datetime) -> str:
     """The table's timestamp format (as shared.adapters.dynamodb writes it)."""
     return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")

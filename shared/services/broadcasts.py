@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
@@ -19,7 +18,6 @@ from zoneinfo import ZoneInfo
 from shared.errors import Conflict, InvalidInput, NotFound, StaleBroadcast
 from shared.models.broadcasts import (
     FINAL_STATUSES,
-    RECIPIENT_RANK,
     Broadcast,
     BroadcastInput,
     BroadcastView,
@@ -31,7 +29,6 @@ from shared.models.broadcasts import (
 )
 from shared.models.crm import ConsentInput, Contact
 from shared.models.events import BroadcastStatusChanged
-from shared.models.messages import StatusKind, StatusUpdate
 from shared.models.templates import MessageTemplate
 from shared.ports import Clock, EventPublisher, Page
 from shared.services.broadcast_audience import (
@@ -45,9 +42,9 @@ from shared.services.broadcast_sender import (
     BucketResult,
     BucketSender,
     SendContext,
-    error_class,
-    parse_callback,
+    iso,
 )
+from shared.services.broadcast_tracking import BroadcastTracking
 from shared.services.pacing import Pacer
 from shared.services.rate_card import RateCard
 from shared.services.schedule import check_zone
@@ -103,12 +100,6 @@ class ChannelsPort(Protocol):
     def get_secrets(self, channel: Any, *, fresh: bool = False) -> Any: ...
 
 
-@dataclass(frozen=True)
-class Attribution:
-    broadcast_id: str
-    start_flow: str | None
-
-
 def new_broadcast_id(clock: Clock) -> str:
     return f"bc_{int(clock.now().timestamp() * 1000):013x}{secrets.token_hex(4)}"
 
@@ -125,6 +116,7 @@ class BroadcastService:
                  count_contacts: Callable[[str], int] | None = None, events: EventPublisher | None = None) -> None:
         self._events = events
         self._count_contacts = count_contacts
+        self._tracking = BroadcastTracking(store=store, contacts=contacts, clock=clock)
         # per preparation run: the uploaded list's rows and the tenant's phone index (read once per run)
         self._rows_cache: dict[tuple[str, str], tuple[list[str], list[dict[str, str]]]] = {}
         self._soft_cache: dict[str, dict[str, str]] = {}
@@ -236,7 +228,8 @@ class BroadcastService:
         if contact_id:
             candidate = Candidate(self._contacts.get(tenant_id, contact_id))
         else:
-            candidate = next(self._candidates(b, None, limit=1)[0].__iter__(), Candidate(None))
+            first, _ = self._candidates(b, None, limit=1)
+            candidate = first[0] if first else Candidate(None)
         outcome = evaluate(candidate, template=template, variables=b.variables, purpose=purpose_of(b.category),
                            default_country=b.audience.default_country)
         contact = candidate.contact
@@ -385,8 +378,8 @@ class BroadcastService:
                 skipped[why] = skipped.get(why, 0) + 1
                 continue
             adds = {"failed": -1} if r.status == "failed" else {"unconfirmed": -1}
-            if self._store.move(tenant_id, broadcast_id, r, {"status": "queued", "rank": 0, "retry_at": None,
-                                                             "updated_at": now.isoformat()}, adds,
+            if self._store.move(tenant_id, broadcast_id, r, {"status": "queued", "retry_at": None,
+                                                             "updated_at": iso(now)}, adds,
                                 failed_view=False):
                 moved += 1
                 buckets.add(r.bucket)
@@ -477,11 +470,10 @@ class BroadcastService:
         return [Candidate(c) for c in page.items if predicate(c, now)], page.cursor
 
     def _list_candidates(self, b: Broadcast, headers: list[str], rows: list[dict[str, str]]) -> list[Candidate]:
-        from shared.services.jobs import fold  # noqa: PLC0415
+        from shared.services.jobs import HEADER_ALIASES, fold  # noqa: PLC0415 - the import's column names
         from shared.services.phone import InvalidPhone, normalize_phone  # noqa: PLC0415
 
-        column = next((h for h in headers if fold(h) in ("whatsapp", "waid", "phone", "telefono", "celular",
-                                                          "movil", "mobile", "tel", "phonenumber")), None)
+        column = next((h for h in headers if HEADER_ALIASES.get(fold(h)) in ("whatsapp", "phone")), None)
         if column is None:
             raise InvalidInput("the list needs a phone or whatsapp column")
         phones = [row.get(column, "") for row in rows]
@@ -663,8 +655,8 @@ class BroadcastService:
     def _after_bucket(self, b: Broadcast, bucket: int, result: BucketResult) -> None:
         t, bid = b.tenant_id, b.broadcast_id
         for contact_id in result.opted_out:
-            self._opt_out(t, contact_id, "marketing", source="whatsapp_131050",
-                          text="Meta reported that the user stopped marketing messages (131050)")
+            self._tracking.opt_out(t, contact_id, "marketing", source="whatsapp_131050",
+                                   text="Meta reported that the user stopped marketing messages (131050)")
         if result.stopped == "template":
             self.pause(t, bid, reason=result.pause_reason or "the template was refused")
             return
@@ -705,142 +697,9 @@ class BroadcastService:
                 resent += 1
         return {"started": started, "resent": resent}
 
-    # -- statuses and replies -----------------------------------------------------------------------
-    def on_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> bool:
-        """A status webhook for a broadcast send (callback data bc:...): move the recipient forward."""
-        ref = parse_callback(update.callback_data)
-        if ref is None or update.status is None:
-            return False
-        bid, bucket, to, _attempt = ref
-        b = self._store.get(tenant_id, bid)
-        if b is None or b.channel_id != channel_id:
-            return False
-        for _ in range(4):
-            r = self._store.get_recipient(tenant_id, bid, bucket, to)
-            if r is None:
-                return False
-            move = _status_move(r, update)
-            if move is None:
-                return True
-            fields, adds, failed_view = move
-            if self._store.move(tenant_id, bid, r, fields, adds, failed_view=failed_view):
-                if update.status is StatusKind.FAILED and update.errors and update.errors[0].code == 131050 \
-                        and r.contact_id:
-                    self._opt_out(tenant_id, r.contact_id, "marketing", source="whatsapp_131050",
-                                  text="Meta reported that the user stopped marketing messages (131050)")
-                return True
-        return True
-
-    def on_inbound(self, tenant_id: str, channel_id: str, contact_key: str, contact_id: str | None,
-                   text: str | None, reply_payload: str | None) -> Attribution | None:
-        """Attribute a customer's message to the last broadcast sent to them (within its window)."""
-        from shared.services.broadcast_audience import keyword_consent  # noqa: PLC0415
-
-        consent = keyword_consent(text)
-        if consent is not None and contact_id:
-            purpose_text = f"replied {text!r}"
-            if consent == "opted_out":
-                self._opt_out(tenant_id, contact_id, "marketing", source="whatsapp_keyword", text=purpose_text)
-            else:
-                self._contacts.set_consent(tenant_id, contact_id, ConsentInput(
-                    purpose="marketing", status="opted_in", source="whatsapp_keyword", text=purpose_text),
-                    actor="system:keyword")
-        pointer = self._store.reply_pointer(tenant_id, channel_id, contact_key)
-        if pointer is None:
-            return None
-        at = datetime.fromisoformat(str(pointer["at"]).replace("Z", "+00:00"))
-        b = self._store.get(tenant_id, str(pointer["broadcast_id"]))
-        if b is None or self._clock.now() - at > timedelta(hours=b.attribution_hours):
-            return None
-        r = self._store.get_recipient(tenant_id, b.broadcast_id, int(pointer["bucket"]), str(pointer["to"]))
-        if r is None:
-            return None
-        if RECIPIENT_RANK[r.status] < RECIPIENT_RANK["replied"] and r.status not in ("queued", "sending"):
-            adds = {"replied": 1}
-            if RECIPIENT_RANK[r.status] < RECIPIENT_RANK["delivered"]:
-                adds["delivered"] = 1  # a reply proves delivery even if that status never came
-            if r.status == "failed":
-                adds["failed"] = -1
-            elif r.status == "unconfirmed":
-                adds["unconfirmed"] = -1
-            if RECIPIENT_RANK[r.status] < RECIPIENT_RANK["sent"]:
-                adds["sent"] = 1
-            if self._store.move(tenant_id, b.broadcast_id, r, {"status": "replied", "rank": RECIPIENT_RANK["replied"],
-                                                                "replied_at": self._clock.now().isoformat()},
-                                adds, failed_view=False) and b.on_reply and b.on_reply.tag and contact_id:
-                self._contacts.change_tags(tenant_id, contact_id, add=[b.on_reply.tag],
-                                           actor=f"broadcast:{b.broadcast_id}")
-        if consent == "opted_out":
-            return Attribution(b.broadcast_id, None)
-        return Attribution(b.broadcast_id, b.on_reply.bot_flow if b.on_reply else None)
-
-    def _opt_out(self, tenant_id: str, contact_id: str, purpose: str, *, source: str, text: str) -> None:
-        try:
-            contact = self._contacts.get(tenant_id, contact_id)
-        except NotFound:
-            return
-        current = contact.consent.get(purpose)
-        if current is not None and current.status == "opted_out":
-            return
-        self._contacts.set_consent(tenant_id, contact_id, ConsentInput(purpose=purpose,
-                                                                       status="opted_out", source=source, text=text),
-                                   actor="system:broadcasts")
-
 
 def _slots(template: MessageTemplate) -> Iterator[str]:
     from shared.services.template_params import variables_of  # noqa: PLC0415
 
     for v in variables_of(template):
         yield v.slot
-
-
-_STATUS_TO_RECIPIENT = {StatusKind.SENT: "sent", StatusKind.DELIVERED: "delivered", StatusKind.READ: "read",
-                        StatusKind.PLAYED: "read", StatusKind.ACCEPTED: "sent"}
-
-
-def _status_move(r: Recipient, update: StatusUpdate) -> tuple[dict[str, Any], dict[str, int], bool] | None:
-    """What a status webhook changes on a recipient (forward only), or None if nothing."""
-    now_iso = update.at.isoformat()
-    billable = None
-    if update.pricing is not None:
-        billable = update.pricing.type == "regular" if update.pricing.type else update.pricing.billable
-    if update.status is StatusKind.FAILED:
-        if r.status not in ("sending", "unconfirmed", "sent", "queued"):
-            return None
-        err = update.errors[0] if update.errors else None
-        code = err.code if err else None
-        failed_adds = {"failed": 1, f"fail_{code or 'none'}": 1}
-        if r.status == "unconfirmed":
-            failed_adds["unconfirmed"] = -1
-            failed_adds["sent"] = 1  # it did reach Meta
-        failed_fields: dict[str, Any] = {"status": "failed", "rank": RECIPIENT_RANK["failed"], "failed_at": now_iso,
-                  "error_class": error_class(400, code), "error_code": code,
-                  "error_title": (err.title or err.message) if err else "failed",
-                  "error_details": err.details if err else None, "provider_message_id": update.provider_message_id}
-        if code == 131049:
-            failed_fields["retry_at"] = (update.at + timedelta(hours=24)).isoformat()
-        return failed_fields, failed_adds, True
-    target = _STATUS_TO_RECIPIENT.get(update.status) if update.status else None
-    if target is None:
-        return None
-    old, new = RECIPIENT_RANK[r.status], RECIPIENT_RANK[target]
-    if r.status == "failed":
-        return None  # a failure stays until retried (a late 'sent' of the failed message adds nothing)
-    if new <= old:
-        if billable is not None and r.billable is None:
-            return {"billable": billable}, {}, False
-        return None
-    adds: dict[str, int] = {}
-    for milestone in ("sent", "delivered", "read"):
-        if old < RECIPIENT_RANK[milestone] <= new:
-            adds[milestone] = 1
-    if r.status == "unconfirmed":
-        adds["unconfirmed"] = -1
-    fields: dict[str, Any] = {"status": target, "rank": new, f"{target}_at": now_iso,
-                              "provider_message_id": update.provider_message_id}
-    effective = billable if billable is not None else r.billable
-    if billable is not None:
-        fields["billable"] = billable
-    if "delivered" in adds and effective is not False:
-        adds[f"bill_{r.market}"] = 1
-    return fields, adds, False

@@ -17,7 +17,7 @@ from collections.abc import Callable, Mapping
 from datetime import datetime
 from typing import Any, Protocol
 
-from shared.errors import InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models.events import AccountHealthChanged
 from shared.models.templates import (
     ChannelHealth,
@@ -114,7 +114,8 @@ def limit_of(value: Any) -> tuple[str | None, int | None]:
 
 
 class TemplateService:
-    def __init__(self, *, store: TemplateStore, graph: TemplateGraph, channels: Channels, events: EventPublisher,
+    def __init__(self, *, store: TemplateStore, graph: TemplateGraph | None, channels: Channels,
+                 events: EventPublisher,
                  clock: Clock, pause_broadcasts: BroadcastPauser | None = None, default_mps: int = 80) -> None:
         self._store = store
         self._graph = graph
@@ -130,12 +131,15 @@ class TemplateService:
             raise NotFound(f"no channel {channel_id}")
         return channel
 
-    def _waba(self, tenant_id: str, channel_id: str) -> tuple[str, str]:
+    def _meta(self, tenant_id: str, channel_id: str) -> tuple[TemplateGraph, str, str]:
+        """The Graph client, the channel's WABA id and its token (to call Meta's template endpoints)."""
+        if self._graph is None:
+            raise RuntimeError("this TemplateService was built without a Graph client")
         channel = self._channel(tenant_id, channel_id)
         if not channel.waba_id:
             raise InvalidInput(f"channel {channel_id} has no WhatsApp Business Account id (waba_id); set it to "
                                "manage templates")
-        return channel.waba_id, self._channels.get_secrets(channel).access_token.get_secret_value()
+        return self._graph, channel.waba_id, self._channels.get_secrets(channel).access_token.get_secret_value()
 
     # -- registry ---------------------------------------------------------------------------------------
     def list_templates(self, tenant_id: str, channel_id: str, *, status: str | None = None,
@@ -153,14 +157,14 @@ class TemplateService:
         return template
 
     def sync(self, tenant_id: str, channel_id: str) -> dict[str, int]:
-        waba, token = self._waba(tenant_id, channel_id)
+        graph, waba, token = self._meta(tenant_id, channel_id)
         now = self._clock.now()
         seen: set[str] = set()
         added = updated = 0
         after: str | None = None
         try:
             while True:
-                page, after = self._graph.list_templates(waba, token, after=after)
+                page, after = graph.list_templates(waba, token, after=after)
                 for data in page:
                     if not data.get("name") or not data.get("language"):
                         continue
@@ -198,17 +202,15 @@ class TemplateService:
             raise InvalidInput("the template would be rejected", errors=[
                 {"location": f.rule, "message": f.message} for f in errors])
         if self._store.get(tenant_id, channel_id, draft.name, draft.language) is not None:
-            from shared.errors import Conflict  # noqa: PLC0415
-
             raise Conflict(f"template {draft.name} ({draft.language}) already exists on this channel")
-        waba, token = self._waba(tenant_id, channel_id)
+        graph, waba, token = self._meta(tenant_id, channel_id)
         body: dict[str, Any] = {"name": data.name, "language": draft.language, "category": data.category,
                 "parameter_format": data.parameter_format,
                 "components": [c.model_dump(exclude_none=True) for c in data.components]}
         if data.allow_category_change:
             body["allow_category_change"] = True
         try:
-            answer = self._graph.create_template(waba, token, body)
+            answer = graph.create_template(waba, token, body)
         except ProviderSendError as exc:
             raise InvalidInput(f"Meta refused the template: {exc.title or exc}",
                                errors=[{"location": "meta", "message": exc.details or exc.title or str(exc)}]
@@ -222,9 +224,9 @@ class TemplateService:
 
     def delete(self, tenant_id: str, channel_id: str, name: str, language: str) -> None:
         template = self.get_template(tenant_id, channel_id, name, language)
-        waba, token = self._waba(tenant_id, channel_id)
+        graph, waba, token = self._meta(tenant_id, channel_id)
         try:
-            self._graph.delete_template(waba, token, template.name)
+            graph.delete_template(waba, token, template.name)
         except ProviderSendError as exc:
             if exc.http_status != 404:
                 raise InvalidInput(f"Meta refused the deletion: {exc.title or exc}") from None

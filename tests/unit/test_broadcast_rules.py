@@ -26,7 +26,7 @@ from shared.services.broadcast_audience import (
     resolve_params,
 )
 from shared.services.broadcast_sender import error_class, parse_callback, request_id
-from shared.services.broadcasts import _status_move
+from shared.services.broadcast_tracking import _status_move
 from shared.services.templates import limit_of, parse_graph_template
 
 T0 = datetime(2026, 3, 2, 12, 0, tzinfo=UTC)
