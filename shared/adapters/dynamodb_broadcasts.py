@@ -125,9 +125,21 @@ class DynamoBroadcasts:
         return Page([Broadcast.model_validate_json(i["doc"]) for i in items], next_cursor)
 
     def due_scheduled(self, now: datetime) -> list[tuple[str, str]]:
+        """Scheduled broadcasts whose time has come (100 per tick)."""
         items = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(SCHEDULED)
                                   & Key("gsi1sk").lte(_iso(now) + "~"), Limit=100)["Items"]
         return [(str(i["tenant_id"]), str(i["broadcast_id"])) for i in items]
+
+    def scheduled(self) -> list[tuple[str, str]]:
+        """Every scheduled broadcast, whenever it is due."""
+        out: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {"IndexName": "gsi1", "KeyConditionExpression": Key("gsi1pk").eq(SCHEDULED)}
+        while True:
+            page = self._table.query(**kwargs)
+            out += [(str(i["tenant_id"]), str(i["broadcast_id"])) for i in page["Items"]]
+            if "LastEvaluatedKey" not in page:
+                return out
+            kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
 
     def active(self) -> list[tuple[str, str]]:
         items = self._table.query(IndexName="gsi2", KeyConditionExpression=Key("gsi2pk").eq(ACTIVE),

@@ -317,7 +317,7 @@ class BroadcastService:
     def pause_using(self, tenant_id: str, channel_id: str, name: str, language: str, reason: str) -> list[str]:
         """Pause the tenant's live broadcasts that send this template (Meta paused or disabled it)."""
         paused = []
-        for t, bid in self._store.active() + self._store.due_scheduled(self._clock.now() + timedelta(days=3650)):
+        for t, bid in self._store.active() + self._store.scheduled():
             if t != tenant_id:
                 continue
             b = self._store.get(t, bid)
