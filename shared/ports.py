@@ -61,6 +61,8 @@ class Thread:
     name: str | None = None
     phone: str | None = None
     contact_id: str | None = None
+    last_inbound_id: str | None = None  # the provider id of the newest inbound message (by Meta's timestamp)
+    last_inbound_type: str | None = None
 
 
 @dataclass(frozen=True)
@@ -271,6 +273,7 @@ class SessionSnapshot:
     rev: int
     paused: str | None  # why the bot is silent (agent, api, handoff), None when it may talk
     lease_token: str
+    seen: frozenset[str] = frozenset()  # ids of the messages earlier turns answered
 
 
 class BotRegistry(Protocol):

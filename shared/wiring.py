@@ -393,7 +393,8 @@ def bot_runtime(settings: Settings) -> BotRuntime:
         contacts=contacts, closer=conversation_service(settings),
         addons=Addons(transcriber=_transcriber(settings), describer=_describer(settings),
                       blobs=files, media_key=media_key),
-        config=BotRuntimeConfig(coalesce_cap_s=settings.bot_coalesce_cap_s, plans=plans.plan))
+        config=BotRuntimeConfig(coalesce_cap_s=settings.bot_coalesce_cap_s, plans=plans.plan),
+        threads=_store(settings))
 
 
 def _llm(settings: Settings) -> LlmProvider:

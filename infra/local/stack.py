@@ -79,29 +79,38 @@ class FakeContext:
 
 
 def _atomic_moto_dynamodb() -> None:
-    """moto's DynamoDB made atomic and its transactions O(items): see infra/local/moto_fixes.py."""
-    from infra.local.moto_fixes import patch_moto_dynamodb
+    """moto's DynamoDB made atomic and its transactions O(items), its FIFO queues safe for concurrent pollers,
+    its EventBridge without a parser per delivery: see infra/local/moto_fixes.py."""
+    from infra.local.moto_fixes import patch_moto_dynamodb, patch_moto_events, patch_moto_sqs
 
     patch_moto_dynamodb()
+    patch_moto_events()
+    patch_moto_sqs()
+
+
+LOCAL_POLLERS = 3  # concurrent batches per queue locally (Lambda would scale further)
 
 
 class FunctionHost:
-    """Loads handlers by name and serialises invocations per function (one warm container each)."""
+    """Loads handlers by name and runs up to `concurrency[name]` invocations of a function at once (one warm
+    container each; one when not given: HTTP functions keep the current request in their resolver's state)."""
 
     def __init__(self, concurrency: dict[str, int] | None = None) -> None:
-        self._concurrency = concurrency or {}  # functions that may run several invocations at once
+        self._concurrency = concurrency or {}
         self._locks: dict[str, threading.Semaphore] = {}
         self._handlers: dict[str, Handler] = {}
+        self._loading = threading.Lock()
         self.invocations: dict[str, int] = {}
         self.current = threading.local()  # which function this thread is running (for call accounting)
 
     def invoke(self, name: str, event: dict[str, Any]) -> dict[str, Any]:
-        if name not in self._handlers:
-            module = importlib.import_module(f"functions.{name}.handler")
-            self._handlers[name] = module.lambda_handler
-            self._locks[name] = threading.Semaphore(self._concurrency.get(name, 1))
-        with self._locks[name]:
+        with self._loading:
+            if name not in self._handlers:
+                module = importlib.import_module(f"functions.{name}.handler")
+                self._handlers[name] = module.lambda_handler
+                self._locks[name] = threading.Semaphore(self._concurrency.get(name, 1))
             self.invocations[name] = self.invocations.get(name, 0) + 1
+        with self._locks[name]:
             self.current.function = name
             try:
                 return self._handlers[name](event, FakeContext(name, topology.function(name).memory_mb))
@@ -221,8 +230,7 @@ class LocalStack:
         self.url = f"http://127.0.0.1:{self.port}"
         self.moto_url = f"http://127.0.0.1:{self.moto_port}"
         self.stopping = threading.Event()
-        self.host = FunctionHost({q.consumer: min(q.max_concurrency, max_pollers)
-                                  for q in topology.QUEUES if q.max_concurrency})
+        self.host = FunctionHost({q.consumer: self.pollers_for(q) for q in topology.QUEUES})
         self.graph = GraphEmulator(base_url=self.url)
         self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
         self.llm = LlmEmulator()
@@ -233,6 +241,12 @@ class LocalStack:
         self._moto: Any = None
         self.websockets = WebSocketGateway(self.host.invoke, port=self.ws_port)
         self._timers: list[threading.Thread] = []
+
+    def pollers_for(self, spec: topology.QueueSpec) -> int:
+        """Concurrent batches of a queue, as Lambda's event source mapping runs them: it scales out (here up to
+        LOCAL_POLLERS, so one slow conversation does not hold every other one; a FIFO group is still delivered
+        one batch at a time), and max_concurrency caps it."""
+        return max(1, min(spec.max_concurrency or LOCAL_POLLERS, self.max_pollers))
 
     # -- lifecycle -------------------------------------------------------------------------------------
     def start(self) -> LocalStack:
@@ -282,7 +296,7 @@ class LocalStack:
         self._server = ThreadingHTTPServer(("127.0.0.1", self.port), self._request_handler())
         threading.Thread(target=self._server.serve_forever, daemon=True, name="gateway").start()
         for spec in topology.QUEUES:
-            for _ in range(min(spec.max_concurrency or 1, self.max_pollers)):
+            for _ in range(self.pollers_for(spec)):
                 poller = Poller(self, spec)
                 poller.start()
                 self.pollers.append(poller)

@@ -208,8 +208,8 @@ class DynamoMessageStore:
         at_ms = _ms(message.sent_at)
         key = thread_key(tenant_id, channel_id, sender.key)
         names: dict[str, str] = {}
-        values: dict[str, Any] = {":ts": at_ms, ":mid": message.provider_message_id}
-        sets = ["last_inbound_at = :ts", "last_inbound_id = :mid"]
+        values: dict[str, Any] = {":ts": at_ms, ":mid": message.provider_message_id, ":mtype": message.type.value}
+        sets = ["last_inbound_at = :ts", "last_inbound_id = :mid", "last_inbound_type = :mtype"]
         identity = {"tenant_id": tenant_id, "channel_id": channel_id, "contact_key": sender.key,
                     "address": sender.wa_id or sender.key, "wa_id": sender.wa_id, "user_id": sender.user_id,
                     "parent_user_id": sender.parent_user_id, "phone": sender.phone, "profile_name": sender.name,
@@ -248,7 +248,8 @@ class DynamoMessageStore:
             address=item.get("address") or item["contact_key"], conversation_id=item.get("conversation_id"),
             conversation_opened_at=_dt(item.get("conversation_opened_at")),
             last_inbound_at=_dt(item.get("last_inbound_at")), name=item.get("profile_name"),
-            phone=item.get("phone"), contact_id=item.get("contact_id"),
+            phone=item.get("phone"), contact_id=item.get("contact_id"), last_inbound_id=item.get("last_inbound_id"),
+            last_inbound_type=item.get("last_inbound_type"),
         )
 
     def get_thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None:

@@ -237,7 +237,8 @@ class DynamoBotSessions:
         return SessionSnapshot(state=json.loads(attrs["state"]) if attrs.get("state") else None,
                                pending={p["sk"][2:]: {**json.loads(p["input"]), "received_ms": int(p["received_ms"])}
                                         for p in pending},
-                               rev=int(attrs.get("rev", 0)), paused=attrs.get("paused") or None, lease_token=token)
+                               rev=int(attrs.get("rev", 0)), paused=attrs.get("paused") or None, lease_token=token,
+                               seen=frozenset(attrs.get("seen") or ()))
 
     def get(self, tenant_id: str, conversation_id: str) -> SessionSnapshot | None:
         item = self._table.get_item(Key=self._key(tenant_id, conversation_id), ConsistentRead=True).get("Item")

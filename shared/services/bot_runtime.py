@@ -3,9 +3,11 @@
 Each MessageReceived event (EventBridge -> SQS, at least once, unordered) is first recorded as *pending* on
 the conversation's session with a durable, deduplicating write. The turn runs only when the burst is over:
 `coalesce_window_s` after the last message (and at most 3 windows after the first), so a customer typing in
-fragments gets one answer. A short lease makes turns of one conversation strictly sequential; pending inputs
-are taken in the order the customer sent them. Replies go to the outbound FIFO queue with ids derived from
-the turn, so a retried turn never sends twice.
+fragments gets one answer; and not while a later message the inbound processor already stored (the thread's
+newest) is still on its way here (a few seconds at most), so a slow pipeline does not split a burst. A short
+lease makes turns of one conversation strictly sequential; pending inputs are taken in the order the customer
+sent them. Replies go to the outbound FIFO queue with ids derived from the turn, so a retried turn never sends
+twice.
 """
 
 from __future__ import annotations
@@ -30,7 +32,16 @@ from shared.models.events import (
     TenantEvent,
 )
 from shared.models.tenancy import Plan
-from shared.ports import BotRegistry, BotSessionStore, ChannelDirectory, Clock, EventPublisher, OutboundQueue
+from shared.ports import (
+    BotRegistry,
+    BotSessionStore,
+    ChannelDirectory,
+    Clock,
+    EventPublisher,
+    OutboundQueue,
+    SessionSnapshot,
+    Thread,
+)
 from shared.services.addons import ImageDescriber, Transcriber
 from shared.services.bot_engine import BotEngine, CompiledBot, TurnContext, compile_bot
 from shared.services.bot_loader import load_definition
@@ -39,6 +50,7 @@ from shared.services.ingest import dedup_id, thread_group_id
 NO_TURN_TYPES = frozenset({"reaction", "system", "unsupported", "unknown"})
 LEASE_MS = 60_000
 MAX_BURST_WINDOWS = 3
+IN_FLIGHT_GRACE_MS = 5_000  # how long past the burst's cap a turn waits for a stored message still on its way
 SQS_MAX_DELAY_S = 900
 
 
@@ -60,6 +72,10 @@ class BlobReader(Protocol):
 
 class ContactLookup(Protocol):
     def contact_card(self, tenant_id: str, contact_id: str) -> dict[str, Any]: ...
+
+
+class ThreadReader(Protocol):
+    def get_thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None: ...
 
 
 class ConversationCloser(Protocol):
@@ -85,7 +101,8 @@ class BotRuntime:
     def __init__(self, *, registry: BotRegistry, sessions: BotSessionStore, directory: ChannelDirectory,
                  outbound: OutboundQueue, events: EventPublisher, engine: BotEngine, clock: Clock,
                  scheduler: TimeoutScheduler, contacts: ContactLookup, closer: ConversationCloser,
-                 addons: Addons | None = None, config: BotRuntimeConfig | None = None) -> None:
+                 addons: Addons | None = None, config: BotRuntimeConfig | None = None,
+                 threads: ThreadReader | None = None) -> None:
         self._registry = registry
         self._sessions = sessions
         self._directory = directory
@@ -98,6 +115,7 @@ class BotRuntime:
         self._closer = closer
         self._addons = addons or Addons()
         self._config = config or BotRuntimeConfig()
+        self._threads = threads
         self._compiled: dict[tuple[str, str, int], CompiledBot] = {}
 
     # -- bots --------------------------------------------------------------------------------------------------
@@ -152,11 +170,28 @@ class BotRuntime:
         if event.message_id not in snapshot.pending:
             self._sessions.release(event.tenant_id, event.conversation_id, snapshot)
             return BotOutcome("coalesced")
+        if (window_ms and now_ms < inbox.first_at_ms + MAX_BURST_WINDOWS * window_ms + IN_FLIGHT_GRACE_MS
+                and self._later_message_on_its_way(event, snapshot)):
+            self._sessions.release(event.tenant_id, event.conversation_id, snapshot)
+            raise NotYetKnown("a later message of the burst is on its way", delay_s=1)
         try:
             return self._turn(event, snapshot, binding, now_ms)
         except BaseException:
             self._sessions.release(event.tenant_id, event.conversation_id, snapshot)
             raise
+
+    def _later_message_on_its_way(self, event: MessageReceived, snapshot: SessionSnapshot) -> bool:
+        """The burst's quiet window is measured where its messages reach the bot; a message stored by the
+        inbound processor (the thread's newest) that is neither pending nor answered yet is still on its way
+        here (events, the bot queue, a busy consumer), so the burst is not over."""
+        if self._threads is None:
+            return False
+        thread = self._threads.get_thread(event.tenant_id, event.channel_id, event.contact_key)
+        if thread is None or thread.conversation_id != event.conversation_id or not thread.last_inbound_id:
+            return False
+        newest = thread.last_inbound_id
+        return (newest not in snapshot.pending and newest not in snapshot.seen
+                and thread.last_inbound_type not in NO_TURN_TYPES)
 
     def _auto_reply(self, event: MessageReceived, text: str | None) -> BotOutcome:
         """No bot bound to the channel: the channel's fixed auto-reply, once per conversation (people answer the

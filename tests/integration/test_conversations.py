@@ -16,7 +16,7 @@ Script format (one action per step, then the checks for that step's replies):
       - otp: true
         expect_none: ["error"]      # strings that must NOT be in the replies
         expect_count: 1             # exactly this many replies (waits a little longer to be sure)
-        timeout: 15                 # seconds to wait for the replies (default 10)
+        timeout: 45                 # seconds to wait for the first reply (default 30)
       - user: "¿hola?"
         expect_silence: true        # the bot must not answer (e.g. after a handoff); waits `timeout` (4 s)
       - expect_handoff: {team: cobranzas}   # checks without an action apply to the whole conversation:
@@ -64,7 +64,7 @@ ACCOUNT_ID = "123456789012"  # moto's default account: its SES backend holds the
 ACTIONS = ("user", "tap", "otp", "image", "document", "burst")
 CHECKS = ("expect", "expect_none", "expect_count", "expect_silence", "expect_handoff", "expect_email", "expect_pdf",
           "timeout")
-DEFAULT_TIMEOUT_S = 10.0  # wait for a step's replies
+DEFAULT_TIMEOUT_S = 30.0  # wait for a step's first reply (only a failing step waits this long)
 SILENCE_TIMEOUT_S = 4.0  # how long "no answer" is watched
 SETTLE_S = 1.5  # replies are complete once nothing new came for this long
 COUNT_GRACE_S = 2.0  # with expect_count: listen a little longer for a late extra reply

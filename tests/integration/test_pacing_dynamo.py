@@ -140,10 +140,11 @@ def test_pacers_in_four_threads_hold_the_rate_together(stack: LocalStack) -> Non
     # when
     with ThreadPoolExecutor(max_workers=4) as pool:
         list(pool.map(worker, pacers))
-    # then no slot granted more than it holds, and the total is the rate over the time (within one slot)
+    # then no slot granted more than it holds, and the total is the rate over the time: within the partial first
+    # slot and one slot a call that began before the end may still be granted (on a busy machine)
     slots = range(int(start // 250), int(end // 250) + 2)
     for slot in slots:
         assert _used(stack, key, slot) <= slot_capacity(rate, 1.0, slot, 250) == 5
     total = sum(grants)
     assert total == sum(_used(stack, key, slot) for slot in slots)
-    assert rate * seconds - 10 <= total <= rate * seconds + 5
+    assert rate * seconds - 10 <= total <= rate * seconds + 10

@@ -13,7 +13,7 @@ from shared.models.channel import Channel
 from shared.models.envelopes import OutboundRequest
 from shared.models.events import BotTimeoutCheck, MessageReceived
 from shared.models.tenancy import Plan
-from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot, VersionTaken
+from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot, Thread, VersionTaken
 from shared.services.bot_engine import BotEngine
 from shared.services.bot_runtime import Addons, BotRuntime, BotRuntimeConfig
 from tests.unit.bot_harness import DEMO_BOT, BotChat
@@ -107,7 +107,7 @@ class InMemorySessions:
         session.update(lease_until=now_ms + lease_ms, lease_token=token)
         pending = copy.deepcopy(self.pending.get((tenant_id, conversation_id), {}))
         return SessionSnapshot(state=copy.deepcopy(session.get("state")), pending=pending, rev=session["rev"],
-                               paused=session.get("paused"), lease_token=token)
+                               paused=session.get("paused"), lease_token=token, seen=frozenset(session["seen"]))
 
     def commit(self, tenant_id: str, conversation_id: str, snapshot: SessionSnapshot, *,
                state: dict[str, Any] | None, consumed: Sequence[str], paused: str | None,
@@ -188,6 +188,22 @@ class Closer:
         self.closed.append((tenant_id, conversation_id, actor))
 
 
+class Threads:
+    """The thread records the inbound processor keeps: the newest stored inbound message per contact."""
+
+    def __init__(self) -> None:
+        self.threads: dict[tuple[str, str, str], Thread] = {}
+
+    def store(self, event: MessageReceived) -> None:
+        self.threads[(event.tenant_id, event.channel_id, event.contact_key)] = Thread(
+            tenant_id=event.tenant_id, channel_id=event.channel_id, contact_key=event.contact_key,
+            address=event.reply_to_address, conversation_id=event.conversation_id,
+            last_inbound_id=event.message_id, last_inbound_type=event.message_type)
+
+    def get_thread(self, tenant_id: str, channel_id: str, contact_key: str) -> Thread | None:
+        return self.threads.get((tenant_id, channel_id, contact_key))
+
+
 class RuntimeRig:
     """A BotRuntime over in-memory stores, with the demo bot bound to channel 'wa' of tenant 'demo'."""
 
@@ -200,6 +216,7 @@ class RuntimeRig:
         self.events = RecordingPublisher()
         self.scheduler = RecordingScheduler()
         self.closer = Closer()
+        self.threads = Threads()
         self.chat = BotChat(source, llm=llm)  # reuses its ports (integrations over the sample API, captures)
         text = source or DEMO_BOT.read_text(encoding="utf-8")
         self.registry.put_version(BotVersion(tenant_id="demo", bot_id=self.chat.definition.id, version=1,
@@ -214,19 +231,21 @@ class RuntimeRig:
             registry=self.registry, sessions=self.sessions, directory=Directory(channel), outbound=self.outbound,
             events=self.events, engine=BotEngine(self.chat.ports), clock=self.clock, scheduler=self.scheduler,
             contacts=Cards(), closer=self.closer, addons=addons,
-            config=BotRuntimeConfig(coalesce_cap_s=window_s, plans=lambda tenant_id: plan))
+            config=BotRuntimeConfig(coalesce_cap_s=window_s, plans=lambda tenant_id: plan), threads=self.threads)
         self.counter = 0
 
     def event(self, text: str | None = "hola", *, conversation_id: str = "cv_1", message_type: str = "text",
               reply_id: str | None = None, media: dict[str, Any] | None = None,
               message_id: str | None = None) -> MessageReceived:
         self.counter += 1
-        return MessageReceived(
+        event = MessageReceived(
             tenant_id="demo", channel_id="wa", message_id=message_id or f"wamid.{self.counter:04d}",
             contact_key="5491122223333", contact_id="ct_1", reply_to_address="5491122223333",
             conversation_id=conversation_id, message_type=message_type, text=text,
             sent_at=self.clock.peek().isoformat().replace("+00:00", "Z"), has_media=media is not None,
             media=media, reply_id=reply_id)
+        self.threads.store(event)  # stored by the inbound processor before its event is published
+        return event
 
     def texts(self) -> list[str]:
         from tests.unit.bot_harness import reply_text

@@ -10,7 +10,7 @@ from shared.errors import NotYetKnown
 from shared.models.events import BotSessionEnded, BotTimeoutCheck, ConversationClosed, HandoffRequested
 from shared.models.tenancy import Plan
 from shared.services.addons import Described, Transcript, TranscriptionFailed
-from shared.services.bot_runtime import Addons
+from shared.services.bot_runtime import IN_FLIGHT_GRACE_MS, Addons
 from shared.services.generative import TokenUsage
 from tests.unit.fakes_bots import RuntimeRig
 
@@ -54,6 +54,65 @@ def test_a_burst_typed_in_fragments_gets_one_answer_in_order() -> None:
     outcomes = settle(rig, first, second, third)
     assert outcomes.count("turn") == 1 and outcomes.count("already_answered") == 2
     assert len(rig.texts()) == 1 and "DNI" in rig.texts()[0]  # "hola quiero pedir un préstamo" -> crédito
+
+
+def test_a_burst_waits_for_a_stored_message_that_has_not_reached_the_bot_yet() -> None:
+    # given "hola", then "un préstamo" stored by the inbound processor but still on its way to the bot
+    rig = RuntimeRig(window_s=1)
+    first, late = rig.event("hola"), rig.event("quiero un préstamo")
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_message(first)
+    rig.clock.advance(seconds=2)  # the quiet window of the messages the bot has seen is over
+    # when the first message comes back, the turn waits for the later one
+    with pytest.raises(NotYetKnown) as waiting:
+        rig.runtime.on_message(first)
+    assert "on its way" in str(waiting.value) and rig.outbound.requests == []
+    # then, once it arrives, both are answered together, once
+    assert settle(rig, late, first).count("turn") == 1
+    assert len(rig.texts()) == 1 and "DNI" in rig.texts()[0]
+
+
+def test_a_later_message_that_never_arrives_delays_the_turn_only_up_to_the_grace() -> None:
+    rig = RuntimeRig(window_s=1)
+    first = rig.event("hola")
+    rig.event("perdido")  # stored, but its event never comes
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_message(first)
+    rig.clock.advance(seconds=3 + IN_FLIGHT_GRACE_MS / 1000 - 0.5)  # inside the cap plus the grace: still waiting
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_message(first)
+    rig.clock.advance(seconds=1)
+    assert rig.runtime.on_message(first).kind == "turn"
+    assert "¿En qué te puedo ayudar?" in rig.texts()[0]
+
+
+def test_only_unanswered_messages_of_this_conversation_that_take_a_turn_hold_the_burst() -> None:
+    # a reaction stored after the text does not hold it
+    rig = RuntimeRig(window_s=1)
+    text = rig.event("hola")
+    rig.event(None, message_type="reaction")
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_message(text)
+    rig.clock.advance(seconds=2)
+    assert rig.runtime.on_message(text).kind == "turn"
+    # nor a newest message already answered (Meta's timestamps put the answered one last)
+    answered = rig.event("hola de nuevo")
+    rig.clock.advance(seconds=2)
+    assert settle(rig, answered) == ["turn"]
+    follow = rig.event("quiero un préstamo")
+    rig.threads.store(answered)
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_message(follow)
+    rig.clock.advance(seconds=2)
+    assert rig.runtime.on_message(follow).kind == "turn"
+    # nor one of another (newer) conversation of the contact
+    rig3 = RuntimeRig(window_s=1)
+    old = rig3.event("hola", conversation_id="cv_old")
+    rig3.event("hola otra vez", conversation_id="cv_new")
+    with pytest.raises(NotYetKnown):
+        rig3.runtime.on_message(old)
+    rig3.clock.advance(seconds=2)
+    assert rig3.runtime.on_message(old).kind == "turn"
 
 
 def test_the_window_is_bounded_by_the_platform_cap() -> None:
