@@ -148,7 +148,7 @@ class ReplyContext(_Model):
 class InboundMessage(_Model):
     """One inbound message, whatever its type."""
 
-    provider: Literal["whatsapp"] = "whatsapp"
+    provider: Literal["whatsapp", "telegram"] = "whatsapp"
     provider_message_id: str
     type: MessageType
     raw_type: str
