@@ -146,6 +146,11 @@ class ProviderSendError(Exception):
         self.retry_after_s = retry_after_s
 
 
+class TelegramClient(Protocol):
+    def send(self, token: str, method: str, params: dict[str, Any]) -> SendResult:
+        """One Bot API sending method (sendMessage, sendPhoto, ...); raises ProviderSendError."""
+
+
 class WhatsAppClient(Protocol):
     def send(self, phone_number_id: str, access_token: str, payload: dict[str, Any]) -> SendResult:
         """POST /{phone_number_id}/messages; raises ProviderSendError."""

@@ -12,7 +12,8 @@ class Channel(BaseModel):
 
     tenant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     channel_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    kind: Literal["whatsapp"] = "whatsapp"
+    kind: Literal["whatsapp", "telegram"] = "whatsapp"
+    # The provider's id of the account messages go through: WhatsApp's phone number id, Telegram's bot id.
     phone_number_id: str = Field(min_length=1)
     waba_id: str | None = None
     display_phone_number: str | None = None
@@ -27,6 +28,9 @@ class Channel(BaseModel):
 
 
 class ChannelSecrets(BaseModel):
+    """WhatsApp: Meta's app secret (webhook HMAC), the verify token (GET handshake), the access token (sends).
+    Telegram: the webhook's secret_token as `verify_token` (and `app_secret`), the bot token as `access_token`."""
+
     model_config = ConfigDict(frozen=True)
 
     app_secret: SecretStr

@@ -21,8 +21,9 @@ class InboundUnit(BaseModel):
     tenant_id: str
     channel_id: str
     kind: Literal["message", "status", "account"]
+    provider: Literal["whatsapp", "telegram"] = "whatsapp"
     phone_number_id: str
-    payload: dict[str, Any]  # messages[i] or statuses[i], as Meta sent it
+    payload: dict[str, Any]  # messages[i] or statuses[i] as Meta sent it; a Telegram Update
     contacts: list[dict[str, Any]] = Field(default_factory=list)
     value_errors: list[dict[str, Any]] = Field(default_factory=list)
     received_at_ms: int

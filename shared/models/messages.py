@@ -46,7 +46,8 @@ class ProviderError(_Model):
 class Identity(_Model):
     """Who a message is from or to. `key` is the opaque identity the contact is keyed on."""
 
-    key: str
+    key: str  # WhatsApp: the BSUID or wa_id; Telegram: the private chat's id (the user's id)
+    provider: Literal["whatsapp", "telegram"] = "whatsapp"
     wa_id: str | None = None  # phone-based WhatsApp id; may be "" / absent for username users
     user_id: str | None = None  # business-scoped user id (BSUID)
     parent_user_id: str | None = None

@@ -397,7 +397,7 @@ class ContactService:
 
     # -- inbound -------------------------------------------------------------------------------------
     def resolve_sender(self, tenant_id: str, channel_id: str, sender: SenderIdentity) -> tuple[str, bool]:
-        """The contact a WhatsApp sender is, creating it on first contact. Returns (contact_id, created).
+        """The contact a sender is, creating it on first contact. Returns (contact_id, created).
 
         Lookup order: BSUID, then wa_id, then a single contact holding the same phone (imported or created
         by API). Identities learned here are attached, so a phone-keyed contact who later gets a BSUID stays
@@ -405,9 +405,11 @@ class ContactService:
         flagged `over_cap` and not counted.
         """
         wanted: list[Identity] = []
-        if sender.user_id:
+        if sender.provider == "telegram":
+            wanted.append(Identity(kind="telegram", value=sender.key, channel_id=channel_id))
+        if sender.user_id and sender.provider == "whatsapp":
             wanted.append(Identity(kind="whatsapp_bsuid", value=sender.user_id, channel_id=channel_id))
-        if sender.wa_id:
+        if sender.wa_id and sender.provider == "whatsapp":
             wanted.append(Identity(kind="whatsapp", value=sender.wa_id, channel_id=channel_id))
         phone: str | None = None
         raw_phone = sender.phone or sender.wa_id

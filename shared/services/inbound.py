@@ -15,6 +15,7 @@ from shared.models.events import ConversationOpened, DomainEvent, MessageReceive
 from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
 from shared.ports import Clock, EventPublisher, MessageStore, Thread, ThreadTouch
 from shared.services.send_policy import window_open
+from shared.services.telegram_parser import parse_update
 from shared.services.whatsapp_parser import parse_message, parse_status
 
 # A status for a message we do not (yet) know is retried this many times before it is kept as an orphan:
@@ -103,7 +104,10 @@ class InboundService:
         return InboundOutcome("account_applied", severity=getattr(applied, "severity", None))
 
     def _message(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
-        message = parse_message(unit.payload, unit.contacts, unit.value_errors)
+        if unit.provider == "telegram":
+            message = parse_update(unit.payload, received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
+        else:
+            message = parse_message(unit.payload, unit.contacts, unit.value_errors)
         stored = self._store.put_inbound(unit.tenant_id, unit.channel_id, message, received_at=self._clock.now())
         if not stored and attempt <= 1:
             # A provider redelivery of a message whose first delivery completed (FIFO order per thread
@@ -137,7 +141,9 @@ class InboundService:
             message_type=message.type.value, text=message.text, sent_at=_iso(message),
             has_media=message.type in MEDIA_TYPES and media is not None and media.id is not None,
             media=media.model_dump(exclude_none=True) if media else None,
-            within_window=window_open(thread.last_inbound_at, self._clock.now(), self._window),
+            # Telegram has no customer-service window: a bot may write to whoever started it
+            within_window=unit.provider != "whatsapp" or window_open(thread.last_inbound_at, self._clock.now(),
+                                                                      self._window),
             reply_id=_reply_id(message),
             broadcast_id=attribution.broadcast_id if attribution else None,
             start_flow=attribution.start_flow if attribution else None,

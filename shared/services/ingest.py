@@ -5,13 +5,16 @@ from __future__ import annotations
 import hashlib
 import json
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 from shared.errors import ChannelNotFound, MalformedJson, PayloadTooLarge, SignatureInvalid, VerificationFailed
 from shared.models.channel import Channel
 from shared.models.envelopes import InboundUnit
 from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine, QueuedUnit
 from shared.services.signature import verify_challenge, verify_signature
-from shared.services.whatsapp_parser import split_webhook
+from shared.services.telegram_parser import SECRET_HEADER as TELEGRAM_SECRET_HEADER
+from shared.services.telegram_parser import split_update, verify_secret_token
+from shared.services.whatsapp_parser import SplitResult, split_webhook
 
 
 def thread_group_id(tenant_id: str, channel_id: str, contact_key: str) -> str:
@@ -30,6 +33,16 @@ class IngestOutcome:
     quarantined: int = 0
     ignored: int = 0
     quarantine_reasons: list[str] = field(default_factory=list)
+    answer_callback: str | None = None  # Telegram: the callback query to answer in the webhook's response
+
+
+def _json(raw_body: bytes) -> Any:
+    try:
+        return json.loads(raw_body)
+    except json.JSONDecodeError as exc:
+        raise MalformedJson(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
+    except UnicodeDecodeError as exc:
+        raise MalformedJson("body is not UTF-8 JSON") from exc
 
 
 class IngestService:
@@ -41,9 +54,9 @@ class IngestService:
         self._clock = clock
         self._max_body_bytes = max_body_bytes
 
-    def _channel(self, channel_id: str) -> Channel:
+    def _channel(self, channel_id: str, kind: str = "whatsapp") -> Channel:
         channel = self._directory.get_channel(channel_id)
-        if channel is None or not channel.enabled:
+        if channel is None or not channel.enabled or channel.kind != kind:
             raise ChannelNotFound(channel_id)
         return channel
 
@@ -67,25 +80,46 @@ class IngestService:
                 return
         raise SignatureInvalid("missing or invalid X-Hub-Signature-256")
 
+    def _check_secret_token(self, channel: Channel, token: str | None) -> None:
+        secrets = self._directory.get_secrets(channel)
+        if verify_secret_token(secrets.verify_token.get_secret_value(), token):
+            return
+        if token:  # rotated since we cached it: look once more (rate-limited by the adapter)
+            fresh = self._directory.get_secrets(channel, fresh=True)
+            if fresh != secrets and verify_secret_token(fresh.verify_token.get_secret_value(), token):
+                return
+        raise SignatureInvalid(f"missing or wrong {TELEGRAM_SECRET_HEADER}")
+
     def receive(self, channel_id: str, raw_body: bytes, signature: str | None) -> IngestOutcome:
+        """A WhatsApp Cloud API webhook: X-Hub-Signature-256 first, then split into units."""
         if len(raw_body) > self._max_body_bytes:
             raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
         channel = self._channel(channel_id)
         self._check_signature(channel, raw_body, signature)
-        try:
-            body = json.loads(raw_body)
-        except json.JSONDecodeError as exc:
-            raise MalformedJson(f"body is not JSON: {exc.msg} at position {exc.pos}") from exc
-        except UnicodeDecodeError as exc:
-            raise MalformedJson("body is not UTF-8 JSON") from exc
+        body = _json(raw_body)
+        return self._enqueue(channel, raw_body, split_webhook(body, channel.phone_number_id))
 
+    def receive_telegram(self, channel_id: str, raw_body: bytes, secret_token: str | None) -> IngestOutcome:
+        """A Telegram update: the webhook's secret token first (constant time), then one unit."""
+        if len(raw_body) > self._max_body_bytes:
+            raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
+        channel = self._channel(channel_id, "telegram")
+        self._check_secret_token(channel, secret_token)
+        body = _json(raw_body)
+        outcome = self._enqueue(channel, raw_body, split_update(body), provider="telegram")
+        query = body.get("callback_query") if isinstance(body, dict) else None
+        if isinstance(query, dict) and isinstance(query.get("id"), str) and outcome.enqueued:
+            outcome.answer_callback = query["id"]
+        return outcome
+
+    def _enqueue(self, channel: Channel, raw_body: bytes, split: SplitResult,
+                 provider: Literal["whatsapp", "telegram"] = "whatsapp") -> IngestOutcome:
         now = self._clock.now()
         received_ms = int(now.timestamp() * 1000)
-        split = split_webhook(body, channel.phone_number_id)
         queued = [
             QueuedUnit(
                 unit=InboundUnit(tenant_id=channel.tenant_id, channel_id=channel.channel_id, kind=draft.kind,
-                                 phone_number_id=channel.phone_number_id, payload=draft.payload,
+                                 provider=provider, phone_number_id=channel.phone_number_id, payload=draft.payload,
                                  contacts=draft.contacts, value_errors=draft.value_errors,
                                  received_at_ms=received_ms),
                 group_id=thread_group_id(channel.tenant_id, channel.channel_id, draft.contact_key),

@@ -17,11 +17,18 @@ from shared.ports import (
     OutboundClaim,
     ProviderErrorKind,
     ProviderSendError,
+    TelegramClient,
     WhatsAppClient,
 )
-from shared.services.send_policy import WINDOW_EXEMPT, Refusal, check_send
+from shared.services.send_policy import Refusal, check_send, needs_window
+from shared.services.telegram_payloads import UnsupportedOnTelegram, build_call
 from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
 from shared.services.whatsapp_payloads import build_payload
+
+REFUSAL_DETAILS = {
+    Refusal.TEMPLATE_REQUIRED: "free-form messages need an open 24h customer-service window; send a template",
+    Refusal.NOT_ON_CHANNEL: "templates are WhatsApp-only; send text, media or buttons on this channel",
+}
 
 
 @dataclass(frozen=True)
@@ -43,10 +50,11 @@ class RetryPolicy:
 class SenderService:
     def __init__(self, *, directory: ChannelDirectory, store: MessageStore, client: WhatsAppClient,
                  events: EventPublisher, clock: Clock, retry: RetryPolicy,
-                 service_window: timedelta = timedelta(hours=24)) -> None:
+                 service_window: timedelta = timedelta(hours=24), telegram: TelegramClient | None = None) -> None:
         self._directory = directory
         self._store = store
         self._client = client
+        self._telegram = telegram
         self._events = events
         self._clock = clock
         self._retry = retry
@@ -63,15 +71,16 @@ class SenderService:
         if claim is OutboundClaim.DONE:
             return SendOutcome("duplicate")
         last_inbound = None
-        if request.content.type not in WINDOW_EXEMPT:
+        if needs_window(channel.kind, request.content):
             thread = self._store.get_thread(request.tenant_id, request.channel_id, request.contact_key)
             last_inbound = thread.last_inbound_at if thread else None
         refusal = check_send(request.content, last_inbound_at=last_inbound, now=self._clock.now(),
-                             window=self._window, channel_enabled=channel.enabled)
+                             window=self._window, channel_enabled=channel.enabled, kind=channel.kind)
         if refusal is not None:
             return self._fail(request, status="refused", code=None, title=refusal.value,
-                              details="free-form messages need an open 24h customer-service window; send a template"
-                              if refusal is Refusal.TEMPLATE_REQUIRED else None)
+                              details=REFUSAL_DETAILS.get(refusal))
+        if channel.kind == "telegram":
+            return self._send_telegram(request, channel, attempt)
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
         payload = build_payload(request, callback_data=request.message_id)
         try:
@@ -88,7 +97,43 @@ class SenderService:
         self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
         return SendOutcome("sent", provider_message_id=provider_id)
 
+    def _send_telegram(self, request: OutboundRequest, channel: Channel, attempt: int) -> SendOutcome:
+        if self._telegram is None:
+            return self._fail(request, status="refused", code=None, title="channel_not_configured",
+                              details="this deployment has no Telegram client")
+        try:
+            call = build_call(request)
+        except UnsupportedOnTelegram as exc:
+            return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
+                              details=str(exc))
+        if call is None:  # pragma: no cover - only receipts have no call, and they do not get here
+            return SendOutcome("refused", reason="nothing to send")
+        token = self._directory.get_secrets(channel).access_token.get_secret_value()
+        try:
+            result = self._telegram.send(token, call.method, call.params)
+        except ProviderSendError as exc:
+            # Bot API: 429 (with retry_after) and 5xx are worth retrying; 400/403 (blocked, chat not found) are not
+            retryable = exc.http_status is None or exc.http_status == 429 or exc.http_status >= 500
+            if retryable and attempt < self._retry.max_attempts:
+                delay = backoff_seconds(attempt, base_s=self._retry.base_delay_s, max_s=self._retry.max_delay_s,
+                                        retry_after_s=exc.retry_after_s)
+                raise RetryableError(str(exc), delay_s=delay) from exc
+            title = exc.title if not retryable else f"retries exhausted: {exc.title or exc}"
+            return self._fail(request, status="failed", code=exc.code, title=title, details=exc.details)
+        provider_id = result.provider_message_id or ""
+        self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
+        return SendOutcome("sent", provider_message_id=provider_id)
+
     def _mark_read(self, request: OutboundRequest, channel: Channel, attempt: int) -> SendOutcome:
+        if channel.kind == "telegram":  # no read receipts for bots; the typing indicator is a chat action
+            call = build_call(request)
+            if call is not None and self._telegram is not None:
+                try:
+                    self._telegram.send(self._directory.get_secrets(channel).access_token.get_secret_value(),
+                                        call.method, call.params)
+                except ProviderSendError as exc:
+                    return SendOutcome("failed", reason=exc.title, code=exc.code)
+            return SendOutcome("read_marked")
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
         try:
             self._client.send(channel.phone_number_id, token, build_payload(request))

@@ -11,6 +11,7 @@ from shared.models.envelopes import OutboundContent
 class Refusal(StrEnum):
     TEMPLATE_REQUIRED = "template_required"  # free-form outside the 24h customer-service window
     CHANNEL_DISABLED = "channel_disabled"
+    NOT_ON_CHANNEL = "not_supported_on_channel"  # e.g. a WhatsApp template on Telegram
 
 
 # Templates may be sent any time; marking a message read is not a message.
@@ -21,11 +22,22 @@ def window_open(last_inbound_at: datetime | None, now: datetime, window: timedel
     return last_inbound_at is not None and now < last_inbound_at + window
 
 
+def needs_window(kind: str, content: OutboundContent) -> bool:
+    """Whether the channel's policy depends on the customer's last message (only WhatsApp's does so far)."""
+    return kind == "whatsapp" and content.type not in WINDOW_EXEMPT
+
+
 def check_send(content: OutboundContent, *, last_inbound_at: datetime | None, now: datetime,
-               window: timedelta = timedelta(hours=24), channel_enabled: bool = True) -> Refusal | None:
-    """None when the content may be sent now; otherwise why not."""
+               window: timedelta = timedelta(hours=24), channel_enabled: bool = True,
+               kind: str = "whatsapp") -> Refusal | None:
+    """None when the content may be sent now; otherwise why not.
+
+    WhatsApp: free-form only inside the 24h customer-service window, templates any time. Telegram: a bot may
+    write to whoever started it at any time, but templates do not exist there."""
     if not channel_enabled:
         return Refusal.CHANNEL_DISABLED
+    if kind == "telegram":
+        return Refusal.NOT_ON_CHANNEL if content.type == "template" else None
     if content.type in WINDOW_EXEMPT:
         return None
     if not window_open(last_inbound_at, now, window):

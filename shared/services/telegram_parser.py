@@ -103,7 +103,7 @@ def split_update(body: Any) -> SplitResult:
 
 def _identity(chat_id: str, sender: dict[str, Any], phone: str | None = None) -> Identity:
     name = " ".join(str(sender[k]) for k in ("first_name", "last_name") if isinstance(sender.get(k), str)) or None
-    return Identity(key=chat_id, user_id=_id(sender.get("id")), name=name,
+    return Identity(key=chat_id, provider="telegram", name=name,
                     username=sender.get("username") if isinstance(sender.get("username"), str) else None,
                     phone=phone)
 
