@@ -110,6 +110,8 @@ class TableSpec:
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("whatsapp_webhook", "Verifies and enqueues WhatsApp Cloud API webhooks", memory_mb=256, timeout_s=10),
+    FunctionSpec("telegram_webhook", "Checks the secret token of Telegram updates and enqueues them", memory_mb=256,
+                 timeout_s=10),
     FunctionSpec("inbound_processor", "Normalizes inbound messages and statuses, stores them once", 512, 30),
     FunctionSpec("bot_turn", "Runs bot turns: flows, keywords, intents, generative AI; coalesces bursts", 1024, 60),
     FunctionSpec("outbound_sender", "Sends messages through the Graph API behind the 24h-window guard", 512, 30),
@@ -133,6 +135,7 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("GET", "/webhooks/whatsapp/{channel_id}", "whatsapp_webhook"),
     RouteSpec("POST", "/webhooks/whatsapp/{channel_id}", "whatsapp_webhook"),
+    RouteSpec("POST", "/webhooks/telegram/{channel_id}", "telegram_webhook"),
     RouteSpec("GET", "/v1/openapi.json", "api"),
     RouteSpec("GET", "/v1/docs", "api"),
     RouteSpec("ANY", "/v1/{proxy+}", "api", auth="tenant"),

@@ -21,6 +21,7 @@ class Settings(BaseModel):
     graph_base_url: str = "https://graph.facebook.com"
     graph_api_version: str = "v23.0"
     graph_timeout_s: float = 10.0
+    telegram_base_url: str = "https://api.telegram.org"  # the Bot API (the local stack points it at its emulator)
     # Webhooks larger than this are refused with 413 (Meta documents up to 3 MB; see README).
     max_webhook_bytes: int = 1_048_576
     channel_cache_ttl_s: int = 300

@@ -208,11 +208,13 @@ def authenticator(settings: Settings) -> Authenticator:
 
 def sender_service(settings: Settings) -> SenderService:
     from shared.adapters.clock import SystemClock
+    from shared.adapters.telegram import BotApiClient
     from shared.services.outbound import RetryPolicy, SenderService
 
     return SenderService(
         directory=_directory(settings), store=_store(settings), client=_graph(settings), events=_events(settings),
         clock=SystemClock(),
+        telegram=BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s),
         retry=RetryPolicy(max_attempts=settings.outbound_max_attempts, base_delay_s=settings.retry_base_delay_s,
                           max_delay_s=settings.retry_max_delay_s),
         service_window=timedelta(seconds=settings.service_window_s))

@@ -163,6 +163,27 @@ def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str =
 
 
 @dataclass(frozen=True)
+class DemoTelegram:
+    """A Telegram bot channel: `bot_token` as Telegram issues it (<bot id>:<secret>), the webhook's secret_token."""
+
+    tenant_id: str = "demo"
+    channel_id: str = "demo-telegram"
+    bot_token: str = "7000000001:AAlocal-demo-telegram-bot-token"
+    secret_token: str = "local-telegram-secret_token"
+
+
+def seed_telegram_channel(res: LocalResources, demo: DemoTelegram, *,
+                          secret_prefix: str = "omnichannel/channels") -> Channel:
+    secret_name = f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"
+    _put_secret(secret_name, json.dumps({"app_secret": demo.secret_token, "verify_token": demo.secret_token,
+                                         "access_token": demo.bot_token}))
+    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="telegram",
+                      phone_number_id=demo.bot_token.split(":", 1)[0], secret_name=secret_name)
+    DynamoChannels(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name)).put(channel)
+    return channel
+
+
+@dataclass(frozen=True)
 class DemoTenant:
     tenant_id: str = "demo"
     name: str = "Demo Tienda"

@@ -50,6 +50,7 @@ from infra.local.provision import (
     seed_tenant,
     sign_in,
 )
+from infra.local.telegram_emulator import TelegramEmulator
 from infra.local.websocket_gateway import WebSocketGateway
 from shared.services.signature import sign
 
@@ -234,6 +235,7 @@ class LocalStack:
         self.graph = GraphEmulator(base_url=self.url)
         self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
         self.llm = LlmEmulator()
+        self.telegram = TelegramEmulator()
         self._http_lock = threading.Lock()
         self.demo_bot = demo_bot
         self.pollers: list[Poller] = []
@@ -262,6 +264,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "GRAPH_BASE_URL": f"{self.url}/local/graph", "GRAPH_API_VERSION": "v23.0",
+            "TELEGRAM_BASE_URL": f"{self.url}/local/telegram",
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Omnichannel",
             "POWERTOOLS_SERVICE_NAME": "omnichannel-local", "POWERTOOLS_DEV": "false",
             # the sample core-banking API is served by this gateway on loopback: let bot integrations reach it
@@ -392,6 +395,9 @@ class LocalStack:
         llm = self.llm.handle(method, parsed.path, body)
         if llm is not None:
             return llm
+        telegram = self.telegram.handle(method, parsed.path, body)
+        if telegram is not None:
+            return telegram
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)

@@ -259,22 +259,23 @@ class MessagingStack(Stack):
             "GetSecretValue is the only action.",
         )
 
-        webhook = fn["whatsapp_webhook"]
-        table.grant(webhook, "dynamodb:GetItem", "dynamodb:PutItem")  # channel lookup, quarantine record
-        webhook.add_to_role_policy(read_channel_secrets)  # app secret for the HMAC signature check
-        queues["inbound"].grant_send_messages(webhook)
-        bucket.grant_put(webhook, f"{QUARANTINE_PREFIX}*")
-        _explain(
-            webhook,
-            table_indexes,
-            channel_secrets,
-            _wildcard(
-                "Action::s3:Abort*",
-                f"Resource::{bucket_arn}/{QUARANTINE_PREFIX}*",
-                reason="grant_put on the media bucket limited to the quarantine/ prefix: PutObject for rejected "
-                "webhooks, Abort* to clean up its own failed multipart uploads.",
-            ),
-        )
+        for name in ("whatsapp_webhook", "telegram_webhook"):
+            webhook = fn[name]
+            table.grant(webhook, "dynamodb:GetItem", "dynamodb:PutItem")  # channel lookup, quarantine record
+            webhook.add_to_role_policy(read_channel_secrets)  # app secret (HMAC) / secret token to check
+            queues["inbound"].grant_send_messages(webhook)
+            bucket.grant_put(webhook, f"{QUARANTINE_PREFIX}*")
+            _explain(
+                webhook,
+                table_indexes,
+                channel_secrets,
+                _wildcard(
+                    "Action::s3:Abort*",
+                    f"Resource::{bucket_arn}/{QUARANTINE_PREFIX}*",
+                    reason="grant_put on the media bucket limited to the quarantine/ prefix: PutObject for "
+                    "rejected webhooks, Abort* to clean up its own failed multipart uploads.",
+                ),
+            )
 
         inbound = fn["inbound_processor"]
         table.grant_read_write_data(inbound)

@@ -1,0 +1,84 @@
+"""Telegram webhook (HTTP API): checks the secret token, enqueues durably, answers 200.
+
+The answer to an inline-keyboard tap carries `answerCallbackQuery` (the Bot API runs one method given in the
+webhook's response), so the customer's button stops spinning without another call.
+"""
+
+from __future__ import annotations
+
+import base64
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from shared.config import get_settings
+from shared.errors import ChannelNotFound, EnqueueFailed, MalformedJson, PayloadTooLarge, SignatureInvalid
+from shared.observability import logger, metrics, tracer
+from shared.services.ingest import IngestService
+from shared.services.signature import header
+from shared.services.telegram_parser import SECRET_HEADER
+from shared.wiring import ingest_service
+
+app = APIGatewayHttpResolver()
+
+
+@lru_cache(maxsize=1)
+def get_service() -> IngestService:
+    return ingest_service(get_settings())
+
+
+def _error(status: int, reason: str) -> Response[Any]:
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
+
+
+@app.post("/webhooks/telegram/<channel_id>")
+def receive(channel_id: str) -> Response[Any]:
+    event = app.current_event
+    raw = event.get("body") or ""
+    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    outcome = get_service().receive_telegram(channel_id, body, header(event.get("headers"), SECRET_HEADER))
+    logger.append_keys(tenant_id=outcome.tenant_id, channel_id=channel_id)
+    metrics.add_metric(name="WebhookUnitsEnqueued", unit=MetricUnit.Count, value=outcome.enqueued)
+    if outcome.quarantined:
+        metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=outcome.quarantined)
+        logger.warning("webhook parts quarantined", extra={"reasons": outcome.quarantine_reasons})
+    answer: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": outcome.answer_callback} \
+        if outcome.answer_callback else {"received": outcome.enqueued, "quarantined": outcome.quarantined}
+    return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
+
+
+@app.exception_handler(ChannelNotFound)
+def _not_found(exc: ChannelNotFound) -> Response[Any]:
+    return _error(404, "unknown channel")
+
+
+@app.exception_handler(SignatureInvalid)
+def _signature(exc: SignatureInvalid) -> Response[Any]:
+    metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+    return _error(401, str(exc))
+
+
+@app.exception_handler(PayloadTooLarge)
+def _too_large(exc: PayloadTooLarge) -> Response[Any]:
+    return _error(413, str(exc))
+
+
+@app.exception_handler(MalformedJson)
+def _malformed(exc: MalformedJson) -> Response[Any]:
+    return _error(400, str(exc))
+
+
+@app.exception_handler(EnqueueFailed)
+def _enqueue_failed(exc: EnqueueFailed) -> Response[Any]:
+    logger.exception("durable enqueue failed: not acknowledging, Telegram will retry")
+    return _error(500, "temporarily unable to accept the webhook; retry")
+
+
+@logger.inject_lambda_context(clear_state=True)
+@metrics.log_metrics(capture_cold_start_metric=True)
+@tracer.capture_lambda_handler
+def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    return app.resolve(event, context)
