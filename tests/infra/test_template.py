@@ -382,8 +382,10 @@ def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthes
             if isinstance(resource, str) and f":secret:{prefix}/" in resource:
                 assert resource.endswith(f":secret:{prefix}/*")
                 channel_readers.add(name)
-    # the API syncs and submits templates with the channel's token; the broadcast worker sends with it
-    assert channel_readers == {"whatsapp_webhook", "outbound_sender", "media_fetcher", "api", "broadcast_worker"}
+    # the API syncs and submits templates with the channel's token; the broadcast worker sends with it; the Telegram
+    # webhook checks the secret token
+    assert channel_readers == {"whatsapp_webhook", "telegram_webhook", "outbound_sender", "media_fetcher", "api",
+                               "broadcast_worker"}
 
 
 def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) -> None:
@@ -396,6 +398,7 @@ def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) ->
 
     assert secret_readers(template) == {
         "whatsapp_webhook": [channels],
+        "telegram_webhook": [channels],  # the webhook's secret token
         "outbound_sender": [channels],
         "media_fetcher": [channels],
         "authorizer": [operator],
