@@ -377,10 +377,49 @@ def parser_times(rounds: int = 200) -> dict[str, Any]:
         return (time.perf_counter() - start) / (rounds * len(common)) * 1e6
 
     oracle_names = {str(p) for p in ORACLE.glob("*.json")} if ORACLE.exists() else set()
-    return {"ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both), "total": len(payloads),
+    telegram = telegram_parser_times(rounds * 10)
+    return {**telegram, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
+            "total": len(payloads),
             "ours_oracle": len([n for n in accepted_ours if n in oracle_names]),
             "pywa_oracle": len([n for n in accepted_pywa if n in oracle_names]),
             "oracle_total": len([n for n, _ in payloads if n in oracle_names])}
+
+
+def telegram_parser_times(rounds: int) -> dict[str, Any]:
+    """The Telegram normalizer (split + canonical parse) over Telegram's own updates (oracle fixtures, when
+    present) and the kinds they lack (document, voice, location, contact, reaction), from raw bytes."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from shared.services.telegram_parser import parse_update, split_update
+
+    chat = {"id": 555, "type": "private"}
+    sender = {"id": 555, "is_bot": False, "first_name": "Lucía"}
+    made = [{"update_id": i, "message": {"message_id": i, "date": 1795000000, "chat": chat, "from": sender, **body}}
+            for i, body in enumerate([{"document": {"file_id": "D", "file_name": "dni.pdf"}, "caption": "DNI"},
+                                      {"voice": {"file_id": "V", "duration": 3}},
+                                      {"location": {"latitude": -34.6, "longitude": -58.4}},
+                                      {"contact": {"phone_number": "+5491155550000", "first_name": "L",
+                                                   "user_id": 555}}], start=1)]
+    made.append({"update_id": 9, "message_reaction": {"chat": chat, "user": sender, "message_id": 1,
+                                                      "date": 1795000000, "new_reaction": [{"emoji": "👍"}]}})
+    folder = ORACLE.parent / "telegram"
+    raws = [p.read_bytes() for p in sorted(folder.glob("*.json"))] if folder.exists() else []
+    raws += [json.dumps(u).encode() for u in made]
+    now = dt.now(UTC)
+
+    def ours(raw: bytes) -> int:
+        split = split_update(json.loads(raw))
+        for unit in split.units:
+            parse_update(unit.payload, received_at=now)
+        return len(split.units)
+
+    assert all(ours(raw) == 1 for raw in raws)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for raw in raws:
+            ours(raw)
+    return {"telegram_us": (time.perf_counter() - start) / (rounds * len(raws)) * 1e6, "telegram_n": len(raws)}
 
 
 # -- 4. asset sizes -----------------------------------------------------------------------------------------
@@ -464,7 +503,9 @@ def main() -> None:
         f"(`Message.from_update` / `MessageStatus.from_update`) in the same run, over the {parsing['compared']} "
         f"of {parsing['total']} payloads (events/ + oracle fixtures) that both accept:", "",
         "| parser | µs per payload |", "|---|---|",
-        f"| ours | {parsing['ours_us']:.1f} |", f"| pywa 4.5.0 | {parsing['pywa_us']:.1f} |", "",
+        f"| ours | {parsing['ours_us']:.1f} |", f"| pywa 4.5.0 | {parsing['pywa_us']:.1f} |",
+        f"| ours, Telegram updates ({parsing['telegram_n']}: oracle fixtures + the kinds they lack) | "
+        f"{parsing['telegram_us']:.1f} |", "",
         f"Oracle fixtures accepted: ours {parsing['ours_oracle']} of {parsing['oracle_total']}, "
         f"pywa {parsing['pywa_oracle']} of {parsing['oracle_total']} (pywa rejects payloads without "
         f"`contacts[].user_id`).", "",
