@@ -252,11 +252,13 @@ def platform_service(settings: Settings) -> PlatformService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_tenancy import SecretsManagerWriter
+    from shared.adapters.telegram import BotApiClient
     from shared.services.platform import PlatformService
 
+    bot_api = BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s)
     return PlatformService(tenants=tenancy(settings), channels=channels(settings),
                            secrets_=SecretsManagerWriter(aws.client("secretsmanager")), clock=SystemClock(),
-                           secret_prefix=settings.secret_prefix)
+                           secret_prefix=settings.secret_prefix, telegram=bot_api)
 
 
 def webhook_service(settings: Settings) -> WebhookService:

@@ -23,6 +23,7 @@ from shared.services.platform import (
     KeyIssued,
     PlatformService,
     SuspendInput,
+    TelegramChannelInput,
     TenantInput,
 )
 from shared.wiring import platform_service
@@ -105,6 +106,13 @@ def set_plan(tenant_id: str, body: Plan) -> Tenant:
 def connect_channel(tenant_id: str, body: ChannelInput) -> tuple[ChannelConnected, int]:
     _operator()
     return get_service().connect_channel(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels/telegram", tags=["Channels"],
+          responses={201: {"description": "Connected; the webhook is registered at Telegram with a secret token"}})
+def connect_telegram(tenant_id: str, body: TelegramChannelInput) -> tuple[ChannelConnected, int]:
+    _operator()
+    return get_service().connect_telegram(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
 
 
 @app.get("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"])

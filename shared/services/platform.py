@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import secrets
 from datetime import datetime
-from typing import Literal, Protocol
+from typing import Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models.channel import Channel
 from shared.models.tenancy import SCOPES, TENANT_ID, ApiKey, Plan, Scope, Tenant
-from shared.ports import Clock
+from shared.ports import Clock, ProviderSendError
 from shared.services.auth import key_hash, new_api_key
+from shared.services.telegram_parser import SECRET_TOKEN_CHARS, valid_secret_token
 
 CHANNEL_ID = r"^[A-Za-z0-9_-]{1,64}$"
 
@@ -43,6 +44,17 @@ class ChannelInput(BaseModel):
     access_token: SecretStr = Field(min_length=8, max_length=4096)
     verify_token: SecretStr | None = Field(default=None, min_length=8, max_length=256,
                                            description="Generated when absent; shown once in the answer")
+    auto_reply_text: str | None = Field(default=None, max_length=4096)
+
+
+class TelegramChannelInput(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: str | None = Field(default=None, pattern=CHANNEL_ID, description="Generated when absent")
+    bot_token: SecretStr = Field(description="The token @BotFather issued: <bot id>:<secret>")
+    secret_token: SecretStr | None = Field(
+        default=None, description="The webhook's secret_token (1-256 of A-Z a-z 0-9 _ -); generated when absent")
+    register_webhook: bool = Field(default=True, description="Call setWebhook with our URL and the secret token")
     auto_reply_text: str | None = Field(default=None, max_length=4096)
 
 
@@ -91,13 +103,19 @@ class ChannelStore(Protocol):
     def list_for_tenant(self, tenant_id: str) -> list[Channel]: ...
 
 
+class BotApi(Protocol):
+    def call(self, token: str, method: str, params: dict[str, Any]) -> Any:
+        """One Telegram Bot API method; raises ProviderSendError."""
+
+
 class SecretWriter(Protocol):
     def put_secret(self, name: str, value: dict[str, str], *, tags: dict[str, str]) -> None: ...
 
 
 class PlatformService:
     def __init__(self, *, tenants: TenantStore, channels: ChannelStore, secrets_: SecretWriter, clock: Clock,
-                 secret_prefix: str) -> None:
+                 secret_prefix: str, telegram: BotApi | None = None) -> None:
+        self._telegram = telegram
         self._tenants = tenants
         self._channels = channels
         self._secrets = secrets_
@@ -159,6 +177,43 @@ class PlatformService:
             raise Conflict(f"channel {channel_id} already exists")
         return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url),
                                 verify_token=verify)
+
+    def connect_telegram(self, tenant_id: str, data: TelegramChannelInput, *, base_url: str) -> ChannelConnected:
+        """A Telegram bot as a channel: the token is checked with getMe (so a wrong one is refused before
+        anything is stored), the webhook registered with our URL and a secret token (unless told not to)."""
+        self.get_tenant(tenant_id)
+        token = data.bot_token.get_secret_value()
+        bot_id, _, rest = token.partition(":")
+        if not (bot_id.isdigit() and 5 <= len(bot_id) <= 20 and len(rest) >= 20
+                and set(rest) <= SECRET_TOKEN_CHARS):
+            raise InvalidInput("bot_token is not a Telegram bot token (<bot id>:<secret>)")
+        secret_token = data.secret_token.get_secret_value() if data.secret_token else secrets.token_urlsafe(32)
+        if not valid_secret_token(secret_token):
+            raise InvalidInput("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
+        channel_id = data.channel_id or f"{tenant_id}-tg-{bot_id[-6:]}-{secrets.token_hex(3)}"
+        if len(channel_id) > 64:
+            raise InvalidInput("channel_id is too long")
+        if self._channels.get(channel_id) is not None:
+            raise Conflict(f"channel {channel_id} already exists")
+        channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind="telegram", phone_number_id=bot_id,
+                          secret_name=f"{self._prefix}/{tenant_id}/{channel_id}",
+                          auto_reply_text=data.auto_reply_text)
+        webhook_url = channel.webhook_url(base_url)
+        if self._telegram is not None:
+            try:
+                self._telegram.call(token, "getMe", {})
+                if data.register_webhook:
+                    self._telegram.call(token, "setWebhook", {
+                        "url": webhook_url, "secret_token": secret_token,
+                        "allowed_updates": ["message", "callback_query", "message_reaction"]})
+            except ProviderSendError as exc:
+                raise InvalidInput(f"Telegram refused the bot token or webhook: {exc.title or exc}") from exc
+        self._secrets.put_secret(channel.secret_name, {
+            "app_secret": secret_token, "verify_token": secret_token, "access_token": token},
+            tags={"tenant_id": tenant_id, "channel_id": channel_id})
+        if not self._channels.create(channel):
+            raise Conflict(f"channel {channel_id} already exists")
+        return ChannelConnected(channel=channel, webhook_url=webhook_url, verify_token=secret_token)
 
     def list_channels(self, tenant_id: str) -> list[Channel]:
         self.get_tenant(tenant_id)

@@ -119,3 +119,25 @@ def test_a_chat_that_blocked_the_bot_is_a_stored_failure_with_telegrams_reason(
         assert message["error_code"] == 403 and "blocked" in message["error_title"]
     finally:
         stack.telegram.blocked.discard(str(chat))
+
+
+def test_an_operator_connects_a_bot_through_the_platform_api(stack: LocalStack, bank: Any) -> None:
+    token = "7000000099:AAoperator-connects-this-bot-token"
+    path = f"/platform/v1/tenants/{BANK.tenant_id}/channels/telegram"
+    refused = call(stack, "POST", path, {"bot_token": token, "channel_id": "banco-tg-api"}, key="local-platform-key")
+    assert refused.status == 422 and "Unauthorized" in refused.text  # Telegram does not know the token
+    stack.telegram.tokens.add(token)
+    connected = call(stack, "POST", path, {"bot_token": token, "channel_id": "banco-tg-api"},
+                     key="local-platform-key")
+    assert connected.status == 201, connected.text
+    body = connected.body
+    assert body["webhook_url"].endswith("/webhooks/telegram/banco-tg-api") and body["channel"]["kind"] == "telegram"
+    [registered] = [c for c in stack.telegram.calls if c["token"] == token and c["method"] == "setWebhook"]
+    assert registered["params"]["url"] == body["webhook_url"]
+    assert registered["params"]["secret_token"] == body["verify_token"]
+    assert token not in json.dumps(body["channel"])
+    # the registered secret token is what the webhook now requires
+    update = text_update(300, 880004, "hola", 30)
+    assert post(stack, "banco-tg-api", update, "wrong")[0] == 401
+    assert post(stack, "banco-tg-api", update, body["verify_token"]) == (200, {"received": 1, "quarantined": 0})
+    wait_for(lambda: [c for c in calls_to(stack, 880004, "sendMessage") if c["token"] == token])

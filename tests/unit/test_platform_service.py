@@ -7,12 +7,20 @@ from datetime import timedelta
 import pytest
 from pydantic import SecretStr
 
-from shared.errors import Conflict, NotFound, Unauthorized
+from shared.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from shared.models.crm import ContactInput
 from shared.models.tenancy import Plan
+from shared.ports import ProviderSendError
 from shared.services.auth import Authenticator, key_hash
 from shared.services.contacts import ContactService
-from shared.services.platform import ChannelInput, KeyInput, PlatformService, SuspendInput, TenantInput
+from shared.services.platform import (
+    ChannelInput,
+    KeyInput,
+    PlatformService,
+    SuspendInput,
+    TelegramChannelInput,
+    TenantInput,
+)
 from tests.unit.fakes_crm import (
     T0,
     FakeClock,
@@ -29,6 +37,21 @@ APP_SECRET = "app-secret-123"
 TOKEN = "EAAG-access-token"
 
 
+BOT_TOKEN = "7000000001:AAHdqTcvCH1vGWJxfSeofSAs0K5PALDsaw"
+
+
+class FakeBotApi:
+    def __init__(self) -> None:
+        self.calls: list[tuple[str, str, dict[str, object]]] = []
+        self.refuse: str | None = None
+
+    def call(self, token: str, method: str, params: dict[str, object]) -> object:
+        self.calls.append((token, method, params))
+        if self.refuse:
+            raise ProviderSendError(http_status=401, code=401, title=self.refuse, details=method)
+        return True
+
+
 class Env:
     def __init__(self) -> None:
         self.clock = FakeClock(step=timedelta(seconds=1))
@@ -37,8 +60,9 @@ class Env:
         self.tenancy = InMemoryTenancy(self.contacts)
         self.channels = InMemoryChannels(self.journal)
         self.secrets = RecordingSecrets(self.journal)
+        self.bot_api = FakeBotApi()
         self.svc = PlatformService(tenants=self.tenancy, channels=self.channels, secrets_=self.secrets,
-                                   clock=self.clock, secret_prefix="omni/channels/")
+                                   clock=self.clock, secret_prefix="omni/channels/", telegram=self.bot_api)
 
     def authenticator(self) -> Authenticator:
         return Authenticator(keys=self.tenancy, tenants=self.tenancy, operators=FakeOperators(), clock=self.clock)
@@ -120,6 +144,40 @@ def test_a_plan_change_is_stored_and_shown_in_usage(env: Env) -> None:
 
 
 # --- channels -------------------------------------------------------------------------------------------
+
+def test_a_telegram_bot_is_checked_registered_with_a_secret_token_and_stored(env: Env) -> None:
+    connected = env.svc.connect_telegram("acme", TelegramChannelInput(channel_id="acme-tg",
+                                                                      bot_token=SecretStr(BOT_TOKEN)), base_url=BASE)
+    channel = connected.channel
+    assert (channel.kind, channel.phone_number_id) == ("telegram", "7000000001")
+    assert connected.webhook_url == f"{BASE}/webhooks/telegram/acme-tg"
+    [(_, me, _), (token, method, params)] = env.bot_api.calls
+    assert me == "getMe" and (token, method) == (BOT_TOKEN, "setWebhook")
+    assert params["url"] == connected.webhook_url and params["secret_token"] == connected.verify_token
+    assert "callback_query" in params["allowed_updates"]  # type: ignore[operator]
+    assert env.secrets.secrets["omni/channels/acme/acme-tg"] == {
+        "app_secret": connected.verify_token, "verify_token": connected.verify_token, "access_token": BOT_TOKEN}
+    assert env.journal == ["secret:omni/channels/acme/acme-tg", "channel:acme-tg"]
+    assert BOT_TOKEN not in channel.model_dump_json()
+
+
+def test_a_refused_or_malformed_telegram_token_stores_nothing(env: Env) -> None:
+    env.bot_api.refuse = "Unauthorized"
+    with pytest.raises(InvalidInput, match="Unauthorized"):
+        env.svc.connect_telegram("acme", TelegramChannelInput(bot_token=SecretStr(BOT_TOKEN)), base_url=BASE)
+    env.bot_api.refuse = None
+    for bad in ("not-a-token", "12:short", "7000000001:has spaces in the secret part!!"):
+        with pytest.raises(InvalidInput, match="bot_token"):
+            env.svc.connect_telegram("acme", TelegramChannelInput(bot_token=SecretStr(bad)), base_url=BASE)
+    with pytest.raises(InvalidInput, match="secret_token"):
+        env.svc.connect_telegram("acme", TelegramChannelInput(bot_token=SecretStr(BOT_TOKEN),
+                                                              secret_token=SecretStr("con espacios")), base_url=BASE)
+    assert env.journal == [] and env.secrets.secrets == {}
+    # without registering the webhook, the token is still checked
+    connected = env.svc.connect_telegram("acme", TelegramChannelInput(
+        bot_token=SecretStr(BOT_TOKEN), secret_token=SecretStr("mine_1"), register_webhook=False), base_url=BASE)
+    assert connected.verify_token == "mine_1" and [m for _, m, _ in env.bot_api.calls][-1] == "getMe"
+
 
 def test_connecting_a_channel_writes_the_secret_before_the_channel(env: Env) -> None:
     connected = env.svc.connect_channel("acme", channel_input(channel_id="acme-main"), base_url=BASE)
