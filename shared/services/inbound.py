@@ -139,7 +139,9 @@ class InboundService:
             contact_id=contact_id, contact_key=thread.contact_key, reply_to_address=thread.address,
             conversation_id=conversation_id,
             message_type=message.type.value, text=message.text, sent_at=_iso(message),
-            has_media=message.type in MEDIA_TYPES and media is not None and media.id is not None,
+            # the media fetcher downloads from Graph; Telegram files keep their file id until it speaks getFile
+            has_media=(unit.provider == "whatsapp" and message.type in MEDIA_TYPES and media is not None
+                       and media.id is not None),
             media=media.model_dump(exclude_none=True) if media else None,
             # Telegram has no customer-service window: a bot may write to whoever started it
             within_window=unit.provider != "whatsapp" or window_open(thread.last_inbound_at, self._clock.now(),
