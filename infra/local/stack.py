@@ -245,9 +245,12 @@ class LocalStack:
         self._timers: list[threading.Thread] = []
 
     def pollers_for(self, spec: topology.QueueSpec) -> int:
-        """Concurrent batches of a queue, as Lambda's event source mapping runs them: it scales out (here up to
-        LOCAL_POLLERS, so one slow conversation does not hold every other one; a FIFO group is still delivered
-        one batch at a time), and max_concurrency caps it."""
+        """Concurrent batches of a queue. A standard queue scales out as Lambda's event source mapping does
+        (here up to LOCAL_POLLERS, so one slow turn does not hold every other conversation's; max_concurrency
+        caps it). A FIFO queue gets one poller: the local visibility timeouts are seconds, and a batch that
+        outlives its timeout must not be redelivered to a second poller while the first still runs it (order)."""
+        if spec.fifo:
+            return 1
         return max(1, min(spec.max_concurrency or LOCAL_POLLERS, self.max_pollers))
 
     # -- lifecycle -------------------------------------------------------------------------------------
