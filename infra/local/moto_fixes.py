@@ -108,20 +108,24 @@ def _partition_queries(original: Any) -> Any:
     return query
 
 
+def _locked(lock: Any, original: Any) -> Any:
+    """`original` (a backend method) run under `lock`."""
+
+    @functools.wraps(original)
+    def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
+        with lock:
+            return original(self, *args, **kwargs)
+
+    return locked
+
+
 def patch_moto_dynamodb() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     if getattr(DynamoDBBackend, "_omnichannel_patched", False):
         return
     lock = threading.RLock()
-
-    def guarded(original: Any) -> Any:
-        @functools.wraps(original)
-        def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(self, *args, **kwargs)
-
-        return locked
+    guarded = functools.partial(_locked, lock)
 
     for name in _OPERATIONS:
         setattr(DynamoDBBackend, name, guarded(getattr(DynamoDBBackend, name)))
@@ -156,14 +160,7 @@ def patch_moto_sqs() -> None:
     if getattr(SQSBackend, "_omnichannel_patched", False):
         return
     lock = threading.RLock()
-
-    def guarded(original: Any) -> Any:
-        @functools.wraps(original)
-        def locked(self: Any, *args: Any, **kwargs: Any) -> Any:
-            with lock:
-                return original(self, *args, **kwargs)
-
-        return locked
+    guarded = functools.partial(_locked, lock)
 
     for name in _SQS_OPERATIONS:
         setattr(SQSBackend, name, guarded(getattr(SQSBackend, name)))
