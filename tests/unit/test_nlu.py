@@ -4,7 +4,6 @@ floors on held-out phrases the classifier never saw (tests/nlu/heldout_*.json)."
 from __future__ import annotations
 
 import json
-import time
 from functools import cache
 from pathlib import Path
 
@@ -289,21 +288,19 @@ def test_a_label_without_usable_examples_never_wins() -> None:
     assert scores["saludo"] > DEFAULT_THRESHOLD > scores["ok"]
 
 
-def test_training_and_classifying_are_fast_enough_for_a_lambda() -> None:
-    """Budget: train 300 examples well under 200 ms, classify well under 5 ms (generous bounds: shared CI)."""
+def test_a_bot_sized_training_set_trains_and_classifies_every_held_out_text() -> None:
+    """300 examples, as a real bot has. How fast training and classifying are is measured by `make bench`
+    (bench/nlu_bench.py, beside a baseline), never asserted here: timed asserts fail on a busy machine."""
     flat = [(label, phrase) for label, phrases in _training("es").items() for phrase in phrases]
     examples: dict[str, list[str]] = {}
     for n in range(300):
         label, phrase = flat[n % len(flat)]
         examples.setdefault(label, []).append(f"{phrase} {n}")
-    start = time.perf_counter()
     classifier = IntentClassifier.train(examples)
-    assert time.perf_counter() - start < 0.6
     texts = [text for text, _ in _heldout("es")]
-    start = time.perf_counter()
     for text in texts:
-        classifier.classify(text)
-    assert (time.perf_counter() - start) / len(texts) < 0.005
+        scores = classifier.classify(text)
+        assert scores and all(0.0 <= s.score <= 1.0 for s in scores)
 
 
 @settings(max_examples=150, deadline=None)
