@@ -137,8 +137,9 @@ class ProviderSendError(Exception):
     """
 
     def __init__(self, *, http_status: int | None, code: int | None, title: str | None, details: str | None,
-                 retry_after_s: int | None = None) -> None:
+                 retry_after_s: int | None = None, ambiguous: bool = False) -> None:
         super().__init__(f"http={http_status} code={code} {title or ''}".strip())
+        self.ambiguous = ambiguous  # the request was sent and no answer came: the provider may have accepted it
         self.http_status = http_status
         self.code = code
         self.title = title

@@ -38,7 +38,10 @@ class GraphWhatsAppClient:
     def _request(self, method: str, url: str, token: str, **kwargs: Any) -> httpx.Response:
         try:
             response = self._http.request(method, url, headers={"Authorization": f"Bearer {token}"}, **kwargs)
-        except httpx.TimeoutException as exc:
+        except httpx.ReadTimeout as exc:  # sent, no answer: Meta may have accepted it
+            raise ProviderSendError(http_status=None, code=None, title="no answer from Meta in time",
+                                    details=str(exc), ambiguous=True) from exc
+        except httpx.TimeoutException as exc:  # connect, write or pool timeout: not accepted
             raise ProviderSendError(http_status=None, code=None, title="timeout", details=str(exc)) from exc
         except httpx.TransportError as exc:
             raise ProviderSendError(http_status=None, code=None, title="connection error",

@@ -63,6 +63,12 @@ def error_class(http_status: int | None, code: int | None) -> str:
     return "permanent"
 
 
+def outcome_class(error: ProviderSendError) -> str:
+    """error_class, except that a send that may have reached Meta (no answer in time) is `unconfirmed`: it is
+    never resent automatically (a late status with our callback data confirms it; retry resends it)."""
+    return "unconfirmed" if error.ambiguous else error_class(error.http_status, error.code)
+
+
 def request_id(broadcast_id: str, bucket: int, to: str, attempt: int) -> str:
     """Also the callback data Meta echoes on statuses: names the recipient and the attempt."""
     return f"bc:{broadcast_id}:{bucket}:{to}:{attempt}"
@@ -266,7 +272,15 @@ class BucketSender:
                                                                now + timedelta(hours=b.attribution_hours))))
                 result.sent += 1
                 continue
-            kind = error_class(outcome.http_status, outcome.code)
+            kind = outcome_class(outcome)
+            if kind == "unconfirmed":
+                writes.append(RecipientWrite(r, {**base, "status": "unconfirmed", "error_class": "unconfirmed",
+                                                 "error_code": None, "error_title": outcome.title,
+                                                 "error_details": "the request may have been accepted; it is not "
+                                                                  "resent automatically (retry failed resends it)"},
+                                             True, {"unconfirmed": 1}))
+                result.unconfirmed += 1
+                continue
             title = outcome.title or str(outcome)
             error: dict[str, Any] = {"error_class": kind, "error_code": outcome.code, "error_title": title,
                                      "error_details": outcome.details}

@@ -25,7 +25,7 @@ from shared.services.broadcast_audience import (
     keyword_consent,
     resolve_params,
 )
-from shared.services.broadcast_sender import error_class, parse_callback, request_id
+from shared.services.broadcast_sender import error_class, outcome_class, parse_callback, request_id
 from shared.services.broadcast_tracking import _status_move
 from shared.services.templates import limit_of, parse_graph_template
 
@@ -242,6 +242,30 @@ def test_unreachable_contact_is_excluded_before_anything_else() -> None:
 ])
 def test_error_class(http_status: int | None, code: int | None, expected: str) -> None:
     assert error_class(http_status, code) == expected
+
+
+def test_a_send_that_may_have_reached_meta_is_unconfirmed_never_retried_automatically() -> None:
+    import httpx
+
+    from shared.adapters.graph import GraphWhatsAppClient
+    from shared.ports import ProviderSendError
+
+    def client(error: Exception) -> GraphWhatsAppClient:
+        def handler(request: httpx.Request) -> httpx.Response:
+            raise error
+
+        return GraphWhatsAppClient(base_url="https://graph.example", api_version="v23.0", timeout_s=1,
+                                   transport=httpx.MockTransport(handler))
+
+    outcomes = {}
+    for name, error in {"read": httpx.ReadTimeout("no answer"), "connect": httpx.ConnectTimeout("no route"),
+                        "pool": httpx.PoolTimeout("busy"), "refused": httpx.ConnectError("refused")}.items():
+        with pytest.raises(ProviderSendError) as raised:
+            client(error).send("1", "t", {"to": "549"})
+        outcomes[name] = outcome_class(raised.value)
+    # sent with no answer: maybe accepted -> unconfirmed; never sent -> transient (safe to resend)
+    assert outcomes == {"read": "unconfirmed", "connect": "transient", "pool": "transient", "refused": "transient"}
+    assert outcome_class(ProviderSendError(http_status=400, code=131026, title="x", details=None)) == "permanent"
 
 
 def test_request_id_round_trips_through_the_callback() -> None:
