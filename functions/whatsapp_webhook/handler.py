@@ -11,16 +11,9 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
-from shared.errors import (
-    ChannelNotFound,
-    EnqueueFailed,
-    MalformedJson,
-    PayloadTooLarge,
-    SignatureInvalid,
-    VerificationFailed,
-)
+from shared.errors import DomainError, EnqueueFailed, SignatureInvalid
 from shared.observability import logger, metrics, tracer
-from shared.services.ingest import IngestService
+from shared.services.ingest import REFUSALS, IngestService, refusal
 from shared.services.signature import SIGNATURE_HEADER, header
 from shared.wiring import ingest_service
 
@@ -30,10 +23,6 @@ app = APIGatewayHttpResolver()
 @lru_cache(maxsize=1)
 def get_service() -> IngestService:
     return ingest_service(get_settings())
-
-
-def _error(status: int, reason: str) -> Response[Any]:
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
 
 
 @app.get("/webhooks/whatsapp/<channel_id>")
@@ -57,36 +46,14 @@ def receive(channel_id: str) -> Response[Any]:
                     body={"received": outcome.enqueued, "quarantined": outcome.quarantined})
 
 
-@app.exception_handler(ChannelNotFound)
-def _not_found(exc: ChannelNotFound) -> Response[Any]:
-    return _error(404, "unknown channel")
-
-
-@app.exception_handler(VerificationFailed)
-def _verification(exc: VerificationFailed) -> Response[Any]:
-    return _error(403, str(exc))
-
-
-@app.exception_handler(SignatureInvalid)
-def _signature(exc: SignatureInvalid) -> Response[Any]:
-    metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
-    return _error(401, str(exc))
-
-
-@app.exception_handler(PayloadTooLarge)
-def _too_large(exc: PayloadTooLarge) -> Response[Any]:
-    return _error(413, str(exc))
-
-
-@app.exception_handler(MalformedJson)
-def _malformed(exc: MalformedJson) -> Response[Any]:
-    return _error(400, str(exc))
-
-
-@app.exception_handler(EnqueueFailed)
-def _enqueue_failed(exc: EnqueueFailed) -> Response[Any]:
-    logger.exception("durable enqueue failed: not acknowledging, the provider will retry")
-    return _error(500, "temporarily unable to accept the webhook; retry")
+@app.exception_handler(list(REFUSALS))
+def _refused(exc: DomainError) -> Response[Any]:
+    status, reason = refusal(exc)
+    if isinstance(exc, SignatureInvalid):
+        metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+    if isinstance(exc, EnqueueFailed):
+        logger.exception("durable enqueue failed: not acknowledging, Meta will retry")
+    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
 
 
 @logger.inject_lambda_context(clear_state=True)

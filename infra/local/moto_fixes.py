@@ -119,18 +119,22 @@ def _locked(lock: Any, original: Any) -> Any:
     return locked
 
 
+def _serialize(backend: Any, names: tuple[str, ...]) -> Any:
+    """These methods of a moto backend, run under one new lock (returned for wrappers that need it too)."""
+    lock = threading.RLock()
+    for name in names:
+        setattr(backend, name, _locked(lock, getattr(backend, name)))
+    return lock
+
+
 def patch_moto_dynamodb() -> None:
     from moto.dynamodb.models import DynamoDBBackend
 
     if getattr(DynamoDBBackend, "_omnichannel_patched", False):
         return
-    lock = threading.RLock()
-    guarded = functools.partial(_locked, lock)
-
-    for name in _OPERATIONS:
-        setattr(DynamoDBBackend, name, guarded(getattr(DynamoDBBackend, name)))
-    DynamoDBBackend.transact_write_items = guarded(  # type: ignore[method-assign]
-        _fast_transactions(DynamoDBBackend.transact_write_items))
+    lock = _serialize(DynamoDBBackend, _OPERATIONS)
+    DynamoDBBackend.transact_write_items = _locked(  # type: ignore[method-assign]
+        lock, _fast_transactions(DynamoDBBackend.transact_write_items))
     from moto.dynamodb.models.table import Table
 
     Table.query = _partition_queries(Table.query)  # type: ignore[method-assign]
@@ -159,11 +163,7 @@ def patch_moto_sqs() -> None:
 
     if getattr(SQSBackend, "_omnichannel_patched", False):
         return
-    lock = threading.RLock()
-    guarded = functools.partial(_locked, lock)
-
-    for name in _SQS_OPERATIONS:
-        setattr(SQSBackend, name, guarded(getattr(SQSBackend, name)))
+    lock = _serialize(SQSBackend, _SQS_OPERATIONS)
     original_receive = SQSBackend.receive_message
 
     @functools.wraps(original_receive)

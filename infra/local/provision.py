@@ -151,15 +151,20 @@ class DemoChannel:
     auto_reply_text: str = "¡Hola! Gracias por escribirnos. Recibimos tu mensaje y te responderemos en breve."
 
 
-def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str = "omnichannel/channels") -> Channel:
-    secret_name = f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"
-    _put_secret(secret_name, json.dumps({"app_secret": demo.app_secret, "verify_token": demo.verify_token,
-                                         "access_token": demo.access_token}))
-    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, phone_number_id=demo.phone_number_id,
-                      display_phone_number=demo.display_phone_number, secret_name=secret_name, waba_id=demo.waba_id,
-                      auto_reply_text=demo.auto_reply_text or None)
+def _put_channel(res: LocalResources, channel: Channel, secret: dict[str, str]) -> Channel:
+    """The channel's secret (as the platform API stores it), then the channel item."""
+    _put_secret(channel.secret_name, json.dumps(secret))
     DynamoChannels(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name)).put(channel)
     return channel
+
+
+def seed_channel(res: LocalResources, demo: DemoChannel, *, secret_prefix: str = "omnichannel/channels") -> Channel:
+    return _put_channel(res, Channel(
+        tenant_id=demo.tenant_id, channel_id=demo.channel_id, phone_number_id=demo.phone_number_id,
+        display_phone_number=demo.display_phone_number, waba_id=demo.waba_id,
+        secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}",
+        auto_reply_text=demo.auto_reply_text or None),
+        {"app_secret": demo.app_secret, "verify_token": demo.verify_token, "access_token": demo.access_token})
 
 
 @dataclass(frozen=True)
@@ -174,13 +179,11 @@ class DemoTelegram:
 
 def seed_telegram_channel(res: LocalResources, demo: DemoTelegram, *,
                           secret_prefix: str = "omnichannel/channels") -> Channel:
-    secret_name = f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"
-    _put_secret(secret_name, json.dumps({"app_secret": demo.secret_token, "verify_token": demo.secret_token,
-                                         "access_token": demo.bot_token}))
-    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="telegram",
-                      phone_number_id=demo.bot_token.split(":", 1)[0], secret_name=secret_name)
-    DynamoChannels(boto3.resource("dynamodb", region_name=REGION).Table(res.table_name)).put(channel)
-    return channel
+    return _put_channel(res, Channel(
+        tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="telegram",
+        phone_number_id=demo.bot_token.split(":", 1)[0],
+        secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"),
+        {"app_secret": demo.secret_token, "verify_token": demo.secret_token, "access_token": demo.bot_token})
 
 
 @dataclass(frozen=True)

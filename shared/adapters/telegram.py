@@ -12,6 +12,7 @@ from typing import Any
 import httpx
 
 from shared.ports import ProviderSendError, SendResult
+from shared.services.telegram_parser import message_ref
 
 
 class BotApiClient:
@@ -47,5 +48,6 @@ class BotApiClient:
         result = self.call(token, method, params)
         if isinstance(result, dict) and result.get("message_id") is not None:
             chat: dict[str, Any] = result["chat"] if isinstance(result.get("chat"), dict) else {}
-            return SendResult(provider_message_id=f"{chat.get('id', params.get('chat_id'))}:{result['message_id']}")
+            return SendResult(provider_message_id=message_ref(chat.get("id", params.get("chat_id")),
+                                                              result["message_id"]))
         return SendResult(provider_message_id=None)

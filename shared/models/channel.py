@@ -6,13 +6,16 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
+# The providers a channel can be; every model that names a provider uses this one list.
+ChannelKind = Literal["whatsapp", "telegram"]
+
 
 class Channel(BaseModel):
     model_config = ConfigDict(frozen=True)
 
     tenant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     channel_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
-    kind: Literal["whatsapp", "telegram"] = "whatsapp"
+    kind: ChannelKind = "whatsapp"
     # The provider's id of the account messages go through: WhatsApp's phone number id, Telegram's bot id.
     phone_number_id: str = Field(min_length=1)
     waba_id: str | None = None

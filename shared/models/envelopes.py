@@ -7,6 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.models.channel import ChannelKind
+
 
 class InboundUnit(BaseModel):
     """One message or one status from a webhook, as the ingest function enqueues it.
@@ -21,7 +23,7 @@ class InboundUnit(BaseModel):
     tenant_id: str
     channel_id: str
     kind: Literal["message", "status", "account"]
-    provider: Literal["whatsapp", "telegram"] = "whatsapp"
+    provider: ChannelKind = "whatsapp"
     phone_number_id: str
     payload: dict[str, Any]  # messages[i] or statuses[i] as Meta sent it; a Telegram Update
     contacts: list[dict[str, Any]] = Field(default_factory=list)

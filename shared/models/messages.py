@@ -8,6 +8,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from shared.models.channel import ChannelKind
+
 
 class MessageType(StrEnum):
     TEXT = "text"
@@ -47,7 +49,7 @@ class Identity(_Model):
     """Who a message is from or to. `key` is the opaque identity the contact is keyed on."""
 
     key: str  # WhatsApp: the BSUID or wa_id; Telegram: the private chat's id (the user's id)
-    provider: Literal["whatsapp", "telegram"] = "whatsapp"
+    provider: ChannelKind = "whatsapp"
     wa_id: str | None = None  # phone-based WhatsApp id; may be "" / absent for username users
     user_id: str | None = None  # business-scoped user id (BSUID)
     parent_user_id: str | None = None
@@ -149,7 +151,7 @@ class ReplyContext(_Model):
 class InboundMessage(_Model):
     """One inbound message, whatever its type."""
 
-    provider: Literal["whatsapp", "telegram"] = "whatsapp"
+    provider: ChannelKind = "whatsapp"
     provider_message_id: str
     type: MessageType
     raw_type: str

@@ -101,8 +101,8 @@ class BotRuntime:
     def __init__(self, *, registry: BotRegistry, sessions: BotSessionStore, directory: ChannelDirectory,
                  outbound: OutboundQueue, events: EventPublisher, engine: BotEngine, clock: Clock,
                  scheduler: TimeoutScheduler, contacts: ContactLookup, closer: ConversationCloser,
-                 addons: Addons | None = None, config: BotRuntimeConfig | None = None,
-                 threads: ThreadReader | None = None) -> None:
+                 threads: ThreadReader, addons: Addons | None = None,
+                 config: BotRuntimeConfig | None = None) -> None:
         self._registry = registry
         self._sessions = sessions
         self._directory = directory
@@ -184,8 +184,6 @@ class BotRuntime:
         """The burst's quiet window is measured where its messages reach the bot; a message stored by the
         inbound processor (the thread's newest) that is neither pending nor answered yet is still on its way
         here (events, the bot queue, a busy consumer), so the burst is not over."""
-        if self._threads is None:
-            return False
         thread = self._threads.get_thread(event.tenant_id, event.channel_id, event.contact_key)
         if thread is None or thread.conversation_id != event.conversation_id or not thread.last_inbound_id:
             return False

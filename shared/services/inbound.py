@@ -14,7 +14,7 @@ from shared.models.envelopes import InboundUnit
 from shared.models.events import ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
 from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
 from shared.ports import Clock, EventPublisher, MessageStore, Thread, ThreadTouch
-from shared.services.send_policy import window_open
+from shared.services.send_policy import WINDOWED_KINDS, window_open
 from shared.services.telegram_parser import parse_update
 from shared.services.whatsapp_parser import parse_message, parse_status
 
@@ -143,9 +143,8 @@ class InboundService:
             has_media=(unit.provider == "whatsapp" and message.type in MEDIA_TYPES and media is not None
                        and media.id is not None),
             media=media.model_dump(exclude_none=True) if media else None,
-            # Telegram has no customer-service window: a bot may write to whoever started it
-            within_window=unit.provider != "whatsapp" or window_open(thread.last_inbound_at, self._clock.now(),
-                                                                      self._window),
+            within_window=unit.provider not in WINDOWED_KINDS or window_open(thread.last_inbound_at,
+                                                                              self._clock.now(), self._window),
             reply_id=_reply_id(message),
             broadcast_id=attribution.broadcast_id if attribution else None,
             start_flow=attribution.start_flow if attribution else None,

@@ -4,17 +4,27 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
-from shared.errors import ChannelNotFound, MalformedJson, PayloadTooLarge, SignatureInvalid, VerificationFailed
-from shared.models.channel import Channel
+from shared.errors import (
+    ChannelNotFound,
+    DomainError,
+    EnqueueFailed,
+    MalformedJson,
+    PayloadTooLarge,
+    SignatureInvalid,
+    VerificationFailed,
+)
+from shared.models.channel import Channel, ChannelKind, ChannelSecrets
 from shared.models.envelopes import InboundUnit
 from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine, QueuedUnit
 from shared.services.signature import verify_challenge, verify_signature
 from shared.services.telegram_parser import SECRET_HEADER as TELEGRAM_SECRET_HEADER
 from shared.services.telegram_parser import split_update, verify_secret_token
-from shared.services.whatsapp_parser import SplitResult, split_webhook
+from shared.services.webhook_units import SplitResult
+from shared.services.whatsapp_parser import split_webhook
 
 
 def thread_group_id(tenant_id: str, channel_id: str, contact_key: str) -> str:
@@ -36,6 +46,19 @@ class IngestOutcome:
     answer_callback: str | None = None  # Telegram: the callback query to answer in the webhook's response
 
 
+# How a webhook answers what ingest refuses. 500 only for a failed durable enqueue: the provider retries then.
+REFUSALS: dict[type[DomainError], int] = {ChannelNotFound: 404, VerificationFailed: 403, SignatureInvalid: 401,
+                                          PayloadTooLarge: 413, MalformedJson: 400, EnqueueFailed: 500}
+_FIXED_REASONS: dict[type[DomainError], str] = {
+    ChannelNotFound: "unknown channel", EnqueueFailed: "temporarily unable to accept the webhook; retry"}
+
+
+def refusal(exc: DomainError) -> tuple[int, str]:
+    """(HTTP status, reason) for one of REFUSALS."""
+    kind = next(k for k in REFUSALS if isinstance(exc, k))
+    return REFUSALS[kind], _FIXED_REASONS.get(kind, str(exc))
+
+
 def _json(raw_body: bytes) -> Any:
     try:
         return json.loads(raw_body)
@@ -54,7 +77,7 @@ class IngestService:
         self._clock = clock
         self._max_body_bytes = max_body_bytes
 
-    def _channel(self, channel_id: str, kind: str = "whatsapp") -> Channel:
+    def _channel(self, channel_id: str, kind: ChannelKind = "whatsapp") -> Channel:
         channel = self._directory.get_channel(channel_id)
         if channel is None or not channel.enabled or channel.kind != kind:
             raise ChannelNotFound(channel_id)
@@ -69,43 +92,34 @@ class IngestService:
             raise VerificationFailed("hub.mode or hub.verify_token does not match")
         return challenge
 
-    def _check_signature(self, channel: Channel, raw_body: bytes, signature: str | None) -> None:
+    def _open(self, channel_id: str, kind: ChannelKind, raw_body: bytes, presented: str | None,
+              authentic: Callable[[ChannelSecrets], bool], refusal: str) -> tuple[Channel, Any]:
+        """Size, channel (of this kind), authenticity before anything else, then the JSON body."""
+        if len(raw_body) > self._max_body_bytes:
+            raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
+        channel = self._channel(channel_id, kind)
         secrets = self._directory.get_secrets(channel)
-        if verify_signature(secrets.app_secret.get_secret_value(), raw_body, signature):
-            return
-        # The app secret may have been rotated since we cached it: look once more (rate-limited by the adapter).
-        if signature:
-            fresh = self._directory.get_secrets(channel, fresh=True)
-            if fresh != secrets and verify_signature(fresh.app_secret.get_secret_value(), raw_body, signature):
-                return
-        raise SignatureInvalid("missing or invalid X-Hub-Signature-256")
-
-    def _check_secret_token(self, channel: Channel, token: str | None) -> None:
-        secrets = self._directory.get_secrets(channel)
-        if verify_secret_token(secrets.verify_token.get_secret_value(), token):
-            return
-        if token:  # rotated since we cached it: look once more (rate-limited by the adapter)
-            fresh = self._directory.get_secrets(channel, fresh=True)
-            if fresh != secrets and verify_secret_token(fresh.verify_token.get_secret_value(), token):
-                return
-        raise SignatureInvalid(f"missing or wrong {TELEGRAM_SECRET_HEADER}")
+        if not authentic(secrets):
+            # The secret may have been rotated since we cached it: look once more (rate-limited by the adapter).
+            fresh = self._directory.get_secrets(channel, fresh=True) if presented else secrets
+            if fresh == secrets or not authentic(fresh):
+                raise SignatureInvalid(refusal)
+        return channel, _json(raw_body)
 
     def receive(self, channel_id: str, raw_body: bytes, signature: str | None) -> IngestOutcome:
         """A WhatsApp Cloud API webhook: X-Hub-Signature-256 first, then split into units."""
-        if len(raw_body) > self._max_body_bytes:
-            raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
-        channel = self._channel(channel_id)
-        self._check_signature(channel, raw_body, signature)
-        body = _json(raw_body)
+        channel, body = self._open(
+            channel_id, "whatsapp", raw_body, signature,
+            lambda s: verify_signature(s.app_secret.get_secret_value(), raw_body, signature),
+            "missing or invalid X-Hub-Signature-256")
         return self._enqueue(channel, raw_body, split_webhook(body, channel.phone_number_id))
 
     def receive_telegram(self, channel_id: str, raw_body: bytes, secret_token: str | None) -> IngestOutcome:
         """A Telegram update: the webhook's secret token first (constant time), then one unit."""
-        if len(raw_body) > self._max_body_bytes:
-            raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
-        channel = self._channel(channel_id, "telegram")
-        self._check_secret_token(channel, secret_token)
-        body = _json(raw_body)
+        channel, body = self._open(
+            channel_id, "telegram", raw_body, secret_token,
+            lambda s: verify_secret_token(s.verify_token.get_secret_value(), secret_token),
+            f"missing or wrong {TELEGRAM_SECRET_HEADER}")
         outcome = self._enqueue(channel, raw_body, split_update(body), provider="telegram")
         query = body.get("callback_query") if isinstance(body, dict) else None
         if isinstance(query, dict) and isinstance(query.get("id"), str) and outcome.enqueued:
@@ -113,7 +127,7 @@ class IngestService:
         return outcome
 
     def _enqueue(self, channel: Channel, raw_body: bytes, split: SplitResult,
-                 provider: Literal["whatsapp", "telegram"] = "whatsapp") -> IngestOutcome:
+                 provider: ChannelKind = "whatsapp") -> IngestOutcome:
         now = self._clock.now()
         received_ms = int(now.timestamp() * 1000)
         queued = [

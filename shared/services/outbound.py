@@ -1,4 +1,4 @@
-"""The outbound sender: one guard for every send path, Graph API call, outcome recorded once."""
+"""The outbound sender: one guard for every send path, the provider call (Graph or Bot API), outcome recorded once."""
 
 from __future__ import annotations
 
@@ -17,6 +17,7 @@ from shared.ports import (
     OutboundClaim,
     ProviderErrorKind,
     ProviderSendError,
+    SendResult,
     TelegramClient,
     WhatsAppClient,
 )
@@ -49,8 +50,8 @@ class RetryPolicy:
 
 class SenderService:
     def __init__(self, *, directory: ChannelDirectory, store: MessageStore, client: WhatsAppClient,
-                 events: EventPublisher, clock: Clock, retry: RetryPolicy,
-                 service_window: timedelta = timedelta(hours=24), telegram: TelegramClient | None = None) -> None:
+                 telegram: TelegramClient, events: EventPublisher, clock: Clock, retry: RetryPolicy,
+                 service_window: timedelta = timedelta(hours=24)) -> None:
         self._directory = directory
         self._store = store
         self._client = client
@@ -79,12 +80,11 @@ class SenderService:
         if refusal is not None:
             return self._fail(request, status="refused", code=None, title=refusal.value,
                               details=REFUSAL_DETAILS.get(refusal))
-        if channel.kind == "telegram":
-            return self._send_telegram(request, channel, attempt)
-        token = self._directory.get_secrets(channel).access_token.get_secret_value()
-        payload = build_payload(request, callback_data=request.message_id)
         try:
-            result = self._client.send(channel.phone_number_id, token, payload)
+            result = self._deliver(channel, request, callback_data=request.message_id)
+        except UnsupportedOnTelegram as exc:  # a form Telegram does not have (media without a source, ...)
+            return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
+                              details=str(exc))
         except ProviderSendError as exc:
             kind = classify(exc.http_status, exc.code)
             if kind is ProviderErrorKind.RETRYABLE and attempt < self._retry.max_attempts:
@@ -97,46 +97,21 @@ class SenderService:
         self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
         return SendOutcome("sent", provider_message_id=provider_id)
 
-    def _send_telegram(self, request: OutboundRequest, channel: Channel, attempt: int) -> SendOutcome:
-        if self._telegram is None:
-            return self._fail(request, status="refused", code=None, title="channel_not_configured",
-                              details="this deployment has no Telegram client")
-        try:
-            call = build_call(request)
-        except UnsupportedOnTelegram as exc:
-            return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
-                              details=str(exc))
-        if call is None:  # pragma: no cover - only receipts have no call, and they do not get here
-            return SendOutcome("refused", reason="nothing to send")
+    def _deliver(self, channel: Channel, request: OutboundRequest, *, callback_data: str | None = None
+                 ) -> SendResult:
+        """The provider call for the channel's kind; raises ProviderSendError (classified the same way for both:
+        the Bot API's error_code is the HTTP status, so only 429, 5xx and no answer are retryable)."""
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
-        try:
-            result = self._telegram.send(token, call.method, call.params)
-        except ProviderSendError as exc:
-            # Bot API: 429 (with retry_after) and 5xx are worth retrying; 400/403 (blocked, chat not found) are not
-            retryable = exc.http_status is None or exc.http_status == 429 or exc.http_status >= 500
-            if retryable and attempt < self._retry.max_attempts:
-                delay = backoff_seconds(attempt, base_s=self._retry.base_delay_s, max_s=self._retry.max_delay_s,
-                                        retry_after_s=exc.retry_after_s)
-                raise RetryableError(str(exc), delay_s=delay) from exc
-            title = exc.title if not retryable else f"retries exhausted: {exc.title or exc}"
-            return self._fail(request, status="failed", code=exc.code, title=title, details=exc.details)
-        provider_id = result.provider_message_id or ""
-        self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
-        return SendOutcome("sent", provider_message_id=provider_id)
+        if channel.kind == "telegram":
+            call = build_call(request)
+            if call is None:  # a bare read receipt: bots have none
+                return SendResult(provider_message_id=None)
+            return self._telegram.send(token, call.method, call.params)
+        return self._client.send(channel.phone_number_id, token, build_payload(request, callback_data=callback_data))
 
     def _mark_read(self, request: OutboundRequest, channel: Channel, attempt: int) -> SendOutcome:
-        if channel.kind == "telegram":  # no read receipts for bots; the typing indicator is a chat action
-            call = build_call(request)
-            if call is not None and self._telegram is not None:
-                try:
-                    self._telegram.send(self._directory.get_secrets(channel).access_token.get_secret_value(),
-                                        call.method, call.params)
-                except ProviderSendError as exc:
-                    return SendOutcome("failed", reason=exc.title, code=exc.code)
-            return SendOutcome("read_marked")
-        token = self._directory.get_secrets(channel).access_token.get_secret_value()
         try:
-            self._client.send(channel.phone_number_id, token, build_payload(request))
+            self._deliver(channel, request)
         except ProviderSendError as exc:
             if classify(exc.http_status, exc.code) is ProviderErrorKind.RETRYABLE and attempt < 3:
                 raise RetryableError(str(exc), delay_s=self._retry.base_delay_s) from exc

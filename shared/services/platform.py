@@ -114,7 +114,7 @@ class SecretWriter(Protocol):
 
 class PlatformService:
     def __init__(self, *, tenants: TenantStore, channels: ChannelStore, secrets_: SecretWriter, clock: Clock,
-                 secret_prefix: str, telegram: BotApi | None = None) -> None:
+                 secret_prefix: str, telegram: BotApi) -> None:
         self._telegram = telegram
         self._tenants = tenants
         self._channels = channels
@@ -157,24 +157,14 @@ class PlatformService:
     # -- channels ------------------------------------------------------------------------------------
     def connect_channel(self, tenant_id: str, data: ChannelInput, *, base_url: str) -> ChannelConnected:
         self.get_tenant(tenant_id)
-        channel_id = data.channel_id or f"{tenant_id}-wa-{data.phone_number_id[-6:]}-{secrets.token_hex(3)}"
-        if len(channel_id) > 64:
-            raise InvalidInput("channel_id is too long")
+        channel_id = self._free_channel_id(tenant_id, data.channel_id, f"wa-{data.phone_number_id[-6:]}")
         verify = data.verify_token.get_secret_value() if data.verify_token else secrets.token_urlsafe(24)
-        secret_name = f"{self._prefix}/{tenant_id}/{channel_id}"
         channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind=data.kind,
                           phone_number_id=data.phone_number_id, waba_id=data.waba_id,
-                          display_phone_number=data.display_phone_number, secret_name=secret_name,
-                          auto_reply_text=data.auto_reply_text)
-        # Refuse a taken id before touching any secret (a 409 must not overwrite a live channel's credentials);
-        # then the secret first, so a channel item never points at a secret that does not exist.
-        if self._channels.get(channel_id) is not None:
-            raise Conflict(f"channel {channel_id} already exists")
-        self._secrets.put_secret(secret_name, {
-            "app_secret": data.app_secret.get_secret_value(), "access_token": data.access_token.get_secret_value(),
-            "verify_token": verify}, tags={"tenant_id": tenant_id, "channel_id": channel_id})
-        if not self._channels.create(channel):
-            raise Conflict(f"channel {channel_id} already exists")
+                          display_phone_number=data.display_phone_number,
+                          secret_name=f"{self._prefix}/{tenant_id}/{channel_id}", auto_reply_text=data.auto_reply_text)
+        self._store_channel(channel, {"app_secret": data.app_secret.get_secret_value(),
+                                      "access_token": data.access_token.get_secret_value(), "verify_token": verify})
         return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url),
                                 verify_token=verify)
 
@@ -190,30 +180,39 @@ class PlatformService:
         secret_token = data.secret_token.get_secret_value() if data.secret_token else secrets.token_urlsafe(32)
         if not valid_secret_token(secret_token):
             raise InvalidInput("secret_token must be 1-256 characters of A-Z, a-z, 0-9, _ and -")
-        channel_id = data.channel_id or f"{tenant_id}-tg-{bot_id[-6:]}-{secrets.token_hex(3)}"
-        if len(channel_id) > 64:
-            raise InvalidInput("channel_id is too long")
-        if self._channels.get(channel_id) is not None:
-            raise Conflict(f"channel {channel_id} already exists")
+        channel_id = self._free_channel_id(tenant_id, data.channel_id, f"tg-{bot_id[-6:]}")
         channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind="telegram", phone_number_id=bot_id,
                           secret_name=f"{self._prefix}/{tenant_id}/{channel_id}",
                           auto_reply_text=data.auto_reply_text)
         webhook_url = channel.webhook_url(base_url)
-        if self._telegram is not None:
-            try:
-                self._telegram.call(token, "getMe", {})
-                if data.register_webhook:
-                    self._telegram.call(token, "setWebhook", {
-                        "url": webhook_url, "secret_token": secret_token,
-                        "allowed_updates": ["message", "callback_query", "message_reaction"]})
-            except ProviderSendError as exc:
-                raise InvalidInput(f"Telegram refused the bot token or webhook: {exc.title or exc}") from exc
-        self._secrets.put_secret(channel.secret_name, {
-            "app_secret": secret_token, "verify_token": secret_token, "access_token": token},
-            tags={"tenant_id": tenant_id, "channel_id": channel_id})
-        if not self._channels.create(channel):
-            raise Conflict(f"channel {channel_id} already exists")
+        try:
+            self._telegram.call(token, "getMe", {})
+            if data.register_webhook:
+                self._telegram.call(token, "setWebhook", {
+                    "url": webhook_url, "secret_token": secret_token,
+                    "allowed_updates": ["message", "callback_query", "message_reaction"]})
+        except ProviderSendError as exc:
+            raise InvalidInput(f"Telegram refused the bot token or webhook: {exc.title or exc}") from exc
+        self._store_channel(channel, {"app_secret": secret_token, "verify_token": secret_token,
+                                      "access_token": token})
         return ChannelConnected(channel=channel, webhook_url=webhook_url, verify_token=secret_token)
+
+    def _free_channel_id(self, tenant_id: str, given: str | None, tag: str) -> str:
+        """The given id or a generated one; refused when too long or taken, before any secret is touched (a 409
+        must not overwrite a live channel's credentials)."""
+        channel_id = given or f"{tenant_id}-{tag}-{secrets.token_hex(3)}"
+        if len(channel_id) > 64:
+            raise InvalidInput("channel_id is too long")
+        if self._channels.get(channel_id) is not None:
+            raise Conflict(f"channel {channel_id} already exists")
+        return channel_id
+
+    def _store_channel(self, channel: Channel, secret: dict[str, str]) -> None:
+        """The secret first, so a channel item never points at a secret that does not exist."""
+        self._secrets.put_secret(channel.secret_name, secret,
+                                 tags={"tenant_id": channel.tenant_id, "channel_id": channel.channel_id})
+        if not self._channels.create(channel):
+            raise Conflict(f"channel {channel.channel_id} already exists")
 
     def list_channels(self, tenant_id: str) -> list[Channel]:
         self.get_tenant(tenant_id)

@@ -16,6 +16,9 @@ class Refusal(StrEnum):
 
 # Templates may be sent any time; marking a message read is not a message.
 WINDOW_EXEMPT = frozenset({"template", "mark_read"})
+# Channels whose free-form messages need the customer's last message within the window (a Telegram bot may write
+# to whoever started it at any time).
+WINDOWED_KINDS = frozenset({"whatsapp"})
 
 
 def window_open(last_inbound_at: datetime | None, now: datetime, window: timedelta) -> bool:
@@ -24,7 +27,7 @@ def window_open(last_inbound_at: datetime | None, now: datetime, window: timedel
 
 def needs_window(kind: str, content: OutboundContent) -> bool:
     """Whether the channel's policy depends on the customer's last message (only WhatsApp's does so far)."""
-    return kind == "whatsapp" and content.type not in WINDOW_EXEMPT
+    return kind in WINDOWED_KINDS and content.type not in WINDOW_EXEMPT
 
 
 def check_send(content: OutboundContent, *, last_inbound_at: datetime | None, now: datetime,
@@ -36,10 +39,8 @@ def check_send(content: OutboundContent, *, last_inbound_at: datetime | None, no
     write to whoever started it at any time, but templates do not exist there."""
     if not channel_enabled:
         return Refusal.CHANNEL_DISABLED
-    if kind == "telegram":
-        return Refusal.NOT_ON_CHANNEL if content.type == "template" else None
-    if content.type in WINDOW_EXEMPT:
-        return None
-    if not window_open(last_inbound_at, now, window):
+    if content.type == "template" and kind != "whatsapp":
+        return Refusal.NOT_ON_CHANNEL
+    if needs_window(kind, content) and not window_open(last_inbound_at, now, window):
         return Refusal.TEMPLATE_REQUIRED
     return None

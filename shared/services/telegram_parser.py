@@ -29,11 +29,22 @@ from shared.models.messages import (
     ReplyContext,
     SharedContact,
 )
-from shared.services.whatsapp_parser import PayloadShapeError, Rejection, SplitResult, UnitDraft
+from shared.services.webhook_units import PayloadShapeError, Rejection, SplitResult, UnitDraft
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
 HANDLED = ("message", "callback_query", "message_reaction")
+
+
+def message_ref(chat_id: object, message_id: object) -> str:
+    """How a Telegram message is stored: message ids are per chat, so `<chat id>:<message id>`."""
+    return f"{chat_id}:{message_id}"
+
+
+def message_number(ref: str | None) -> int | None:
+    """The Bot API's message_id of a stored `<chat id>:<message id>`; None for an id that is not one."""
+    tail = (ref or "").rsplit(":", 1)[-1]
+    return int(tail) if tail.isdigit() else None
 
 
 def verify_secret_token(expected: str, received: str | None) -> bool:
@@ -162,12 +173,12 @@ def parse_update(update: dict[str, Any], *, received_at: datetime) -> InboundMes
             provider="telegram", provider_message_id=f"cb:{query_id}", type=MessageType.INTERACTIVE,
             raw_type="callback_query", sender=_identity(chat_id, sender), sent_at=received_at,
             text=title or data, interactive=InteractiveReply(kind="button_reply", id=data, title=title),
-            context=ReplyContext(message_id=f"{chat_id}:{origin['message_id']}")
+            context=ReplyContext(message_id=message_ref(chat_id, origin["message_id"]))
             if _id(origin.get("message_id")) else None)
     if "message_reaction" in update:
         reaction = _dict(update["message_reaction"])
         emojis = [r.get("emoji") for r in reaction.get("new_reaction") or [] if isinstance(r, dict)]
-        target = f"{chat_id}:{reaction.get('message_id')}"
+        target = message_ref(chat_id, reaction.get("message_id"))
         return InboundMessage(
             provider="telegram", provider_message_id=f"re:{update['update_id']}", type=MessageType.REACTION,
             raw_type="message_reaction", sender=_identity(chat_id, sender),
@@ -225,7 +236,8 @@ def parse_update(update: dict[str, Any], *, received_at: datetime) -> InboundMes
         mtype = MessageType.UNSUPPORTED
     reply = _dict(message.get("reply_to_message"))
     return InboundMessage(
-        provider="telegram", provider_message_id=f"{chat_id}:{message_id}", type=mtype, raw_type=raw_type,
+        provider="telegram", provider_message_id=message_ref(chat_id, message_id), type=mtype, raw_type=raw_type,
         sender=_identity(chat_id, sender, phone), sent_at=_date(message.get("date"), received_at), text=text,
-        context=ReplyContext(message_id=f"{chat_id}:{reply['message_id']}") if _id(reply.get("message_id")) else None,
+        context=ReplyContext(message_id=message_ref(chat_id, reply["message_id"]))
+        if _id(reply.get("message_id")) else None,
         raw=message if mtype is MessageType.UNSUPPORTED else None, **fields)

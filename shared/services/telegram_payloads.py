@@ -24,6 +24,7 @@ from shared.models.envelopes import (
     TemplateContent,
     TextContent,
 )
+from shared.services.telegram_parser import message_number
 
 CALLBACK_DATA_MAX_BYTES = 64
 TEXT_MAX = 4096
@@ -40,14 +41,6 @@ class UnsupportedOnTelegram(ValueError):
 class TelegramCall:
     method: str
     params: dict[str, Any]
-
-
-def _message_id(provider_message_id: str | None) -> int | None:
-    """Our stored id of a Telegram message is `<chat id>:<message id>`; the Bot API wants the integer."""
-    if not provider_message_id:
-        return None
-    tail = provider_message_id.rsplit(":", 1)[-1]
-    return int(tail) if tail.isdigit() else None
 
 
 def _text(*parts: str | None) -> str:
@@ -92,7 +85,7 @@ def build_call(request: OutboundRequest) -> TelegramCall | None:
                 for s in content.sections for r in s.rows]
         call = _menu(chat_id, _text(content.header, content.body, content.footer), rows)
     elif isinstance(content, ReactionContent):
-        target = _message_id(content.message_id)
+        target = message_number(content.message_id)
         if target is None:
             raise UnsupportedOnTelegram(f"cannot react to {content.message_id!r}: not a Telegram message id")
         call = TelegramCall("setMessageReaction", {
@@ -105,7 +98,7 @@ def build_call(request: OutboundRequest) -> TelegramCall | None:
         raise UnsupportedOnTelegram(f"template {content.name!r}: templates are WhatsApp-only; send text instead")
     else:  # pragma: no cover - the union is closed
         raise UnsupportedOnTelegram(f"unknown content {type(content).__name__}")
-    reply_to = _message_id(request.reply_to)
+    reply_to = message_number(request.reply_to)
     if reply_to is not None and call.method != "setMessageReaction":
         call.params["reply_parameters"] = {"message_id": reply_to, "allow_sending_without_reply": True}
     return call

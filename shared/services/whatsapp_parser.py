@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
@@ -38,12 +37,9 @@ from shared.models.messages import (
     SystemEvent,
     TemplateButtonReply,
 )
+from shared.services.webhook_units import PayloadShapeError, Rejection, SplitResult, UnitDraft
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
-
-
-class PayloadShapeError(ValueError):
-    """A provider object lacks what we need to identify it (kept in quarantine with this reason)."""
 
 
 # Account-health webhook fields, processed as "account" units (shared.services.templates).
@@ -51,29 +47,6 @@ ACCOUNT_FIELDS = frozenset({"message_template_status_update", "message_template_
                             "template_category_update", "phone_number_quality_update", "account_update",
                             "business_capability_update"})
 ACCOUNT_GROUP = "#account"  # the FIFO group of a channel's account units (never a contact key)
-
-
-@dataclass(frozen=True)
-class UnitDraft:
-    kind: str  # "message" | "status" | "account"
-    payload: dict[str, Any]
-    contacts: list[dict[str, Any]]
-    value_errors: list[dict[str, Any]]
-    dedup_key: str  # wamid, or wamid:status for statuses
-    contact_key: str
-
-
-@dataclass(frozen=True)
-class Rejection:
-    reason: str
-    fragment: Any
-
-
-@dataclass
-class SplitResult:
-    units: list[UnitDraft] = field(default_factory=list)
-    rejected: list[Rejection] = field(default_factory=list)
-    ignored: int = 0
 
 
 def _str(value: Any) -> str | None:
