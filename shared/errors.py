@@ -84,6 +84,12 @@ class TemplateRequired(InvalidInput):
     code, title = "template_required", "Template required"
 
 
+class WindowClosed(InvalidInput):
+    """Messenger/Instagram: past the 24-hour standard window only a person may reply, for 7 days."""
+
+    code, title = "window_closed", "Messaging window closed"
+
+
 class Forbidden(ApiProblem):
     status, code, title = 403, "forbidden", "Forbidden"
 

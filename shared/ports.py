@@ -84,6 +84,7 @@ class StatusApplied:
     contact_key: str | None
     previous_status: str | None
     advanced: bool  # False when the stored status was already at or past this one
+    provider_message_id: str | None = None
 
 
 class MessageStore(Protocol):
@@ -109,6 +110,11 @@ class MessageStore(Protocol):
 
     def record_orphan_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> None:
         """Keep a status for a message we never sent (another app on the same number), visibly."""
+
+    def apply_read_watermark(self, tenant_id: str, channel_id: str, contact_key: str, watermark: datetime,
+                             update: StatusUpdate) -> list[StatusApplied]:
+        """Messenger's read receipt: move to read every recent outbound message of the thread sent before the
+        watermark (forward only)."""
 
     def record_media(self, tenant_id: str, channel_id: str, provider_message_id: str, *, state: str,
                      s3_key: str | None = None, size: int | None = None, error: str | None = None,
@@ -150,6 +156,11 @@ class ProviderSendError(Exception):
 class TelegramClient(Protocol):
     def send(self, token: str, method: str, params: dict[str, Any]) -> SendResult:
         """One Bot API sending method (sendMessage, sendPhoto, ...); raises ProviderSendError."""
+
+
+class PageMessagingClient(Protocol):
+    def send_page(self, access_token: str, body: dict[str, Any]) -> SendResult:
+        """Messenger/Instagram Send API (POST /me/messages with the Page token); raises ProviderSendError."""
 
 
 class WhatsAppClient(Protocol):

@@ -192,7 +192,8 @@ def contact_center_service(settings: Settings) -> ContactCenterService:
         store=DynamoContactCenter(table), routing=routing_service(settings), messages=DynamoConversations(table),
         threads=_store(settings), contacts=_contact_store(settings), users=DynamoUserIndex(table),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
-        clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
+        clock=SystemClock(), channels=_directory(settings),
+        service_window=timedelta(seconds=settings.service_window_s))
 
 
 def authenticator(settings: Settings) -> Authenticator:
@@ -211,8 +212,9 @@ def sender_service(settings: Settings) -> SenderService:
     from shared.adapters.telegram import BotApiClient
     from shared.services.outbound import RetryPolicy, SenderService
 
+    graph = _graph(settings)
     return SenderService(
-        directory=_directory(settings), store=_store(settings), client=_graph(settings), events=_events(settings),
+        directory=_directory(settings), store=_store(settings), client=graph, pages=graph, events=_events(settings),
         clock=SystemClock(),
         telegram=BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s),
         retry=RetryPolicy(max_attempts=settings.outbound_max_attempts, base_delay_s=settings.retry_base_delay_s,
@@ -258,7 +260,7 @@ def platform_service(settings: Settings) -> PlatformService:
     bot_api = BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s)
     return PlatformService(tenants=tenancy(settings), channels=channels(settings),
                            secrets_=SecretsManagerWriter(aws.client("secretsmanager")), clock=SystemClock(),
-                           secret_prefix=settings.secret_prefix, telegram=bot_api)
+                           secret_prefix=settings.secret_prefix, telegram=bot_api, pages=_graph(settings))
 
 
 def webhook_service(settings: Settings) -> WebhookService:

@@ -21,6 +21,7 @@ from shared.services.platform import (
     ChannelInput,
     KeyInput,
     KeyIssued,
+    PageChannelInput,
     PlatformService,
     SuspendInput,
     TelegramChannelInput,
@@ -113,6 +114,22 @@ def connect_channel(tenant_id: str, body: ChannelInput) -> tuple[ChannelConnecte
 def connect_telegram(tenant_id: str, body: TelegramChannelInput) -> tuple[ChannelConnected, int]:
     _operator()
     return get_service().connect_telegram(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels/messenger", tags=["Channels"],
+          responses={201: {"description": "Connected; the app is subscribed to the Page's messaging webhooks"}})
+def connect_messenger(tenant_id: str, body: PageChannelInput) -> tuple[ChannelConnected, int]:
+    _operator()
+    return get_service().connect_page(tenant_id, "messenger", body,
+                                      base_url=base_url(app.current_event.raw_event)), 201
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels/instagram", tags=["Channels"],
+          responses={201: {"description": "Connected; the linked Page is subscribed to the messaging webhooks"}})
+def connect_instagram(tenant_id: str, body: PageChannelInput) -> tuple[ChannelConnected, int]:
+    _operator()
+    return get_service().connect_page(tenant_id, "instagram", body,
+                                      base_url=base_url(app.current_event.raw_event)), 201
 
 
 @app.get("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"])

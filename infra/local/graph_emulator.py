@@ -26,6 +26,9 @@ Test helpers (no token):
 - GET|POST /local/graph/config        {"record_bodies": true, "auto_approve": false}
 - GET    /local/graph/stats           -> accepted sends (total and per `to`), throttled, faults served; DELETE zeroes
 
+Messenger and Instagram (Page tokens): see infra/local/page_emulator.py (/me, /me/messages, subscribed_apps,
+messenger_profile; helpers /local/graph/pages/calls and /local/graph/pages/config).
+
 Optionally (status_sink) it posts sent/delivered/read status webhooks back, as Meta does.
 
 Throttling answers HTTP 400 by default: that is how Cloud API reports 130429/131056 in practice (the code, not
@@ -47,6 +50,8 @@ from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from infra.local.page_emulator import PageEmulator
 
 Reply = tuple[int, dict[str, str], bytes]
 Sink = Callable[[str, dict[str, Any]], None]
@@ -189,6 +194,7 @@ class GraphEmulator:
     auto_approve: bool = False  # created templates become APPROVED after auto_approve_delay_s (webhook emitted)
     auto_approve_delay_s: float = 0.3
     clock: Callable[[], float] = time.monotonic  # for the rate windows
+    pages: PageEmulator = field(default_factory=PageEmulator)  # Messenger/Instagram Send API and Page setup
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _templates: dict[str, dict[tuple[str, str], _Template]] = field(default_factory=dict)
     _seq: itertools.count[int] = field(default_factory=itertools.count)
@@ -226,13 +232,16 @@ class GraphEmulator:
             path, _, inline = path.partition("?")
             query = query or inline
         params = {k: v[-1] for k, v in urllib.parse.parse_qs(query).items()}
-        helper = self._helper(method, path, body)
+        helper = self._helper(method, path, body) or self.pages.helper(method, path, body)
         if helper is not None:
             return helper
         auth = headers.get("authorization", "")
         if not auth.startswith("Bearer ") or len(auth) <= 7:
             return _json(401, {"error": {"message": "Invalid OAuth access token.", "type": "OAuthException",
                                          "code": 190, "fbtrace_id": "local"}})
+        page = self.pages.handle(method, path, auth[7:], body, params)  # Messenger/Instagram: Page tokens
+        if page is not None:
+            return page
         if (m := _MEDIA_BYTES.match(path)) and method == "GET":
             return self._media_bytes(m["media_id"], path)
         if (m := _SEND.match(path)) and method == "POST":

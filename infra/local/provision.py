@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 import boto3
 
@@ -184,6 +184,39 @@ def seed_telegram_channel(res: LocalResources, demo: DemoTelegram, *,
         phone_number_id=demo.bot_token.split(":", 1)[0],
         secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"),
         {"app_secret": demo.secret_token, "verify_token": demo.secret_token, "access_token": demo.bot_token})
+
+
+@dataclass(frozen=True)
+class DemoPage:
+    """A Messenger Page (kind "messenger", account_id = the Page id) or an Instagram professional account (kind
+    "instagram", account_id = its id), with the Page access token that sends and the app secret that signs."""
+
+    tenant_id: str = "demo"
+    channel_id: str = "demo-messenger"
+    kind: Literal["messenger", "instagram"] = "messenger"
+    account_id: str = "106195825075770"
+    page_token: str = "EAAlocal-demo-page-token"
+    app_secret: str = "local-demo-page-app-secret"
+    verify_token: str = "local-demo-page-verify"
+    name: str = "Demo Tienda"
+    page_id: str = ""  # Instagram: the linked Facebook Page (whose token sends); Messenger: the account itself
+
+    @property
+    def token_owner(self) -> dict[str, str]:
+        """What GET /me answers for the token (the Graph emulator's `pages` entry)."""
+        return {"id": self.page_id or self.account_id, "name": self.name}
+
+
+DEMO_INSTAGRAM = DemoPage(channel_id="demo-instagram", kind="instagram", account_id="90010138419114",
+                          page_token="EAAlocal-demo-instagram-page-token", page_id="106195825075771")
+
+
+def seed_page_channel(res: LocalResources, demo: DemoPage, *, secret_prefix: str = "omnichannel/channels") -> Channel:
+    return _put_channel(res, Channel(
+        tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind=demo.kind,
+        phone_number_id=demo.account_id, display_phone_number=demo.name,
+        secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"),
+        {"app_secret": demo.app_secret, "verify_token": demo.verify_token, "access_token": demo.page_token})
 
 
 @dataclass(frozen=True)

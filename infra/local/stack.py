@@ -35,10 +35,13 @@ from infra.local.graph_emulator import GraphEmulator
 from infra.local.llm_emulator import LlmEmulator
 from infra.local.provision import (
     CORE_BANKING_API_KEY,
+    DEMO_INSTAGRAM,
     DEMO_PASSWORD,
     DEMO_TEMPLATES,
     REGION,
     DemoChannel,
+    DemoPage,
+    DemoTelegram,
     DemoTenant,
     LocalResources,
     provision,
@@ -46,7 +49,9 @@ from infra.local.provision import (
     seed_channel,
     seed_contact_center,
     seed_demo_bot,
+    seed_page_channel,
     seed_platform_secrets,
+    seed_telegram_channel,
     seed_tenant,
     sign_in,
 )
@@ -529,6 +534,12 @@ def main() -> None:
     stack = LocalStack(port=port, moto_port=int(os.environ.get("MOTO_PORT", "0")) or None, demo=demo,
                        auto_status=os.environ.get("LOCAL_AUTO_STATUS", "true") == "true").start()
     stack.graph.seed_templates(stack.demo.waba_id, DEMO_TEMPLATES)  # the demo WABA's approved templates
+    telegram, messenger, instagram = DemoTelegram(), DemoPage(), DEMO_INSTAGRAM
+    seed_telegram_channel(stack.resources, telegram)
+    stack.telegram.tokens.add(telegram.bot_token)
+    for page in (messenger, instagram):
+        seed_page_channel(stack.resources, page)
+        stack.graph.pages.pages[page.page_token] = page.token_owner
     print(f"""
 Local stack ready on {stack.url}   (GET {stack.url}/health)
   moto server (AWS_ENDPOINT_URL): {stack.moto_url}
@@ -538,6 +549,13 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
   verify token:          {demo.verify_token}
   app secret:            {demo.app_secret}
   access token:          {demo.access_token}
+  Telegram channel:      {telegram.channel_id}: POST {stack.url}/webhooks/telegram/{telegram.channel_id}
+                         (X-Telegram-Bot-Api-Secret-Token: {telegram.secret_token})
+  Messenger channel:     {messenger.channel_id} (Page {messenger.account_id}):
+                         {stack.url}/webhooks/messenger/{messenger.channel_id}
+  Instagram channel:     {instagram.channel_id} (account {instagram.account_id}):
+                         {stack.url}/webhooks/instagram/{instagram.channel_id}
+                         (both signed with X-Hub-Signature-256, app secret {messenger.app_secret})
   REST API:              {stack.url}/v1   (docs: {stack.url}/v1/docs, spec: {stack.url}/v1/openapi.json)
   WebSocket (pushes):    {stack.ws_url}/?token=<agent ID token or API key>   (send {{"action":"ping"}})
   demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)

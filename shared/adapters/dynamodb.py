@@ -397,6 +397,29 @@ class DynamoMessageStore:
         return StatusApplied(message_id=str(old.get("message_id")), contact_key=old.get("contact_key"),
                              previous_status=old.get("status"), advanced=False)
 
+    def apply_read_watermark(self, tenant_id: str, channel_id: str, contact_key: str, watermark: datetime,
+                             update: StatusUpdate, *, recent: int = 50) -> list[StatusApplied]:
+        """Read up to the watermark: the thread's newest `recent` items before it (gsi1, newest first); each
+        outbound one not yet read moves to read through apply_status (forward only, idempotent)."""
+        items = self._table.query(
+            IndexName="gsi1", ScanIndexForward=False, Limit=recent,
+            KeyConditionExpression=Key("gsi1pk").eq(thread_key(tenant_id, channel_id, contact_key)["pk"])
+            & Key("gsi1sk").lte(f"{_iso(watermark)}#~")).get("Items", [])
+        read_rank = STATUS_RANK[StatusKind.READ]
+        applied: list[StatusApplied] = []
+        for item in items:
+            pid, message_id = item.get("provider_message_id"), item.get("message_id")
+            if (item.get("direction") != "out" or not pid or not message_id
+                    or int(item.get("status_rank", 0)) >= read_rank):
+                continue
+            one = self.apply_status(tenant_id, channel_id, update.model_copy(update={
+                "provider_message_id": pid, "callback_data": message_id}))
+            if one is not None:
+                applied.append(StatusApplied(message_id=one.message_id, contact_key=one.contact_key,
+                                             previous_status=one.previous_status, advanced=one.advanced,
+                                             provider_message_id=pid))
+        return applied
+
     def record_orphan_status(self, tenant_id: str, channel_id: str, update: StatusUpdate) -> None:
         self._table.put_item(Item=_clean({
             "pk": f"T#{tenant_id}#ORPHAN#{channel_id}#{update.provider_message_id}",

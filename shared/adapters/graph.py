@@ -1,4 +1,5 @@
-"""WhatsApp Cloud API client over httpx (base URL and API version configurable)."""
+"""Graph API client over httpx (base URL and API version configurable): the WhatsApp Cloud API, and the
+Messenger/Instagram Send API and page setup with a Page access token."""
 
 from __future__ import annotations
 
@@ -58,6 +59,28 @@ class GraphWhatsAppClient:
             return SendResult(provider_message_id=messages[0].get("id"),
                               message_status=messages[0].get("message_status"))
         return SendResult(provider_message_id=None)
+
+    # -- Messenger and Instagram (Page access token) ----------------------------------------------------
+    def send_page(self, access_token: str, body: dict[str, Any]) -> SendResult:
+        """POST /me/messages: `{"recipient_id", "message_id"}` (a sender action answers without message_id)."""
+        answer = self._request("POST", f"{self._base}/me/messages", access_token, json=body).json()
+        mid = answer.get("message_id") if isinstance(answer, dict) else None
+        return SendResult(provider_message_id=mid if isinstance(mid, str) else None)
+
+    def page_identity(self, access_token: str) -> dict[str, Any]:
+        """GET /me?fields=id,name: whose token this is (a Page's id and name)."""
+        answer: dict[str, Any] = self._request("GET", f"{self._base}/me", access_token,
+                                               params={"fields": "id,name"}).json()
+        return answer
+
+    def subscribe_page(self, page_id: str, access_token: str, fields: list[str]) -> None:
+        """POST /{page_id}/subscribed_apps: the app receives these webhook fields for the Page."""
+        self._request("POST", f"{self._base}/{page_id}/subscribed_apps", access_token,
+                      params={"subscribed_fields": ",".join(fields)})
+
+    def set_messenger_profile(self, access_token: str, body: dict[str, Any]) -> None:
+        """POST /me/messenger_profile: Get Started button, persistent menu, greeting."""
+        self._request("POST", f"{self._base}/me/messenger_profile", access_token, json=body)
 
     def media_info(self, media_id: str, access_token: str) -> dict[str, Any]:
         info: dict[str, Any] = self._request("GET", f"{self._base}/{media_id}", access_token).json()

@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 # The providers a channel can be; every model that names a provider uses this one list.
-ChannelKind = Literal["whatsapp", "telegram"]
+ChannelKind = Literal["whatsapp", "telegram", "messenger", "instagram"]
 
 
 class Channel(BaseModel):
@@ -16,7 +16,8 @@ class Channel(BaseModel):
     tenant_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     channel_id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_-]+$")
     kind: ChannelKind = "whatsapp"
-    # The provider's id of the account messages go through: WhatsApp's phone number id, Telegram's bot id.
+    # The provider's id of the account messages go through: WhatsApp's phone number id, Telegram's bot id, the
+    # Facebook Page id (Messenger) or the Instagram professional account id (Instagram).
     phone_number_id: str = Field(min_length=1)
     waba_id: str | None = None
     display_phone_number: str | None = None
@@ -32,7 +33,8 @@ class Channel(BaseModel):
 
 class ChannelSecrets(BaseModel):
     """WhatsApp: Meta's app secret (webhook HMAC), the verify token (GET handshake), the access token (sends).
-    Telegram: the webhook's secret_token as `verify_token` (and `app_secret`), the bot token as `access_token`."""
+    Telegram: the webhook's secret_token as `verify_token` (and `app_secret`), the bot token as `access_token`.
+    Messenger and Instagram: as WhatsApp, with the Page access token as `access_token`."""
 
     model_config = ConfigDict(frozen=True)
 

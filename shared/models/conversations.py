@@ -76,6 +76,9 @@ class SendMessageInput(BaseModel):
     reply_to: str | None = Field(default=None, max_length=200, description="Provider message id to quote")
     client_reference: str | None = Field(default=None, max_length=200,
                                          description="Your id for this send; the same value is sent once")
+    human_agent: bool = Field(default=False, description="A person wrote this message. On Messenger and Instagram "
+                              "it may then be sent up to 7 days after the customer's last message (HUMAN_AGENT tag) "
+                              "instead of 24 hours; never set it for automated messages")
 
 
 class SendAccepted(BaseModel):

@@ -116,6 +116,7 @@ class OutboundRequest(BaseModel):
     content: OutboundContent
     reply_to: str | None = None  # provider message id to quote
     origin: str = "api"
+    human_agent: bool = False  # a person wrote it (Messenger/Instagram: may use the HUMAN_AGENT tag, 7 days)
 
     @property
     def message_id(self) -> str:

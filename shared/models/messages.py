@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -206,7 +206,7 @@ class ConversationInfo(_Model):
 
 
 class StatusUpdate(_Model):
-    provider: Literal["whatsapp"] = "whatsapp"
+    provider: ChannelKind = "whatsapp"
     provider_message_id: str
     status: StatusKind | None  # None for a status value we do not know (kept raw)
     raw_status: str
@@ -216,6 +216,8 @@ class StatusUpdate(_Model):
     conversation: ConversationInfo | None = None
     pricing: Pricing | None = None
     errors: list[ProviderError] = Field(default_factory=list)
+    # Messenger's read receipt: every message sent to the recipient before this time was read (no message id)
+    watermark: datetime | None = None
 
     @property
     def rank(self) -> int:

@@ -10,7 +10,7 @@ from typing import Any, Protocol
 
 from pydantic import TypeAdapter, ValidationError
 
-from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, TemplateRequired
+from shared.errors import Conflict, Forbidden, InvalidInput, NotFound, TemplateRequired, WindowClosed
 from shared.models.contact_center import (
     AgentLive,
     AgentMe,
@@ -37,7 +37,7 @@ from shared.models.crm import Contact
 from shared.models.envelopes import MarkReadContent, OutboundContent, OutboundRequest
 from shared.models.events import AgentCapacityChanged, AgentNotified, AgentStatusChanged, ConversationNoteAdded
 from shared.models.tenancy import Principal
-from shared.ports import Clock, EventPublisher, OutboundQueue, Page, Thread
+from shared.ports import ChannelDirectory, Clock, EventPublisher, OutboundQueue, Page, Thread
 from shared.services.ingest import dedup_id, thread_group_id
 from shared.services.routing import RoutingService, render_message
 from shared.services.schedule import is_open, local_day
@@ -105,7 +105,9 @@ class UserLookup(Protocol):
 class ContactCenterService:
     def __init__(self, *, store: CenterStore, routing: RoutingService, messages: MessageReader,
                  threads: ThreadReader, contacts: ContactReader, users: UserLookup, outbound: OutboundQueue,
-                 events: EventPublisher, clock: Clock, service_window: timedelta = timedelta(hours=24)) -> None:
+                 events: EventPublisher, clock: Clock, channels: ChannelDirectory,
+                 service_window: timedelta = timedelta(hours=24)) -> None:
+        self._channels = channels
         self._store = store
         self._routing = routing
         self._messages = messages
@@ -335,14 +337,22 @@ class ContactCenterService:
                 raise InvalidInput("use POST /v1/conversations/{id}/read to mark messages read")
         thread = self._threads.get_thread(tenant_id, c.channel_id, c.contact_key)
         now = self._clock.now()
+        channel = self._channels.get_channel(c.channel_id)
+        kind = channel.kind if channel else "whatsapp"
+        # An agent is a person: on Messenger/Instagram the reply may use the HUMAN_AGENT tag (7 days).
         refusal = check_send(content, last_inbound_at=thread.last_inbound_at if thread else None, now=now,
-                             window=self._window)
+                             window=self._window, kind=kind, human_agent=True)
         if refusal is Refusal.TEMPLATE_REQUIRED:
             raise TemplateRequired("the 24-hour customer-service window is closed: only a template can be sent")
+        if refusal is Refusal.WINDOW_CLOSED:
+            raise WindowClosed("more than 7 days since the customer's last message: wait for them to write again")
+        if refusal is Refusal.NOT_ON_CHANNEL:
+            raise InvalidInput(f"templates are WhatsApp-only; this conversation is on {kind}")
         request = OutboundRequest(
             request_id=f"conv:{tenant_id}:{conversation_id}:{data.client_reference}" if data.client_reference
             else request_id, tenant_id=tenant_id, channel_id=c.channel_id, contact_key=c.contact_key,
-            to=thread.address if thread else c.contact_key, content=content, origin=principal.principal_id)
+            to=thread.address if thread else c.contact_key, content=content, origin=principal.principal_id,
+            human_agent=True)
         self._outbound.enqueue(request, group_id=thread_group_id(tenant_id, c.channel_id, c.contact_key),
                                dedup_id=dedup_id(c.channel_id, request.request_id))
         if c.first_response_at is None and c.routing in ("assigned", "desk"):

@@ -405,8 +405,8 @@ class ContactService:
         flagged `over_cap` and not counted.
         """
         wanted: list[Identity] = []
-        if sender.provider == "telegram":
-            wanted.append(Identity(kind="telegram", value=sender.key, channel_id=channel_id))
+        if sender.provider in ("telegram", "messenger", "instagram"):  # chat id, PSID, IGSID
+            wanted.append(Identity(kind=sender.provider, value=sender.key, channel_id=channel_id))
         if sender.user_id and sender.provider == "whatsapp":
             wanted.append(Identity(kind="whatsapp_bsuid", value=sender.user_id, channel_id=channel_id))
         if sender.wa_id and sender.provider == "whatsapp":

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Protocol
 
-from shared.errors import Conflict, InvalidInput, NotFound, TemplateRequired
+from shared.errors import Conflict, InvalidInput, NotFound, TemplateRequired, WindowClosed
 from shared.models.channel import Channel
 from shared.models.contact_center import CloseNote
 from shared.models.conversations import (
@@ -124,15 +124,21 @@ class ConversationService:
             raise Conflict(f"contact {data.contact_id} was merged into {contact.merged_into}")
         channel, contact_key, address, thread = self._route(tenant_id, contact, data.channel_id)
         refusal = check_send(data.content, last_inbound_at=thread.last_inbound_at if thread else None,
-                             now=self._clock.now(), window=self._window, channel_enabled=channel.enabled)
+                             now=self._clock.now(), window=self._window, channel_enabled=channel.enabled,
+                             kind=channel.kind, human_agent=data.human_agent)
         if refusal is Refusal.TEMPLATE_REQUIRED:
             raise TemplateRequired("outside the 24-hour customer-service window only a template can be sent")
+        if refusal is Refusal.WINDOW_CLOSED:
+            raise WindowClosed("more than 24 hours since the customer's last message: only a person may reply "
+                               "(set human_agent, up to 7 days)")
+        if refusal is Refusal.NOT_ON_CHANNEL:
+            raise InvalidInput(f"templates are WhatsApp-only; channel {channel.channel_id} is {channel.kind}")
         if refusal is Refusal.CHANNEL_DISABLED:
             raise Conflict("the channel is disabled")
         request = OutboundRequest(
             request_id=f"api:{tenant_id}:{data.client_reference}" if data.client_reference else request_id,
             tenant_id=tenant_id, channel_id=channel.channel_id, contact_key=contact_key, to=address,
-            content=data.content, reply_to=data.reply_to, origin=actor)
+            content=data.content, reply_to=data.reply_to, origin=actor, human_agent=data.human_agent)
         self._outbound.enqueue(request, group_id=thread_group_id(tenant_id, channel.channel_id, contact_key),
                                dedup_id=dedup_id(channel.channel_id, request.request_id))
         return SendAccepted(message_id=request.message_id, channel_id=channel.channel_id, contact_id=contact.contact_id,

@@ -13,7 +13,8 @@ from shared.models.conversations import Conversation
 from shared.models.envelopes import InboundUnit
 from shared.models.events import ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
 from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
-from shared.ports import Clock, EventPublisher, MessageStore, Thread, ThreadTouch
+from shared.ports import Clock, EventPublisher, MessageStore, StatusApplied, Thread, ThreadTouch
+from shared.services.messenger_parser import parse_messaging, parse_page_status
 from shared.services.send_policy import WINDOWED_KINDS, window_open
 from shared.services.telegram_parser import parse_update
 from shared.services.whatsapp_parser import parse_message, parse_status
@@ -104,8 +105,11 @@ class InboundService:
         return InboundOutcome("account_applied", severity=getattr(applied, "severity", None))
 
     def _message(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
+        received_at = datetime.fromtimestamp(unit.received_at_ms / 1000, UTC)
         if unit.provider == "telegram":
-            message = parse_update(unit.payload, received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
+            message = parse_update(unit.payload, received_at=received_at)
+        elif unit.provider in ("messenger", "instagram"):
+            message = parse_messaging(unit.payload, provider=unit.provider, received_at=received_at)
         else:
             message = parse_message(unit.payload, unit.contacts, unit.value_errors)
         stored = self._store.put_inbound(unit.tenant_id, unit.channel_id, message, received_at=self._clock.now())
@@ -166,7 +170,13 @@ class InboundService:
         return contact_id
 
     def _status(self, unit: InboundUnit, attempt: int) -> InboundOutcome:
-        update = parse_status(unit.payload)
+        if unit.provider in ("messenger", "instagram"):
+            update = parse_page_status(unit.payload, provider=unit.provider,
+                                       received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
+            if update.watermark is not None:
+                return self._watermark(unit, update)
+        else:
+            update = parse_status(unit.payload)
         broadcast = self._broadcasts.on_status(unit.tenant_id, unit.channel_id, update) if (
             self._broadcasts and update.callback_data and update.callback_data.startswith("bc:")) else False
         applied = self._store.apply_status(unit.tenant_id, unit.channel_id, update)
@@ -179,6 +189,21 @@ class InboundService:
             return InboundOutcome("status_orphaned")
         if not applied.advanced:
             return InboundOutcome("status_stale")
+        self._publish_status(unit, update, applied)
+        return InboundOutcome("status_applied")
+
+    def _watermark(self, unit: InboundUnit, update: StatusUpdate) -> InboundOutcome:
+        """Messenger's read receipt: every message sent to this customer before the watermark was read."""
+        assert update.watermark is not None
+        applied = self._store.apply_read_watermark(unit.tenant_id, unit.channel_id, update.recipient.key,
+                                                   update.watermark, update)
+        for one in applied:
+            if one.advanced:
+                self._publish_status(unit, update.model_copy(update={"provider_message_id": one.provider_message_id
+                                                                     or update.provider_message_id}), one)
+        return InboundOutcome("status_applied" if any(a.advanced for a in applied) else "status_stale")
+
+    def _publish_status(self, unit: InboundUnit, update: StatusUpdate, applied: StatusApplied) -> None:
         error = update.errors[0] if update.errors else None
         self._events.publish([MessageStatusChanged(
             tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=applied.message_id,
@@ -186,4 +211,3 @@ class InboundService:
             status=update.raw_status, previous_status=applied.previous_status,
             error_code=error.code if error else None, error_title=error.title if error else None,
             error_details=error.details if error else None)])
-        return InboundOutcome("status_applied")

@@ -20,6 +20,7 @@ from shared.errors import (
 from shared.models.channel import Channel, ChannelKind, ChannelSecrets
 from shared.models.envelopes import InboundUnit
 from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine, QueuedUnit
+from shared.services.messenger_parser import PageKind, split_page_webhook
 from shared.services.signature import verify_challenge, verify_signature
 from shared.services.telegram_parser import SECRET_HEADER as TELEGRAM_SECRET_HEADER
 from shared.services.telegram_parser import split_update, verify_secret_token
@@ -83,9 +84,10 @@ class IngestService:
             raise ChannelNotFound(channel_id)
         return channel
 
-    def verify_subscription(self, channel_id: str, params: dict[str, str]) -> str:
-        """Meta's GET handshake: the challenge to echo, or VerificationFailed (answered 403)."""
-        channel = self._channel(channel_id)
+    def verify_subscription(self, channel_id: str, params: dict[str, str], kind: ChannelKind = "whatsapp") -> str:
+        """Meta's GET handshake (WhatsApp, Messenger, Instagram): the challenge to echo, or VerificationFailed
+        (answered 403)."""
+        channel = self._channel(channel_id, kind)
         secrets = self._directory.get_secrets(channel)
         challenge = verify_challenge(params, secrets.verify_token.get_secret_value())
         if challenge is None:
@@ -113,6 +115,17 @@ class IngestService:
             lambda s: verify_signature(s.app_secret.get_secret_value(), raw_body, signature),
             "missing or invalid X-Hub-Signature-256")
         return self._enqueue(channel, raw_body, split_webhook(body, channel.phone_number_id))
+
+    def receive_page(self, channel_id: str, kind: PageKind, raw_body: bytes, signature: str | None
+                     ) -> IngestOutcome:
+        """A Messenger or Instagram webhook: X-Hub-Signature-256 first (the app secret), then one unit per
+        messaging item of this channel's Page or account."""
+        channel, body = self._open(
+            channel_id, kind, raw_body, signature,
+            lambda s: verify_signature(s.app_secret.get_secret_value(), raw_body, signature),
+            "missing or invalid X-Hub-Signature-256")
+        return self._enqueue(channel, raw_body, split_page_webhook(body, kind=kind, account_id=channel.phone_number_id),
+                             provider=kind)
 
     def receive_telegram(self, channel_id: str, raw_body: bytes, secret_token: str | None) -> IngestOutcome:
         """A Telegram update: the webhook's secret token first (constant time), then one unit."""

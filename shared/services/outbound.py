@@ -1,4 +1,5 @@
-"""The outbound sender: one guard for every send path, the provider call (Graph or Bot API), outcome recorded once."""
+"""The outbound sender: one guard for every send path, the provider call (Graph Cloud API, Messenger/Instagram Send
+API or Bot API), outcome recorded once."""
 
 from __future__ import annotations
 
@@ -15,20 +16,24 @@ from shared.ports import (
     EventPublisher,
     MessageStore,
     OutboundClaim,
+    PageMessagingClient,
     ProviderErrorKind,
     ProviderSendError,
     SendResult,
     TelegramClient,
     WhatsAppClient,
 )
-from shared.services.send_policy import Refusal, check_send, needs_window
-from shared.services.telegram_payloads import UnsupportedOnTelegram, build_call
+from shared.services.messenger_payloads import build_bodies
+from shared.services.send_policy import Refusal, UnsupportedOnChannel, check_send, message_tag, needs_window
+from shared.services.telegram_payloads import build_call
 from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
 from shared.services.whatsapp_payloads import build_payload
 
 REFUSAL_DETAILS = {
     Refusal.TEMPLATE_REQUIRED: "free-form messages need an open 24h customer-service window; send a template",
     Refusal.NOT_ON_CHANNEL: "templates are WhatsApp-only; send text, media or buttons on this channel",
+    Refusal.WINDOW_CLOSED: "more than 24 hours since the customer's last message: only an agent may reply "
+                           "(HUMAN_AGENT tag, up to 7 days)",
 }
 
 
@@ -50,12 +55,13 @@ class RetryPolicy:
 
 class SenderService:
     def __init__(self, *, directory: ChannelDirectory, store: MessageStore, client: WhatsAppClient,
-                 telegram: TelegramClient, events: EventPublisher, clock: Clock, retry: RetryPolicy,
-                 service_window: timedelta = timedelta(hours=24)) -> None:
+                 telegram: TelegramClient, pages: PageMessagingClient, events: EventPublisher, clock: Clock,
+                 retry: RetryPolicy, service_window: timedelta = timedelta(hours=24)) -> None:
         self._directory = directory
         self._store = store
         self._client = client
         self._telegram = telegram
+        self._pages = pages
         self._events = events
         self._clock = clock
         self._retry = retry
@@ -75,14 +81,17 @@ class SenderService:
         if needs_window(channel.kind, request.content):
             thread = self._store.get_thread(request.tenant_id, request.channel_id, request.contact_key)
             last_inbound = thread.last_inbound_at if thread else None
-        refusal = check_send(request.content, last_inbound_at=last_inbound, now=self._clock.now(),
-                             window=self._window, channel_enabled=channel.enabled, kind=channel.kind)
+        now = self._clock.now()
+        refusal = check_send(request.content, last_inbound_at=last_inbound, now=now, window=self._window,
+                             channel_enabled=channel.enabled, kind=channel.kind, human_agent=request.human_agent)
         if refusal is not None:
             return self._fail(request, status="refused", code=None, title=refusal.value,
                               details=REFUSAL_DETAILS.get(refusal))
+        tag = message_tag(channel.kind, request.content, last_inbound_at=last_inbound, now=now, window=self._window,
+                          human_agent=request.human_agent)
         try:
-            result = self._deliver(channel, request, callback_data=request.message_id)
-        except UnsupportedOnTelegram as exc:  # a form Telegram does not have (media without a source, ...)
+            result = self._deliver(channel, request, callback_data=request.message_id, tag=tag)
+        except UnsupportedOnChannel as exc:  # a form the channel does not have (a reaction on Messenger, ...)
             return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
                               details=str(exc))
         except ProviderSendError as exc:
@@ -97,11 +106,17 @@ class SenderService:
         self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
         return SendOutcome("sent", provider_message_id=provider_id)
 
-    def _deliver(self, channel: Channel, request: OutboundRequest, *, callback_data: str | None = None
-                 ) -> SendResult:
-        """The provider call for the channel's kind; raises ProviderSendError (classified the same way for both:
+    def _deliver(self, channel: Channel, request: OutboundRequest, *, callback_data: str | None = None,
+                 tag: str | None = None) -> SendResult:
+        """The provider call for the channel's kind; raises ProviderSendError (classified the same way for all:
         the Bot API's error_code is the HTTP status, so only 429, 5xx and no answer are retryable)."""
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
+        if channel.kind in ("messenger", "instagram"):
+            # A caption after its media, a typing indicator after the read receipt: the first call's id is the
+            # message's (a retry after a failed second call sends the first again: at least once).
+            results = [self._pages.send_page(token, body)
+                       for body in build_bodies(request, kind=channel.kind, tag=tag)]
+            return results[0] if results else SendResult(provider_message_id=None)
         if channel.kind == "telegram":
             call = build_call(request)
             if call is None:  # a bare read receipt: bots have none

@@ -58,6 +58,29 @@ class TelegramChannelInput(BaseModel):
     auto_reply_text: str | None = Field(default=None, max_length=4096)
 
 
+class PageChannelInput(BaseModel):
+    """A Facebook Page (Messenger) or an Instagram professional account (Instagram) as a channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: str | None = Field(default=None, pattern=CHANNEL_ID, description="Generated when absent")
+    account_id: str = Field(pattern=r"^\d{5,20}$", description="Messenger: the Page id. Instagram: the professional "
+                            "account id (the `entry.id` of its webhooks)")
+    page_id: str | None = Field(default=None, pattern=r"^\d{5,20}$", description="Instagram: the Facebook Page linked "
+                                "to the account (its token sends); Messenger: the same as account_id")
+    page_access_token: SecretStr = Field(min_length=8, max_length=4096)
+    app_secret: SecretStr = Field(min_length=8, max_length=256, description="Signs the webhooks (X-Hub-Signature-256)")
+    verify_token: SecretStr | None = Field(default=None, min_length=8, max_length=256,
+                                           description="Generated when absent; shown once in the answer")
+    subscribe: bool = Field(default=True, description="Subscribe the app to the Page's messaging webhook fields")
+    auto_reply_text: str | None = Field(default=None, max_length=4096)
+
+
+# The messaging webhook fields a Page is subscribed to (Instagram's come through the same Page subscription).
+PAGE_FIELDS = ["messages", "messaging_postbacks", "message_deliveries", "message_reads", "message_reactions",
+               "messaging_referrals", "message_echoes"]
+
+
 class ChannelConnected(BaseModel):
     channel: Channel
     webhook_url: str
@@ -108,14 +131,22 @@ class BotApi(Protocol):
         """One Telegram Bot API method; raises ProviderSendError."""
 
 
+class PageSetup(Protocol):
+    def page_identity(self, access_token: str) -> dict[str, Any]:
+        """GET /me with a Page token: {"id", "name"}; raises ProviderSendError."""
+
+    def subscribe_page(self, page_id: str, access_token: str, fields: list[str]) -> None: ...
+
+
 class SecretWriter(Protocol):
     def put_secret(self, name: str, value: dict[str, str], *, tags: dict[str, str]) -> None: ...
 
 
 class PlatformService:
     def __init__(self, *, tenants: TenantStore, channels: ChannelStore, secrets_: SecretWriter, clock: Clock,
-                 secret_prefix: str, telegram: BotApi) -> None:
+                 secret_prefix: str, telegram: BotApi, pages: PageSetup) -> None:
         self._telegram = telegram
+        self._pages = pages
         self._tenants = tenants
         self._channels = channels
         self._secrets = secrets_
@@ -196,6 +227,34 @@ class PlatformService:
         self._store_channel(channel, {"app_secret": secret_token, "verify_token": secret_token,
                                       "access_token": token})
         return ChannelConnected(channel=channel, webhook_url=webhook_url, verify_token=secret_token)
+
+    def connect_page(self, tenant_id: str, kind: Literal["messenger", "instagram"], data: PageChannelInput, *,
+                     base_url: str) -> ChannelConnected:
+        """A Messenger Page or Instagram account: the token must be the Page's (checked with GET /me before
+        anything is stored), the app is subscribed to the Page's messaging fields (unless told not to)."""
+        self.get_tenant(tenant_id)
+        page_id = data.page_id or data.account_id
+        if kind == "messenger" and page_id != data.account_id:
+            raise InvalidInput("for Messenger, page_id is the account_id (the Page)")
+        token = data.page_access_token.get_secret_value()
+        tag = "fb" if kind == "messenger" else "ig"
+        channel_id = self._free_channel_id(tenant_id, data.channel_id, f"{tag}-{data.account_id[-6:]}")
+        verify = data.verify_token.get_secret_value() if data.verify_token else secrets.token_urlsafe(24)
+        try:
+            owner = self._pages.page_identity(token)
+            if str(owner.get("id")) != page_id:
+                raise InvalidInput(f"the access token belongs to {owner.get('id')!r}, not to Page {page_id}: use "
+                                   "the Page access token")
+            if data.subscribe:
+                self._pages.subscribe_page(page_id, token, PAGE_FIELDS)
+        except ProviderSendError as exc:
+            raise InvalidInput(f"Meta refused the Page access token: {exc.title or exc}") from exc
+        channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind=kind, phone_number_id=data.account_id,
+                          display_phone_number=str(owner.get("name") or "") or None,
+                          secret_name=f"{self._prefix}/{tenant_id}/{channel_id}", auto_reply_text=data.auto_reply_text)
+        self._store_channel(channel, {"app_secret": data.app_secret.get_secret_value(), "access_token": token,
+                                      "verify_token": verify})
+        return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url), verify_token=verify)
 
     def _free_channel_id(self, tenant_id: str, given: str | None, tag: str) -> str:
         """The given id or a generated one; refused when too long or taken, before any secret is touched (a 409

@@ -24,6 +24,7 @@ from shared.models.envelopes import (
     TemplateContent,
     TextContent,
 )
+from shared.services.send_policy import UnsupportedOnChannel
 from shared.services.telegram_parser import message_number
 
 CALLBACK_DATA_MAX_BYTES = 64
@@ -33,7 +34,7 @@ MEDIA_METHODS = {"image": ("sendPhoto", "photo"), "video": ("sendVideo", "video"
                  "document": ("sendDocument", "document"), "sticker": ("sendSticker", "sticker")}
 
 
-class UnsupportedOnTelegram(ValueError):
+class UnsupportedOnTelegram(UnsupportedOnChannel):
     """Content Telegram has no form for (a WhatsApp template): the send fails with this reason."""
 
 

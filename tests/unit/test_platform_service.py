@@ -16,6 +16,7 @@ from shared.services.contacts import ContactService
 from shared.services.platform import (
     ChannelInput,
     KeyInput,
+    PageChannelInput,
     PlatformService,
     SuspendInput,
     TelegramChannelInput,
@@ -52,6 +53,23 @@ class FakeBotApi:
         return True
 
 
+class FakePages:
+    """GET /me answers the token's Page; subscriptions are recorded."""
+
+    def __init__(self) -> None:
+        self.owners = {"EAAG-page-token": "200000000000001"}
+        self.subscribed: list[tuple[str, str, list[str]]] = []
+        self.down = False
+
+    def page_identity(self, access_token: str) -> dict[str, object]:
+        if self.down or access_token not in self.owners:
+            raise ProviderSendError(http_status=401, code=190, title="Invalid OAuth access token", details=None)
+        return {"id": self.owners[access_token], "name": "Acme Page"}
+
+    def subscribe_page(self, page_id: str, access_token: str, fields: list[str]) -> None:
+        self.subscribed.append((page_id, access_token, fields))
+
+
 class Env:
     def __init__(self) -> None:
         self.clock = FakeClock(step=timedelta(seconds=1))
@@ -61,8 +79,10 @@ class Env:
         self.channels = InMemoryChannels(self.journal)
         self.secrets = RecordingSecrets(self.journal)
         self.bot_api = FakeBotApi()
+        self.pages = FakePages()
         self.svc = PlatformService(tenants=self.tenancy, channels=self.channels, secrets_=self.secrets,
-                                   clock=self.clock, secret_prefix="omni/channels/", telegram=self.bot_api)
+                                   clock=self.clock, secret_prefix="omni/channels/", telegram=self.bot_api,
+                                   pages=self.pages)
 
     def authenticator(self) -> Authenticator:
         return Authenticator(keys=self.tenancy, tenants=self.tenancy, operators=FakeOperators(), clock=self.clock)
@@ -159,6 +179,46 @@ def test_a_telegram_bot_is_checked_registered_with_a_secret_token_and_stored(env
         "app_secret": connected.verify_token, "verify_token": connected.verify_token, "access_token": BOT_TOKEN}
     assert env.journal == ["secret:omni/channels/acme/acme-tg", "channel:acme-tg"]
     assert BOT_TOKEN not in channel.model_dump_json()
+
+
+def test_a_messenger_page_is_checked_subscribed_and_stored_secret_first(env: Env) -> None:
+    data = PageChannelInput(channel_id="acme-fb", account_id="200000000000001",
+                            page_access_token=SecretStr("EAAG-page-token"), app_secret=SecretStr(APP_SECRET))
+    connected = env.svc.connect_page("acme", "messenger", data, base_url=BASE)
+    channel = connected.channel
+    assert (channel.kind, channel.phone_number_id, channel.display_phone_number) == (
+        "messenger", "200000000000001", "Acme Page")
+    assert connected.webhook_url == f"{BASE}/webhooks/messenger/acme-fb"
+    [(page_id, token, fields)] = env.pages.subscribed
+    assert (page_id, token) == ("200000000000001", "EAAG-page-token")
+    assert {"messages", "messaging_postbacks", "message_deliveries", "message_reads"} <= set(fields)
+    assert env.secrets.secrets["omni/channels/acme/acme-fb"] == {
+        "app_secret": APP_SECRET, "access_token": "EAAG-page-token", "verify_token": connected.verify_token}
+    assert env.journal == ["secret:omni/channels/acme/acme-fb", "channel:acme-fb"]
+    assert "EAAG-page-token" not in channel.model_dump_json()
+
+
+def test_an_instagram_account_is_checked_against_its_linked_page(env: Env) -> None:
+    data = PageChannelInput(account_id="17841400000000001", page_id="200000000000001",
+                            page_access_token=SecretStr("EAAG-page-token"), app_secret=SecretStr(APP_SECRET))
+    connected = env.svc.connect_page("acme", "instagram", data, base_url=BASE)
+    assert (connected.channel.kind, connected.channel.phone_number_id) == ("instagram", "17841400000000001")
+    assert connected.webhook_url.startswith(f"{BASE}/webhooks/instagram/acme-ig-")
+
+
+def test_a_page_token_of_another_page_or_a_refused_one_stores_nothing(env: Env) -> None:
+    other = PageChannelInput(account_id="200000000000009", page_access_token=SecretStr("EAAG-page-token"),
+                             app_secret=SecretStr(APP_SECRET))
+    with pytest.raises(InvalidInput, match="belongs to '200000000000001'"):
+        env.svc.connect_page("acme", "messenger", other, base_url=BASE)
+    env.pages.down = True
+    with pytest.raises(InvalidInput, match="Invalid OAuth access token"):
+        env.svc.connect_page("acme", "messenger", other.model_copy(update={"account_id": "200000000000001"}),
+                             base_url=BASE)
+    with pytest.raises(InvalidInput, match="page_id is the account_id"):
+        env.svc.connect_page("acme", "messenger", other.model_copy(update={"page_id": "200000000000001"}),
+                             base_url=BASE)
+    assert env.journal == [] and env.secrets.secrets == {} and env.pages.subscribed == []
 
 
 def test_a_refused_or_malformed_telegram_token_stores_nothing(env: Env) -> None:
