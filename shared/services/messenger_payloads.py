@@ -5,8 +5,8 @@ Every body addresses the page-scoped id (`recipient.id`, a PSID or IGSID) and sa
 person replies within 7 days of the customer's last message (the send guard decides which; see send_policy).
 
 Forms: text (2,000 characters); media by URL or reusable attachment id (Messenger has no caption: a caption
-goes as a second, text message); reply buttons and list rows as quick replies (up to 13, titles of 20
-characters); a longer or larger menu as numbered options in the text (the bot engine accepts "1", "2", ... and
+goes as a second, text message); reply buttons and list rows as quick replies (up to 13; a title over 20
+characters is shortened with "…", the payload still carries the option id); a larger menu as numbered options (the bot engine accepts "1", "2", ... and
 the titles). Instagram reacts with `sender_action: react` ("love" is the reaction the API offers); Messenger's
 Send API has no reactions, so a reaction there is refused with that reason. A read receipt is
 `sender_action: mark_seen`, its typing indicator `typing_on`. WhatsApp templates do not exist here.
@@ -46,15 +46,19 @@ def _checked(text: str) -> str:
     return text
 
 
+def _title(title: str) -> str:
+    """A quick reply shows 20 characters: a longer title is shortened visibly (the payload still carries the id)."""
+    return title if len(title) <= QUICK_REPLY_TITLE_MAX else title[:QUICK_REPLY_TITLE_MAX - 1].rstrip() + "…"
+
+
 def _menu(text: str, options: list[tuple[str, str]]) -> dict[str, Any]:
-    fits = (len(options) <= QUICK_REPLIES_MAX
-            and all(len(title) <= QUICK_REPLY_TITLE_MAX and len(option_id) <= QUICK_REPLY_PAYLOAD_MAX
-                    for option_id, title in options))
+    fits = len(options) <= QUICK_REPLIES_MAX and all(len(option_id) <= QUICK_REPLY_PAYLOAD_MAX
+                                                     for option_id, _ in options)
     if not fits:
         numbered = "\n".join(f"{i}. {title}" for i, (_, title) in enumerate(options, start=1))
         return {"text": _checked(_text(text, numbered))}
     return {"text": _checked(text or "…"),
-            "quick_replies": [{"content_type": "text", "title": title, "payload": option_id}
+            "quick_replies": [{"content_type": "text", "title": _title(title), "payload": option_id}
                               for option_id, title in options]}
 
 

@@ -65,20 +65,21 @@ def test_buttons_become_quick_replies_carrying_the_option_id() -> None:
         {"content_type": "text", "title": "Asesor", "payload": "asesor"}]}
 
 
-def test_a_list_that_fits_is_quick_replies_and_one_that_does_not_is_numbered_text() -> None:
+def test_a_list_is_quick_replies_with_long_titles_shortened_and_over_13_rows_numbered_text() -> None:
     rows = [ListRow(id=f"r{i}", title=f"Opción {i}") for i in range(1, 4)]
     [fits] = build_bodies(request(ListContent(body="Elegí", button="Ver", sections=[ListSection(rows=rows)])),
                           kind="instagram")
     assert [q["payload"] for q in fits["message"]["quick_replies"]] == ["r1", "r2", "r3"]
-    long_title = [ListRow(id="a", title="Título de veintidós cc")]
-    [numbered] = build_bodies(request(ListContent(body="Elegí", button="Ver",
-                                                  sections=[ListSection(rows=rows + long_title)])), kind="messenger")
-    assert "quick_replies" not in numbered["message"]
-    assert numbered["message"]["text"].endswith("3. Opción 3\n4. Título de veintidós cc")
+    long_title = [ListRow(id="humano", title="Hablar con una persona")]
+    [shortened] = build_bodies(request(ListContent(body="Elegí", button="Ver",
+                                                   sections=[ListSection(rows=rows + long_title)])), kind="messenger")
+    assert shortened["message"]["quick_replies"][-1] == {"content_type": "text", "title": "Hablar con una pers…",
+                                                         "payload": "humano"}
     many = [ListRow(id=f"x{i}", title=f"O{i}") for i in range(14)]
-    [too_many] = build_bodies(request(ListContent(body="Elegí", button="Ver", sections=[ListSection(rows=many)])),
+    [numbered] = build_bodies(request(ListContent(body="Elegí", button="Ver", sections=[ListSection(rows=many)])),
                               kind="messenger")
-    assert "quick_replies" not in too_many["message"]
+    assert "quick_replies" not in numbered["message"]
+    assert numbered["message"]["text"].endswith("13. O12\n14. O13")
 
 
 def test_reactions_exist_on_instagram_only() -> None:
