@@ -175,13 +175,14 @@ class DemoTelegram:
     channel_id: str = "demo-telegram"
     bot_token: str = "7000000001:AAlocal-demo-telegram-bot-token"
     secret_token: str = "local-telegram-secret_token"
+    handle: str = "demo_tienda_bot"
 
 
 def seed_telegram_channel(res: LocalResources, demo: DemoTelegram, *,
                           secret_prefix: str = "omnichannel/channels") -> Channel:
     return _put_channel(res, Channel(
         tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="telegram",
-        phone_number_id=demo.bot_token.split(":", 1)[0],
+        phone_number_id=demo.bot_token.split(":", 1)[0], handle=demo.handle or None,
         secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"),
         {"app_secret": demo.secret_token, "verify_token": demo.secret_token, "access_token": demo.bot_token})
 
@@ -200,6 +201,7 @@ class DemoPage:
     verify_token: str = "local-demo-page-verify"
     name: str = "Demo Tienda"
     page_id: str = ""  # Instagram: the linked Facebook Page (whose token sends); Messenger: the account itself
+    handle: str = "demotienda"  # the username in m.me / ig.me links
 
     @property
     def token_owner(self) -> dict[str, str]:
@@ -214,7 +216,7 @@ DEMO_INSTAGRAM = DemoPage(channel_id="demo-instagram", kind="instagram", account
 def seed_page_channel(res: LocalResources, demo: DemoPage, *, secret_prefix: str = "omnichannel/channels") -> Channel:
     return _put_channel(res, Channel(
         tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind=demo.kind,
-        phone_number_id=demo.account_id, display_phone_number=demo.name,
+        phone_number_id=demo.account_id, display_phone_number=demo.name, handle=demo.handle or None,
         secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}"),
         {"app_secret": demo.app_secret, "verify_token": demo.verify_token, "access_token": demo.page_token})
 

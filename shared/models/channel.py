@@ -7,7 +7,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 # The providers a channel can be; every model that names a provider uses this one list.
-ChannelKind = Literal["whatsapp", "telegram", "messenger", "instagram"]
+ChannelKind = Literal["whatsapp", "telegram", "messenger", "instagram", "sms"]
 
 
 class Channel(BaseModel):
@@ -21,6 +21,9 @@ class Channel(BaseModel):
     phone_number_id: str = Field(min_length=1)
     waba_id: str | None = None
     display_phone_number: str | None = None
+    # The public username people reach the channel by: the Telegram bot's, the Instagram account's, the Facebook
+    # Page's (optional there: m.me also takes the Page id). Click-to-chat links and QR codes use it.
+    handle: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.]+$")
     secret_name: str = Field(min_length=1)
     enabled: bool = True
     # Closing the loop before the bot engine exists: a fixed reply to each new inbound message.

@@ -4,11 +4,11 @@ Every body addresses the page-scoped id (`recipient.id`, a PSID or IGSID) and sa
 `messaging_type: RESPONSE` inside the 24-hour standard window, or `MESSAGE_TAG` with `tag: HUMAN_AGENT` when a
 person replies within 7 days of the customer's last message (the send guard decides which; see send_policy).
 
-Forms: text (2,000 characters); media by URL or reusable attachment id (Messenger has no caption: a caption
-goes as a second, text message); reply buttons and list rows as quick replies (up to 13; a title over 20
-characters is shortened with "…", the payload still carries the option id); a larger menu as numbered options (the bot engine accepts "1", "2", ... and
-the titles). Instagram reacts with `sender_action: react` ("love" is the reaction the API offers); Messenger's
-Send API has no reactions, so a reaction there is refused with that reason. A read receipt is
+Forms: text (2,000 characters); media by URL or reusable attachment id (Messenger has no caption: a caption goes as
+a second, text message); reply buttons and list rows as quick replies (up to 13; a title over 20 characters is
+shortened with "…", the payload still carries the option id); a larger menu as numbered options (the bot engine
+accepts "1", "2", ... and the titles). Instagram reacts with `sender_action: react` ("love" is the reaction the API
+offers); Messenger's Send API has no reactions, so a reaction there is refused with that reason. A read receipt is
 `sender_action: mark_seen`, its typing indicator `typing_on`. WhatsApp templates do not exist here.
 """
 

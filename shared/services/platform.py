@@ -73,6 +73,8 @@ class PageChannelInput(BaseModel):
     verify_token: SecretStr | None = Field(default=None, min_length=8, max_length=256,
                                            description="Generated when absent; shown once in the answer")
     subscribe: bool = Field(default=True, description="Subscribe the app to the Page's messaging webhook fields")
+    username: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.]+$",
+                                 description="The Page's or Instagram account's username (m.me / ig.me links)")
     auto_reply_text: str | None = Field(default=None, max_length=4096)
 
 
@@ -217,7 +219,10 @@ class PlatformService:
                           auto_reply_text=data.auto_reply_text)
         webhook_url = channel.webhook_url(base_url)
         try:
-            self._telegram.call(token, "getMe", {})
+            me = self._telegram.call(token, "getMe", {})
+            username = me.get("username") if isinstance(me, dict) else None
+            if isinstance(username, str) and username:
+                channel = channel.model_copy(update={"handle": username})  # t.me links
             if data.register_webhook:
                 self._telegram.call(token, "setWebhook", {
                     "url": webhook_url, "secret_token": secret_token,
@@ -250,7 +255,7 @@ class PlatformService:
         except ProviderSendError as exc:
             raise InvalidInput(f"Meta refused the Page access token: {exc.title or exc}") from exc
         channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind=kind, phone_number_id=data.account_id,
-                          display_phone_number=str(owner.get("name") or "") or None,
+                          display_phone_number=str(owner.get("name") or "") or None, handle=data.username,
                           secret_name=f"{self._prefix}/{tenant_id}/{channel_id}", auto_reply_text=data.auto_reply_text)
         self._store_channel(channel, {"app_secret": data.app_secret.get_secret_value(), "access_token": token,
                                       "verify_token": verify})

@@ -221,3 +221,23 @@ def test_an_operator_connects_a_page_through_the_platform_api(stack: LocalStack,
                     page_token="EAAoperator-page-token", app_secret="operator-app-secret")
     assert post(stack, page, text(page, "7000099", "m_api_1", "hola")) == (200, {"received": 1, "quarantined": 0})
     wait_for(lambda: sends_to(stack, "7000099"))
+
+
+def test_click_to_chat_links_and_qr_codes_per_channel(stack: LocalStack, pages: Any) -> None:
+    link = call(stack, "GET", f"/v1/channels/{FB.channel_id}/link?ref=poster-7", key=KEY)
+    assert link.status == 200 and link.body == {"channel_id": FB.channel_id, "kind": "messenger",
+                                                "url": "https://m.me/demotienda?ref=poster-7"}
+    assert call(stack, "GET", f"/v1/channels/{IG.channel_id}/link", key=KEY).body["url"] == "https://ig.me/m/demotienda"
+    wa = call(stack, "GET", f"/v1/channels/{BANK.channel_id}/link?text=Hola%20banco", key=KEY).body["url"]
+    assert wa == f"https://wa.me/{BANK.display_phone_number}?text=Hola%20banco"
+    request = urllib.request.Request(f"{stack.url}/v1/channels/{FB.channel_id}/qr?format=png&ref=poster-7",
+                                     headers={"Authorization": f"Bearer {KEY}"})
+    with urllib.request.urlopen(request, timeout=30) as answer:
+        assert answer.headers["Content-Type"] == "image/png" and answer.read()[:4] == b"\x89PNG"
+        assert answer.headers["X-Chat-Link"] == "https://m.me/demotienda?ref=poster-7"
+    svg = call(stack, "GET", f"/v1/channels/{FB.channel_id}/qr", key=KEY)
+    assert svg.status == 200 and svg.headers["content-type"] == "image/svg+xml" and "<svg" in svg.text
+    # another tenant's channel does not exist for this key; a bad ref is a 422 with the reason
+    assert call(stack, "GET", f"/v1/channels/{FB.channel_id}/link", key="local-demo-api-key").status == 404
+    bad = call(stack, "GET", f"/v1/channels/{FB.channel_id}/link?ref=con%20espacios", key=KEY)
+    assert bad.status == 422 and "ref" in bad.text

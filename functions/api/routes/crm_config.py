@@ -1,8 +1,9 @@
-"""/v1 CRM configuration and maintenance: custom fields, segments, duplicates, merges, channels."""
+"""/v1 CRM configuration and maintenance: custom fields, segments, duplicates, merges, channels (and their
+click-to-chat links and QR codes)."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
 from aws_lambda_powertools.event_handler import Response
 from aws_lambda_powertools.event_handler.openapi.params import Query
@@ -10,10 +11,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, Field
 
 from functions.api import deps
-from shared.errors import InvalidInput
+from shared.errors import InvalidInput, NotFound
 from shared.http.context import base_url, require
+from shared.models.channel import Channel
 from shared.models.crm import Contact, CustomFieldDef, MergeRecord
 from shared.models.segments import Segment, SegmentInput
+from shared.services.chat_links import chat_link, qr_code
 
 router = APIGatewayHttpRouter()
 
@@ -146,6 +149,7 @@ class ChannelOut(BaseModel):
     kind: str
     display_phone_number: str | None = None
     phone_number_id: str
+    handle: str | None = None
     enabled: bool
     webhook_url: str
 
@@ -160,5 +164,43 @@ def list_channels() -> ChannelList:
     base = base_url(router.current_event.raw_event)
     return ChannelList(items=[ChannelOut(
         channel_id=c.channel_id, kind=c.kind, display_phone_number=c.display_phone_number,
-        phone_number_id=c.phone_number_id, enabled=c.enabled, webhook_url=c.webhook_url(base))
+        phone_number_id=c.phone_number_id, handle=c.handle, enabled=c.enabled, webhook_url=c.webhook_url(base))
         for c in deps.channels().list_for_tenant(who.tenant_id or "")])
+
+
+class ChatLink(BaseModel):
+    channel_id: str
+    kind: str
+    url: str = Field(description="Opens a conversation with the channel (wa.me, m.me, ig.me, t.me or sms:)")
+
+
+def _channel(tenant_id: str, channel_id: str) -> Channel:
+    channel = deps.channels().get(channel_id)
+    if channel is None or channel.tenant_id != tenant_id:
+        raise NotFound(f"no channel {channel_id}")
+    return channel
+
+
+@router.get("/v1/channels/<channel_id>/link", tags=["Channels"], summary="The channel's click-to-chat link")
+def channel_link(channel_id: str,
+                 text: Annotated[str | None, Query(max_length=1000, description="Prefilled message (WhatsApp, SMS)")]
+                 = None,
+                 ref: Annotated[str | None, Query(description="Where the customer came from (Messenger ref, "
+                                                  "Telegram start parameter); 1-64 of A-Z a-z 0-9 _ -")] = None
+                 ) -> ChatLink:
+    who = require(router, "contacts:read")
+    channel = _channel(who.tenant_id or "", channel_id)
+    return ChatLink(channel_id=channel_id, kind=channel.kind, url=chat_link(channel, text=text, ref=ref))
+
+
+@router.get("/v1/channels/<channel_id>/qr", tags=["Channels"], summary="The click-to-chat link as a QR code",
+            responses={200: {"description": "The QR code", "content": {"image/svg+xml": {}, "image/png": {}}}})
+def channel_qr(channel_id: str,
+               format: Annotated[Literal["svg", "png"], Query(description="svg (default) or png")] = "svg",
+               text: Annotated[str | None, Query(max_length=1000)] = None,
+               ref: Annotated[str | None, Query()] = None,
+               scale: Annotated[int, Query(ge=1, le=40, description="Pixels per module")] = 8) -> Response[bytes]:
+    who = require(router, "contacts:read")
+    url = chat_link(_channel(who.tenant_id or "", channel_id), text=text, ref=ref)
+    return Response(status_code=200, content_type="image/svg+xml" if format == "svg" else "image/png",
+                    body=qr_code(url, format, scale=scale), headers={"X-Chat-Link": url})
