@@ -31,7 +31,8 @@ def test_messenger_instagram_telegram_and_sms_links() -> None:
     assert chat_link(channel("instagram", handle="banco.demo")) == "https://ig.me/m/banco.demo"
     assert chat_link(channel("telegram", handle="banco_demo_bot"), ref="qr-sucursal-3") == (
         "https://t.me/banco_demo_bot?start=qr-sucursal-3")
-    assert chat_link(channel("sms", display_phone_number="+1 555 010 0077"), text="INFO") == "sms:+15550100077?body=INFO"
+    sms = channel("sms", display_phone_number="+1 555 010 0077")
+    assert chat_link(sms, text="INFO") == "sms:+15550100077?body=INFO"
 
 
 @pytest.mark.parametrize(("kind", "missing"), [("whatsapp", "display_phone_number"), ("instagram", "handle"),
