@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from shared.services.bots import BotService
     from shared.services.broadcast_tracking import BroadcastTracking
     from shared.services.broadcasts import BroadcastService
+    from shared.services.channel_menus import ChannelMenuService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -432,6 +433,18 @@ def _describer(settings: Settings) -> ImageDescriber:
     from shared.adapters.bedrock import BedrockImageDescriber
 
     return BedrockImageDescriber(aws.client("bedrock-runtime"), settings.llm_vision_model)
+
+
+def channel_menu_service(settings: Settings) -> ChannelMenuService:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_bots import DynamoBotRegistry
+    from shared.adapters.telegram import BotApiClient
+    from shared.services.channel_menus import ChannelMenuService
+
+    return ChannelMenuService(registry=DynamoBotRegistry(aws.table(settings.table_name)),
+                              directory=_directory(settings), pages=_graph(settings),
+                              telegram=BotApiClient(base_url=settings.telegram_base_url,
+                                                    timeout_s=settings.graph_timeout_s))
 
 
 def bot_service(settings: Settings) -> BotService:

@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from shared.adapters.dynamodb_tenancy import DynamoTenancy
     from shared.services.bots import BotService
     from shared.services.broadcasts import BroadcastService
+    from shared.services.channel_menus import ChannelMenuService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -86,6 +87,11 @@ def webhooks() -> WebhookService:
 @lru_cache(maxsize=1)
 def bots() -> BotService:
     return wiring.bot_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def channel_menus() -> ChannelMenuService:
+    return wiring.channel_menu_service(get_settings())
 
 
 @lru_cache(maxsize=1)

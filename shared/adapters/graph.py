@@ -78,9 +78,11 @@ class GraphWhatsAppClient:
         self._request("POST", f"{self._base}/{page_id}/subscribed_apps", access_token,
                       params={"subscribed_fields": ",".join(fields)})
 
-    def set_messenger_profile(self, access_token: str, body: dict[str, Any]) -> None:
-        """POST /me/messenger_profile: Get Started button, persistent menu, greeting."""
-        self._request("POST", f"{self._base}/me/messenger_profile", access_token, json=body)
+    def set_messenger_profile(self, access_token: str, body: dict[str, Any], *, platform: str | None = None
+                              ) -> None:
+        """POST /me/messenger_profile: Get Started button, persistent menu (platform=instagram for Instagram)."""
+        self._request("POST", f"{self._base}/me/messenger_profile", access_token, json=body,
+                      params={"platform": platform} if platform else None)
 
     def media_info(self, media_id: str, access_token: str) -> dict[str, Any]:
         info: dict[str, Any] = self._request("GET", f"{self._base}/{media_id}", access_token).json()

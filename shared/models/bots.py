@@ -8,6 +8,7 @@ either loads completely or is refused with every problem listed by path (and lin
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -291,6 +292,28 @@ class Trigger(Strict):
         return self
 
 
+class MenuItem(Strict):
+    """One entry of the persistent menu (Messenger/Instagram menu, Telegram commands): always there, beside the
+    composer; tapping it jumps to `to` from anywhere in the conversation."""
+
+    title: str = Field(min_length=1, max_length=30)
+    to: str = Field(min_length=1, description="'flow' or 'flow.node'")
+    command: str | None = Field(default=None, pattern=r"^[a-z0-9_]{1,32}$",
+                                description="Telegram command (without '/'); derived from the title when absent")
+
+
+MENU_PAYLOAD_PREFIX = "menu:"  # a persistent-menu postback carries "menu:<to>"
+
+
+def menu_command(item: MenuItem) -> str:
+    """The Telegram command of a menu item: its own, or its title folded to a-z, 0-9 and _ ("Mis deudas" ->
+    "mis_deudas", "Crédito" -> "credito")."""
+    if item.command:
+        return item.command
+    folded = unicodedata.normalize("NFKD", item.title.lower()).encode("ascii", "ignore").decode()
+    return re.sub(r"[^a-z0-9]+", "_", folded).strip("_")[:32] or "menu"
+
+
 class KnowledgeEntry(Strict):
     id: Id
     questions: list[str] = Field(min_length=1, max_length=50)
@@ -349,6 +372,8 @@ class BotDefinition(Strict):
     settings: BotSettings = BotSettings()
     messages: BotMessages = BotMessages()
     triggers: list[Trigger] = Field(default_factory=list, max_length=200)
+    menu: list[MenuItem] = Field(default_factory=list, max_length=20,
+                                 description="The persistent menu on Messenger, Instagram and Telegram")
     intents: dict[Id, list[str]] = Field(default_factory=dict, max_length=200)
     knowledge: list[KnowledgeEntry] = Field(default_factory=list, max_length=2000)
     integrations: list[IntegrationSpec] = Field(default_factory=list, max_length=50)

@@ -22,6 +22,7 @@ from typing import Any, NoReturn, Protocol
 
 from shared.models.bot_session import HandoffRequest, SessionState, TurnInput, TurnResult, Usage
 from shared.models.bots import (
+    MENU_PAYLOAD_PREFIX,
     AiNode,
     BotDefinition,
     CloseNode,
@@ -34,10 +35,12 @@ from shared.models.bots import (
     IntegrationNode,
     JumpNode,
     LinkNode,
+    MenuItem,
     MenuNode,
     MessageNode,
     OtpNode,
     SetNode,
+    menu_command,
 )
 from shared.models.envelopes import (
     ButtonsContent,
@@ -228,6 +231,12 @@ class _Run:
     def receive(self, turn: TurnInput) -> None:
         text = self._turn_text(turn)
         waiting = self.state.node
+        item = self._menu_item(turn, text)
+        if item is not None:  # the persistent menu works from anywhere, even while a question waits
+            self.result.generation = "rules"
+            self.state.attempts = 0
+            self._goto(self.d.start, item.to)
+            return
         if waiting is not None and self.bot.interrupts is not None and text:
             hit = self.bot.interrupts.match(text)
             if hit is not None:
@@ -251,6 +260,16 @@ class _Run:
         flow = self.state.flow or self.d.start
         node = self.d.flows[flow].nodes[waiting]
         self.answer(flow, waiting, node, turn, text)
+
+    def _menu_item(self, turn: TurnInput, text: str | None) -> MenuItem | None:
+        """A persistent-menu tap (postback "menu:<to>") or a Telegram command ("/saldo", "/saldo@bot")."""
+        if turn.reply_id and turn.reply_id.startswith(MENU_PAYLOAD_PREFIX):
+            to = turn.reply_id[len(MENU_PAYLOAD_PREFIX):]
+            return next((i for i in self.d.menu if i.to == to), None)
+        if text and text.startswith("/"):
+            word = text[1:].split(maxsplit=1)[0].split("@", 1)[0].lower() if len(text) > 1 else ""
+            return next((i for i in self.d.menu if menu_command(i) == word), None)
+        return None
 
     def _turn_text(self, turn: TurnInput) -> str | None:
         parts = [turn.text] if turn.text else []

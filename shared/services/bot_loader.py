@@ -255,6 +255,8 @@ def cross_reference_problems(definition: BotDefinition) -> list[tuple[Loc, str]]
         target(("triggers", i, "to"), definition.start, trigger.to)
         if trigger.intent is not None and trigger.intent not in definition.intents:
             problems.append((("triggers", i, "intent"), f"intent {trigger.intent!r} is not declared in intents"))
+    for i, item in enumerate(definition.menu):
+        target(("menu", i, "to"), definition.start, item.to)
     if definition.ai is not None:
         for i, tool in enumerate(definition.ai.tools):
             if tool not in integrations:

@@ -241,3 +241,28 @@ def test_click_to_chat_links_and_qr_codes_per_channel(stack: LocalStack, pages: 
     assert call(stack, "GET", f"/v1/channels/{FB.channel_id}/link", key="local-demo-api-key").status == 404
     bad = call(stack, "GET", f"/v1/channels/{FB.channel_id}/link?ref=con%20espacios", key=KEY)
     assert bad.status == 422 and "ref" in bad.text
+
+
+def test_the_bots_persistent_menu_is_published_and_its_postbacks_jump_to_the_flow(
+        stack: LocalStack, pages: Any) -> None:
+    published = call(stack, "POST", f"/v1/channels/{FB.channel_id}/menu", key=KEY)
+    assert published.status == 200, published.text
+    assert published.body["bot_id"] == "banco-demo" and len(published.body["items"]) == 4
+    profile = stack.graph.pages.profiles[FB.account_id]
+    assert profile["get_started"] == {"payload": "GET_STARTED"}
+    actions = profile["persistent_menu"][0]["call_to_actions"]
+    deudas = next(a for a in actions if a["title"] == "Mis deudas")
+    assert deudas == {"type": "postback", "title": "Mis deudas", "payload": "menu:deudas"}
+    assert call(stack, "POST", f"/v1/channels/{BANK.channel_id}/menu", key=KEY).status == 422  # WhatsApp has none
+    # a tap on the menu, mid-conversation, jumps to the debts flow
+    psid = "7000006"
+    assert post(stack, FB, text(FB, psid, "m_pm_1", "hola"))[0] == 200
+    wait_for(lambda: sends_to(stack, psid))
+    tap = envelope(FB, {"sender": {"id": psid}, "recipient": {"id": FB.account_id},
+                        "timestamp": int(time.time() * 1000),
+                        "postback": {"mid": "m_pm_2", "title": "Mis deudas", "payload": deudas["payload"]}})
+    assert post(stack, FB, tap) == (200, {"received": 1, "quarantined": 0})
+    wait_for(lambda: len(sends_to(stack, psid)) >= 2)
+    stack.wait_idle()
+    later = [(c["body"].get("message") or {}).get("text", "") for c in sends_to(stack, psid)[1:]]
+    assert any("DNI" in t or "deuda" in t.lower() for t in later), later

@@ -881,3 +881,30 @@ def test_ai_node_max_turns_hands_off_without_calling_the_model() -> None:
     result = chat.turn("pregunta tres")
     assert result.handoff is not None and result.handoff.reason == "ai_max_turns"
     assert len(llm.calls) == 2
+
+
+# -- persistent menu (Messenger/Instagram menu, Telegram commands) -------------------------------------------
+def test_a_persistent_menu_tap_or_telegram_command_jumps_even_while_a_question_waits() -> None:
+    bot = _menu_bot(THREE, top={"menu": [{"title": "Mis deudas", "to": "inicio.fin_pagar"},
+                                         {"title": "Crédito", "to": "inicio.fin_otro", "command": "prestamo"}]})
+    chat = BotChat(bot)
+    chat.turn("hola")
+    assert chat.state.node == "m"
+    assert chat.say(None, reply_id="menu:inicio.fin_pagar") == "Elegiste pagar"
+    chat = BotChat(bot)
+    chat.turn("hola")
+    assert chat.say("/prestamo") == "Elegiste otro"
+    chat = BotChat(bot)
+    chat.turn("hola")
+    assert chat.say("/mis_deudas@banco_demo_bot") == "Elegiste pagar"  # the title folded; a group's @bot suffix
+    chat = BotChat(bot)
+    chat.turn("hola")
+    assert chat.say(None, reply_id="menu:otro.flujo") != "Elegiste pagar"  # not an item of this menu: no jump
+
+
+def test_a_menu_item_must_point_at_a_flow_or_node() -> None:
+    from shared.services.bot_loader import DefinitionInvalid, load_definition
+
+    with pytest.raises(DefinitionInvalid) as invalid:
+        load_definition(_menu_bot(THREE, top={"menu": [{"title": "Nada", "to": "no_existe"}]}))
+    assert any(issue.path.startswith("menu") and "no_existe" in issue.message for issue in invalid.value.issues)

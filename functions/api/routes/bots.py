@@ -19,9 +19,19 @@ from shared.services.bots import (
     ValidationReport,
     VersionList,
 )
+from shared.services.channel_menus import MenuPublished
 
 router = APIGatewayHttpRouter()
 TAGS = ["Bots"]
+
+
+@router.post("/v1/channels/<channel_id>/menu", tags=TAGS, summary="Publish the bot's persistent menu",
+             description="The `menu` of the bot active on the channel becomes the Messenger/Instagram persistent "
+                         "menu (with a Get Started button) or the Telegram bot's commands. Publish again after "
+                         "activating a version with another menu; an empty menu clears it.")
+def publish_menu(channel_id: str) -> MenuPublished:
+    who = require(router, "bots:write")
+    return deps.channel_menus().publish(who.tenant_id or "", channel_id)
 
 
 @router.post("/v1/bots", tags=TAGS, status_code=201, summary="Upload a bot definition (a new version)",
