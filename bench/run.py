@@ -378,7 +378,8 @@ def parser_times(rounds: int = 200) -> dict[str, Any]:
 
     oracle_names = {str(p) for p in ORACLE.glob("*.json")} if ORACLE.exists() else set()
     telegram = telegram_parser_times(rounds * 10)
-    return {**telegram, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
+    messenger = messenger_parser_times(rounds * 10)
+    return {**telegram, **messenger, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
             "total": len(payloads),
             "ours_oracle": len([n for n in accepted_ours if n in oracle_names]),
             "pywa_oracle": len([n for n in accepted_pywa if n in oracle_names]),
@@ -420,6 +421,61 @@ def telegram_parser_times(rounds: int) -> dict[str, Any]:
         for raw in raws:
             ours(raw)
     return {"telegram_us": (time.perf_counter() - start) / (rounds * len(raws)) * 1e6, "telegram_n": len(raws)}
+
+
+def messenger_parser_times(rounds: int) -> dict[str, Any]:
+    """The Messenger/Instagram normalizer (split + canonical parse of every unit) over Meta's payloads (oracle
+    fixtures, when present, wrapped in an envelope where they are bare items) and the kinds they lack
+    (quick reply, reaction, delivery, read watermark, Instagram story mention), from raw bytes."""
+    from datetime import UTC
+    from datetime import datetime as dt
+
+    from shared.services.messenger_parser import parse_messaging, parse_page_status, split_page_webhook
+
+    page = "106195825075770"
+
+    def envelope(obj: str, *items: dict[str, Any]) -> dict[str, Any]:
+        return {"object": obj, "entry": [{"id": page, "time": 1795000000000, "messaging": list(items)}]}
+
+    def item(**kind: Any) -> dict[str, Any]:
+        return {"sender": {"id": "6357858494326947"}, "recipient": {"id": page}, "timestamp": 1795000000000, **kind}
+
+    bodies: list[tuple[str, dict[str, Any]]] = [
+        ("page", envelope("page", item(message={"mid": "m_q", "text": "Saldo", "quick_reply": {"payload": "s"}}))),
+        ("instagram", envelope("instagram", item(reaction={"mid": "m_1", "action": "react", "reaction": "love"}))),
+        ("page", envelope("page", item(delivery={"mids": ["m_1", "m_2"], "watermark": 1795000000000}))),
+        ("page", envelope("page", item(read={"watermark": 1795000000000}))),
+        ("instagram", envelope("instagram", item(message={"mid": "m_ig", "attachments": [
+            {"type": "story_mention", "payload": {"url": "https://lookaside.fbsbx.com/x"}}]}))),
+    ]
+    folder = ORACLE.parent / "messenger"
+    for path in sorted(folder.glob("*.json")) if folder.exists() else []:
+        data = json.loads(path.read_bytes())
+        if "object" not in data:
+            data["recipient"]["id"] = page
+            data = envelope("page", data)
+        else:
+            data["entry"][0]["id"] = page
+        bodies.append(("page", data))
+    raws = [(obj, json.dumps(body).encode()) for obj, body in bodies]
+    now = dt.now(UTC)
+
+    def ours(obj: str, raw: bytes) -> int:
+        kind = "instagram" if obj == "instagram" else "messenger"
+        split = split_page_webhook(json.loads(raw), kind=kind, account_id=page)  # type: ignore[arg-type]
+        for unit in split.units:
+            if unit.kind == "status":
+                parse_page_status(unit.payload, provider=kind, received_at=now)  # type: ignore[arg-type]
+            else:
+                parse_messaging(unit.payload, provider=kind, received_at=now)  # type: ignore[arg-type]
+        return len(split.units)
+
+    assert all(ours(obj, raw) >= 1 for obj, raw in raws)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for obj, raw in raws:
+            ours(obj, raw)
+    return {"messenger_us": (time.perf_counter() - start) / (rounds * len(raws)) * 1e6, "messenger_n": len(raws)}
 
 
 # -- 4. asset sizes -----------------------------------------------------------------------------------------
@@ -508,7 +564,9 @@ def main() -> None:
         "| parser | µs per payload |", "|---|---|",
         f"| ours | {parsing['ours_us']:.1f} |", f"| pywa 4.5.0 | {parsing['pywa_us']:.1f} |",
         f"| ours, Telegram updates ({parsing['telegram_n']}: oracle fixtures + the kinds they lack) | "
-        f"{parsing['telegram_us']:.1f} |", "",
+        f"{parsing['telegram_us']:.1f} |",
+        f"| ours, Messenger/Instagram webhooks ({parsing['messenger_n']}: oracle fixtures + the kinds they lack) | "
+        f"{parsing['messenger_us']:.1f} |", "",
         f"Oracle fixtures accepted: ours {parsing['ours_oracle']} of {parsing['oracle_total']}, "
         f"pywa {parsing['pywa_oracle']} of {parsing['oracle_total']} (pywa rejects payloads without "
         f"`contacts[].user_id`).", "",
