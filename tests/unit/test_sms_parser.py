@@ -10,13 +10,8 @@ from typing import Any
 import pytest
 
 from shared.models.messages import MessageType, StatusKind
-from shared.services.sms_parser import (
-    PayloadShapeError,
-    is_twilio_media_url,
-    parse_sms,
-    parse_sms_status,
-    split_sms_webhook,
-)
+from shared.services.sms_parser import is_twilio_media_url, parse_sms, parse_sms_status, split_sms_webhook
+from shared.services.webhook_units import PayloadShapeError
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 ACCOUNT = "AC" + "a1" * 16
