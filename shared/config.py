@@ -22,6 +22,10 @@ class Settings(BaseModel):
     graph_api_version: str = "v23.0"
     graph_timeout_s: float = 10.0
     telegram_base_url: str = "https://api.telegram.org"  # the Bot API (the local stack points it at its emulator)
+    twilio_base_url: str = "https://api.twilio.com"  # Twilio's REST API (the local stack: its emulator)
+    # The public base URL providers call when it is not the API Gateway host (a custom domain): Twilio signs the
+    # exact URL it requested. Empty: the request's own host.
+    public_base_url: str = ""
     # Webhooks larger than this are refused with 413 (Meta documents up to 3 MB; see README).
     max_webhook_bytes: int = 1_048_576
     channel_cache_ttl_s: int = 300

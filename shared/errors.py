@@ -23,6 +23,10 @@ class MalformedJson(DomainError):
     pass
 
 
+class MalformedForm(MalformedJson):
+    """A form-encoded webhook body (Twilio) that cannot be read: answered 400 like malformed JSON."""
+
+
 class EnqueueFailed(DomainError):
     """The durable enqueue failed: the webhook must not be acknowledged (the provider retries)."""
 

@@ -158,6 +158,11 @@ class TelegramClient(Protocol):
         """One Bot API sending method (sendMessage, sendPhoto, ...); raises ProviderSendError."""
 
 
+class SmsClient(Protocol):
+    def send(self, account_sid: str, auth_token: str, form: dict[str, str | list[str]]) -> SendResult:
+        """Twilio's Messages.json (form-encoded, Basic auth); raises ProviderSendError."""
+
+
 class PageMessagingClient(Protocol):
     def send_page(self, access_token: str, body: dict[str, Any]) -> SendResult:
         """Messenger/Instagram Send API (POST /me/messages with the Page token); raises ProviderSendError."""

@@ -211,12 +211,13 @@ def authenticator(settings: Settings) -> Authenticator:
 def sender_service(settings: Settings) -> SenderService:
     from shared.adapters.clock import SystemClock
     from shared.adapters.telegram import BotApiClient
+    from shared.adapters.twilio import TwilioClient
     from shared.services.outbound import RetryPolicy, SenderService
 
     graph = _graph(settings)
     return SenderService(
         directory=_directory(settings), store=_store(settings), client=graph, pages=graph, events=_events(settings),
-        clock=SystemClock(),
+        clock=SystemClock(), sms=TwilioClient(base_url=settings.twilio_base_url, timeout_s=settings.graph_timeout_s),
         telegram=BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s),
         retry=RetryPolicy(max_attempts=settings.outbound_max_attempts, base_delay_s=settings.retry_base_delay_s,
                           max_delay_s=settings.retry_max_delay_s),
@@ -256,12 +257,14 @@ def platform_service(settings: Settings) -> PlatformService:
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_tenancy import SecretsManagerWriter
     from shared.adapters.telegram import BotApiClient
+    from shared.adapters.twilio import TwilioClient
     from shared.services.platform import PlatformService
 
     bot_api = BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s)
     return PlatformService(tenants=tenancy(settings), channels=channels(settings),
                            secrets_=SecretsManagerWriter(aws.client("secretsmanager")), clock=SystemClock(),
-                           secret_prefix=settings.secret_prefix, telegram=bot_api, pages=_graph(settings))
+                           secret_prefix=settings.secret_prefix, telegram=bot_api, pages=_graph(settings),
+                           twilio=TwilioClient(base_url=settings.twilio_base_url, timeout_s=settings.graph_timeout_s))
 
 
 def webhook_service(settings: Settings) -> WebhookService:

@@ -23,6 +23,7 @@ from shared.services.platform import (
     KeyIssued,
     PageChannelInput,
     PlatformService,
+    SmsChannelInput,
     SuspendInput,
     TelegramChannelInput,
     TenantInput,
@@ -130,6 +131,13 @@ def connect_instagram(tenant_id: str, body: PageChannelInput) -> tuple[ChannelCo
     _operator()
     return get_service().connect_page(tenant_id, "instagram", body,
                                       base_url=base_url(app.current_event.raw_event)), 201
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels/sms", tags=["Channels"],
+          responses={201: {"description": "Connected; set the webhook URL as the number's incoming-message webhook"}})
+def connect_sms(tenant_id: str, body: SmsChannelInput) -> tuple[ChannelConnected, int]:
+    _operator()
+    return get_service().connect_sms(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
 
 
 @app.get("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"])

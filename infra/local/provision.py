@@ -222,6 +222,27 @@ def seed_page_channel(res: LocalResources, demo: DemoPage, *, secret_prefix: str
 
 
 @dataclass(frozen=True)
+class DemoSms:
+    """A Twilio number (SMS/MMS): its Account SID, Auth Token (signs webhooks, authenticates sends) and number."""
+
+    tenant_id: str = "demo"
+    channel_id: str = "demo-sms"
+    account_sid: str = "AC" + "0" * 31 + "1"
+    auth_token: str = "local-twilio-auth-token-0001"
+    number: str = "+15550100001"
+
+
+def seed_sms_channel(res: LocalResources, demo: DemoSms, *, webhook_base: str,
+                     secret_prefix: str = "omnichannel/channels") -> Channel:
+    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="sms", phone_number_id=demo.number,
+                      waba_id=demo.account_sid, display_phone_number=demo.number,
+                      secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}")
+    channel = channel.model_copy(update={"callback_url": channel.webhook_url(webhook_base)})
+    return _put_channel(res, channel, {"app_secret": demo.auth_token, "verify_token": demo.auth_token,
+                                       "access_token": demo.auth_token})
+
+
+@dataclass(frozen=True)
 class DemoTenant:
     tenant_id: str = "demo"
     name: str = "Demo Tienda"

@@ -41,6 +41,7 @@ from infra.local.provision import (
     REGION,
     DemoChannel,
     DemoPage,
+    DemoSms,
     DemoTelegram,
     DemoTenant,
     LocalResources,
@@ -51,11 +52,13 @@ from infra.local.provision import (
     seed_demo_bot,
     seed_page_channel,
     seed_platform_secrets,
+    seed_sms_channel,
     seed_telegram_channel,
     seed_tenant,
     sign_in,
 )
 from infra.local.telegram_emulator import TelegramEmulator
+from infra.local.twilio_emulator import TwilioEmulator
 from infra.local.websocket_gateway import WebSocketGateway
 from shared.services.signature import sign
 
@@ -241,6 +244,7 @@ class LocalStack:
         self.core_banking = CoreBankingApi(api_key=CORE_BANKING_API_KEY)
         self.llm = LlmEmulator()
         self.telegram = TelegramEmulator()
+        self.twilio = TwilioEmulator()
         self._http_lock = threading.Lock()
         self.demo_bot = demo_bot
         self.pollers: list[Poller] = []
@@ -272,7 +276,7 @@ class LocalStack:
             "AWS_ENDPOINT_URL": self.moto_url, "AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION,
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "GRAPH_BASE_URL": f"{self.url}/local/graph", "GRAPH_API_VERSION": "v23.0",
-            "TELEGRAM_BASE_URL": f"{self.url}/local/telegram",
+            "TELEGRAM_BASE_URL": f"{self.url}/local/telegram", "TWILIO_BASE_URL": f"{self.url}/local/twilio",
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Omnichannel",
             "POWERTOOLS_SERVICE_NAME": "omnichannel-local", "POWERTOOLS_DEV": "false",
             # the sample core-banking API is served by this gateway on loopback: let bot integrations reach it
@@ -406,6 +410,9 @@ class LocalStack:
         telegram = self.telegram.handle(method, parsed.path, body)
         if telegram is not None:
             return telegram
+        twilio = self.twilio.handle(method, parsed.path, body, lowered)
+        if twilio is not None:
+            return twilio
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)
@@ -540,6 +547,9 @@ def main() -> None:
     for page in (messenger, instagram):
         seed_page_channel(stack.resources, page)
         stack.graph.pages.pages[page.page_token] = page.token_owner
+    sms = DemoSms()
+    seed_sms_channel(stack.resources, sms, webhook_base=stack.url)
+    stack.twilio.accounts[sms.account_sid] = sms.auth_token
     print(f"""
 Local stack ready on {stack.url}   (GET {stack.url}/health)
   moto server (AWS_ENDPOINT_URL): {stack.moto_url}
@@ -556,6 +566,8 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
   Instagram channel:     {instagram.channel_id} (account {instagram.account_id}):
                          {stack.url}/webhooks/instagram/{instagram.channel_id}
                          (both signed with X-Hub-Signature-256, app secret {messenger.app_secret})
+  SMS channel (Twilio):  {sms.channel_id} ({sms.number}): {stack.url}/webhooks/sms/{sms.channel_id}
+                         (X-Twilio-Signature with Auth Token {sms.auth_token}; sends reach /local/twilio)
   REST API:              {stack.url}/v1   (docs: {stack.url}/v1/docs, spec: {stack.url}/v1/openapi.json)
   WebSocket (pushes):    {stack.ws_url}/?token=<agent ID token or API key>   (send {{"action":"ping"}})
   demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)

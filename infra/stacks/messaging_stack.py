@@ -259,7 +259,7 @@ class MessagingStack(Stack):
             "GetSecretValue is the only action.",
         )
 
-        for name in ("whatsapp_webhook", "telegram_webhook", "page_webhook"):
+        for name in ("whatsapp_webhook", "telegram_webhook", "page_webhook", "sms_webhook"):
             webhook = fn[name]
             table.grant(webhook, "dynamodb:GetItem", "dynamodb:PutItem")  # channel lookup, quarantine record
             webhook.add_to_role_policy(read_channel_secrets)  # app secret (HMAC) / secret token to check

@@ -19,12 +19,14 @@ class Channel(BaseModel):
     # The provider's id of the account messages go through: WhatsApp's phone number id, Telegram's bot id, the
     # Facebook Page id (Messenger) or the Instagram professional account id (Instagram).
     phone_number_id: str = Field(min_length=1)
-    waba_id: str | None = None
+    waba_id: str | None = None  # the provider's business account: WhatsApp's WABA id, Twilio's Account SID
     display_phone_number: str | None = None
     # The public username people reach the channel by: the Telegram bot's, the Instagram account's, the Facebook
     # Page's (optional there: m.me also takes the Page id). Click-to-chat links and QR codes use it.
     handle: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9_.]+$")
     secret_name: str = Field(min_length=1)
+    # SMS: where Twilio posts the status callbacks of what we send (the channel's webhook URL, as onboarding saw it)
+    callback_url: str | None = None
     enabled: bool = True
     # Closing the loop before the bot engine exists: a fixed reply to each new inbound message.
     auto_reply_text: str | None = None
@@ -37,7 +39,8 @@ class Channel(BaseModel):
 class ChannelSecrets(BaseModel):
     """WhatsApp: Meta's app secret (webhook HMAC), the verify token (GET handshake), the access token (sends).
     Telegram: the webhook's secret_token as `verify_token` (and `app_secret`), the bot token as `access_token`.
-    Messenger and Instagram: as WhatsApp, with the Page access token as `access_token`."""
+    Messenger and Instagram: as WhatsApp, with the Page access token as `access_token`.
+    SMS (Twilio): the Auth Token in all three (it signs webhooks and, with the Account SID, authenticates sends)."""
 
     model_config = ConfigDict(frozen=True)
 

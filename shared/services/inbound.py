@@ -16,6 +16,7 @@ from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, Status
 from shared.ports import Clock, EventPublisher, MessageStore, StatusApplied, Thread, ThreadTouch
 from shared.services.messenger_parser import parse_messaging, parse_page_status
 from shared.services.send_policy import WINDOWED_KINDS, window_open
+from shared.services.sms_parser import parse_sms, parse_sms_status
 from shared.services.telegram_parser import parse_update
 from shared.services.whatsapp_parser import parse_message, parse_status
 
@@ -110,6 +111,8 @@ class InboundService:
             message = parse_update(unit.payload, received_at=received_at)
         elif unit.provider in ("messenger", "instagram"):
             message = parse_messaging(unit.payload, provider=unit.provider, received_at=received_at)
+        elif unit.provider == "sms":
+            message = parse_sms(unit.payload, received_at=received_at)
         else:
             message = parse_message(unit.payload, unit.contacts, unit.value_errors)
         stored = self._store.put_inbound(unit.tenant_id, unit.channel_id, message, received_at=self._clock.now())
@@ -175,6 +178,9 @@ class InboundService:
                                        received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
             if update.watermark is not None:
                 return self._watermark(unit, update)
+        elif unit.provider == "sms":
+            update = parse_sms_status(unit.payload,
+                                      received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
         else:
             update = parse_status(unit.payload)
         broadcast = self._broadcasts.on_status(unit.tenant_id, unit.channel_id, update) if (

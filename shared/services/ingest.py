@@ -12,6 +12,7 @@ from shared.errors import (
     ChannelNotFound,
     DomainError,
     EnqueueFailed,
+    MalformedForm,
     MalformedJson,
     PayloadTooLarge,
     SignatureInvalid,
@@ -22,8 +23,12 @@ from shared.models.envelopes import InboundUnit
 from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine, QueuedUnit
 from shared.services.messenger_parser import PageKind, split_page_webhook
 from shared.services.signature import verify_challenge, verify_signature
+from shared.services.sms_parser import split_sms_webhook
 from shared.services.telegram_parser import SECRET_HEADER as TELEGRAM_SECRET_HEADER
 from shared.services.telegram_parser import split_update, verify_secret_token
+from shared.services.twilio_signature import SIGNATURE_HEADER as TWILIO_SIGNATURE_HEADER
+from shared.services.twilio_signature import parse_form
+from shared.services.twilio_signature import validate as valid_twilio_signature
 from shared.services.webhook_units import SplitResult
 from shared.services.whatsapp_parser import split_webhook
 
@@ -95,8 +100,9 @@ class IngestService:
         return challenge
 
     def _open(self, channel_id: str, kind: ChannelKind, raw_body: bytes, presented: str | None,
-              authentic: Callable[[ChannelSecrets], bool], refusal: str) -> tuple[Channel, Any]:
-        """Size, channel (of this kind), authenticity before anything else, then the JSON body."""
+              authentic: Callable[[ChannelSecrets], bool], refusal: str,
+              parse: Callable[[bytes], Any] = _json) -> tuple[Channel, Any]:
+        """Size, channel (of this kind), authenticity before anything else, then the (JSON) body."""
         if len(raw_body) > self._max_body_bytes:
             raise PayloadTooLarge(f"body is {len(raw_body)} bytes; the limit is {self._max_body_bytes}")
         channel = self._channel(channel_id, kind)
@@ -106,7 +112,7 @@ class IngestService:
             fresh = self._directory.get_secrets(channel, fresh=True) if presented else secrets
             if fresh == secrets or not authentic(fresh):
                 raise SignatureInvalid(refusal)
-        return channel, _json(raw_body)
+        return channel, parse(raw_body)
 
     def receive(self, channel_id: str, raw_body: bytes, signature: str | None) -> IngestOutcome:
         """A WhatsApp Cloud API webhook: X-Hub-Signature-256 first, then split into units."""
@@ -126,6 +132,20 @@ class IngestService:
             "missing or invalid X-Hub-Signature-256")
         return self._enqueue(channel, raw_body, split_page_webhook(body, kind=kind, account_id=channel.phone_number_id),
                              provider=kind)
+
+    def receive_sms(self, channel_id: str, raw_body: bytes, signature: str | None, url: str) -> IngestOutcome:
+        """A Twilio SMS/MMS webhook or status callback: X-Twilio-Signature over the public URL Twilio called and
+        the form as received, then one unit. Twilio retries for seconds only: the answer waits for the enqueue."""
+        try:
+            params = parse_form(raw_body) if len(raw_body) <= self._max_body_bytes else []
+        except ValueError as exc:
+            raise MalformedForm(str(exc)) from exc
+        channel, _ = self._open(
+            channel_id, "sms", raw_body, signature,
+            lambda s: valid_twilio_signature(s.app_secret.get_secret_value(), url, params, signature),
+            f"missing or invalid {TWILIO_SIGNATURE_HEADER}", parse=lambda _raw: params)
+        split = split_sms_webhook(params, account_sid=channel.waba_id or "", number=channel.phone_number_id)
+        return self._enqueue(channel, raw_body, split, provider="sms")
 
     def receive_telegram(self, channel_id: str, raw_body: bytes, secret_token: str | None) -> IngestOutcome:
         """A Telegram update: the webhook's secret token first (constant time), then one unit."""

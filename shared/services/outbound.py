@@ -20,11 +20,13 @@ from shared.ports import (
     ProviderErrorKind,
     ProviderSendError,
     SendResult,
+    SmsClient,
     TelegramClient,
     WhatsAppClient,
 )
 from shared.services.messenger_payloads import build_bodies
 from shared.services.send_policy import Refusal, UnsupportedOnChannel, check_send, message_tag, needs_window
+from shared.services.sms_payloads import build_form
 from shared.services.telegram_payloads import build_call
 from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
 from shared.services.whatsapp_payloads import build_payload
@@ -55,8 +57,9 @@ class RetryPolicy:
 
 class SenderService:
     def __init__(self, *, directory: ChannelDirectory, store: MessageStore, client: WhatsAppClient,
-                 telegram: TelegramClient, pages: PageMessagingClient, events: EventPublisher, clock: Clock,
-                 retry: RetryPolicy, service_window: timedelta = timedelta(hours=24)) -> None:
+                 telegram: TelegramClient, pages: PageMessagingClient, sms: SmsClient, events: EventPublisher,
+                 clock: Clock, retry: RetryPolicy, service_window: timedelta = timedelta(hours=24)) -> None:
+        self._sms = sms
         self._directory = directory
         self._store = store
         self._client = client
@@ -117,6 +120,11 @@ class SenderService:
             results = [self._pages.send_page(token, body)
                        for body in build_bodies(request, kind=channel.kind, tag=tag)]
             return results[0] if results else SendResult(provider_message_id=None)
+        if channel.kind == "sms":
+            form = build_form(request, number=channel.phone_number_id, status_callback=channel.callback_url)
+            if form is None:  # a read receipt: SMS has none
+                return SendResult(provider_message_id=None)
+            return self._sms.send(channel.waba_id or "", token, form)
         if channel.kind == "telegram":
             call = build_call(request)
             if call is None:  # a bare read receipt: bots have none

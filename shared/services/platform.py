@@ -78,6 +78,22 @@ class PageChannelInput(BaseModel):
     auto_reply_text: str | None = Field(default=None, max_length=4096)
 
 
+class SmsChannelInput(BaseModel):
+    """A Twilio phone number (SMS/MMS) as a channel."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: str | None = Field(default=None, pattern=CHANNEL_ID, description="Generated when absent")
+    account_sid: str = Field(pattern=r"^AC[0-9a-fA-F]{32}$", description="The Twilio Account SID")
+    auth_token: SecretStr = Field(min_length=16, max_length=128, description="Signs webhooks and authenticates sends")
+    number: str = Field(pattern=r"^\+[1-9]\d{6,14}$", description="The Twilio number in E.164 (+15017122661)")
+    auto_reply_text: str | None = Field(default=None, max_length=4096)
+
+
+class SmsAccount(Protocol):
+    def check_account(self, account_sid: str, auth_token: str) -> dict[str, Any]: ...
+
+
 # The messaging webhook fields a Page is subscribed to (Instagram's come through the same Page subscription).
 PAGE_FIELDS = ["messages", "messaging_postbacks", "message_deliveries", "message_reads", "message_reactions",
                "messaging_referrals", "message_echoes"]
@@ -146,7 +162,8 @@ class SecretWriter(Protocol):
 
 class PlatformService:
     def __init__(self, *, tenants: TenantStore, channels: ChannelStore, secrets_: SecretWriter, clock: Clock,
-                 secret_prefix: str, telegram: BotApi, pages: PageSetup) -> None:
+                 secret_prefix: str, telegram: BotApi, pages: PageSetup, twilio: SmsAccount) -> None:
+        self._twilio = twilio
         self._telegram = telegram
         self._pages = pages
         self._tenants = tenants
@@ -260,6 +277,26 @@ class PlatformService:
         self._store_channel(channel, {"app_secret": data.app_secret.get_secret_value(), "access_token": token,
                                       "verify_token": verify})
         return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url), verify_token=verify)
+
+    def connect_sms(self, tenant_id: str, data: SmsChannelInput, *, base_url: str) -> ChannelConnected:
+        """A Twilio number: the Account SID and Auth Token are checked with Twilio (422 with its reason, nothing
+        stored, when it refuses them). Paste the webhook URL as the number's "A message comes in" webhook; status
+        callbacks of what we send go to the same URL."""
+        self.get_tenant(tenant_id)
+        channel_id = self._free_channel_id(tenant_id, data.channel_id, f"sms-{data.number[-6:]}")
+        token = data.auth_token.get_secret_value()
+        try:
+            account = self._twilio.check_account(data.account_sid, token)
+        except ProviderSendError as exc:
+            raise InvalidInput(f"Twilio refused the Account SID or Auth Token: {exc.title or exc}") from exc
+        if str(account.get("status") or "active") != "active":
+            raise InvalidInput(f"the Twilio account is {account.get('status')}")
+        channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind="sms", phone_number_id=data.number,
+                          waba_id=data.account_sid, display_phone_number=data.number,
+                          secret_name=f"{self._prefix}/{tenant_id}/{channel_id}", auto_reply_text=data.auto_reply_text)
+        channel = channel.model_copy(update={"callback_url": channel.webhook_url(base_url)})
+        self._store_channel(channel, {"app_secret": token, "access_token": token, "verify_token": token})
+        return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url), verify_token="")
 
     def _free_channel_id(self, tenant_id: str, given: str | None, tag: str) -> str:
         """The given id or a generated one; refused when too long or taken, before any secret is touched (a 409

@@ -15,6 +15,8 @@ RETRYABLE_CODES = frozenset({
     131057,  # account in maintenance (throughput upgrade)
     135000,  # generic user error, documented as retryable with backoff
     2,  # temporary API error
+    32,  # Messenger: Page request limit reached
+    613,  # Messenger: calls to this API exceeded the rate limit
 })
 # Permanent errors that need a human (token, account, payment): counted as alerts.
 ALERT_CODES = frozenset({0, 190, 131031, 368, 131042, 10, 200})

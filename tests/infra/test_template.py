@@ -384,7 +384,7 @@ def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthes
                 channel_readers.add(name)
     # the API syncs and submits templates with the channel's token; the broadcast worker sends with it; the Telegram
     # webhook checks the secret token
-    assert channel_readers == {"whatsapp_webhook", "telegram_webhook", "page_webhook", "outbound_sender",
+    assert channel_readers == {"whatsapp_webhook", "telegram_webhook", "page_webhook", "sms_webhook", "outbound_sender",
                                "media_fetcher", "api", "broadcast_worker"}
 
 
@@ -400,6 +400,7 @@ def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) ->
         "whatsapp_webhook": [channels],
         "telegram_webhook": [channels],  # the webhook's secret token
         "page_webhook": [channels],  # Messenger/Instagram: the app secret (HMAC) and verify token
+        "sms_webhook": [channels],  # Twilio's Auth Token (X-Twilio-Signature)
         "outbound_sender": [channels],
         "media_fetcher": [channels],
         "authorizer": [operator],

@@ -18,6 +18,7 @@ from shared.services.platform import (
     KeyInput,
     PageChannelInput,
     PlatformService,
+    SmsChannelInput,
     SuspendInput,
     TelegramChannelInput,
     TenantInput,
@@ -70,6 +71,16 @@ class FakePages:
         self.subscribed.append((page_id, access_token, fields))
 
 
+class FakeTwilio:
+    def __init__(self) -> None:
+        self.accounts = {"AC" + "1" * 32: "twilio-auth-token-1234"}
+
+    def check_account(self, account_sid: str, auth_token: str) -> dict[str, object]:
+        if self.accounts.get(account_sid) != auth_token:
+            raise ProviderSendError(http_status=401, code=20003, title="Authenticate", details=None)
+        return {"sid": account_sid, "status": "active"}
+
+
 class Env:
     def __init__(self) -> None:
         self.clock = FakeClock(step=timedelta(seconds=1))
@@ -82,7 +93,7 @@ class Env:
         self.pages = FakePages()
         self.svc = PlatformService(tenants=self.tenancy, channels=self.channels, secrets_=self.secrets,
                                    clock=self.clock, secret_prefix="omni/channels/", telegram=self.bot_api,
-                                   pages=self.pages)
+                                   pages=self.pages, twilio=FakeTwilio())
 
     def authenticator(self) -> Authenticator:
         return Authenticator(keys=self.tenancy, tenants=self.tenancy, operators=FakeOperators(), clock=self.clock)
@@ -219,6 +230,21 @@ def test_a_page_token_of_another_page_or_a_refused_one_stores_nothing(env: Env) 
         env.svc.connect_page("acme", "messenger", other.model_copy(update={"page_id": "200000000000001"}),
                              base_url=BASE)
     assert env.journal == [] and env.secrets.secrets == {} and env.pages.subscribed == []
+
+
+def test_a_twilio_number_is_checked_and_stored_with_its_status_callback(env: Env) -> None:
+    data = SmsChannelInput(channel_id="acme-sms", account_sid="AC" + "1" * 32,
+                           auth_token=SecretStr("twilio-auth-token-1234"), number="+15550100077")
+    connected = env.svc.connect_sms("acme", data, base_url=BASE)
+    channel = connected.channel
+    assert (channel.kind, channel.phone_number_id, channel.waba_id) == ("sms", "+15550100077", "AC" + "1" * 32)
+    assert connected.webhook_url == f"{BASE}/webhooks/sms/acme-sms" == channel.callback_url
+    assert env.journal == ["secret:omni/channels/acme/acme-sms", "channel:acme-sms"]
+    with pytest.raises(InvalidInput, match="Authenticate"):
+        env.svc.connect_sms("acme", data.model_copy(update={"channel_id": "other",
+                                                             "auth_token": SecretStr("wrong-token-123456")}),
+                            base_url=BASE)
+    assert len(env.journal) == 2
 
 
 def test_a_refused_or_malformed_telegram_token_stores_nothing(env: Env) -> None:
