@@ -35,6 +35,8 @@ class Settings(BaseModel):
     retry_max_delay_s: int = 300
     media_max_bytes: int = 100 * 1024 * 1024
     media_allowed_mime_prefixes: tuple[str, ...] = ("image/", "audio/", "video/", "application/", "text/")
+    # Plain-http hosts media may also be downloaded from: only the local stack's emulators (127.0.0.1). Empty in AWS.
+    media_insecure_hosts: tuple[str, ...] = ()
     message_retention_days: int = 0  # 0 keeps messages forever; >0 sets a TTL on stored messages
     jobs_queue_url: str = ""
     # The platform operator key(s) (Secrets Manager; one key or a JSON list). Locally: local-platform-key.

@@ -226,13 +226,19 @@ def sender_service(settings: Settings) -> SenderService:
 
 def media_service(settings: Settings) -> MediaService:
     from shared.adapters import aws
+    from shared.adapters.http_media import HttpMediaDownloader
     from shared.adapters.s3 import S3BlobStore
+    from shared.adapters.telegram import BotApiClient
     from shared.services.media import MediaLimits, MediaService
 
     return MediaService(directory=_directory(settings), client=_graph(settings),
                         blobs=S3BlobStore(aws.client("s3"), settings.media_bucket), store=_store(settings),
                         limits=MediaLimits(max_bytes=settings.media_max_bytes,
-                                           allowed_mime_prefixes=settings.media_allowed_mime_prefixes))
+                                           allowed_mime_prefixes=settings.media_allowed_mime_prefixes),
+                        downloader=HttpMediaDownloader(timeout_s=settings.graph_timeout_s),
+                        telegram=BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s),
+                        telegram_base_url=settings.telegram_base_url,
+                        insecure_local_hosts=settings.media_insecure_hosts)
 
 
 def retry_delayer() -> SqsRetryDelayer:

@@ -17,6 +17,7 @@ Test helpers (no token):
      "error": {"code": 130429, "message": "..."}, "times": 2, "delay_s": 0, "to": "549...", "every": 10,
      "details": "..."}; times -1 = unlimited (the default when `every` is given); DELETE clears them
 - POST   /local/graph/media           {"media_id", "data_b64", "mime_type"} -> register downloadable media
+- GET    /local/graph/cdn/{media_id}  -> the same bytes without a token: a Messenger/Instagram attachment URL
 - POST   /local/graph/templates       {"waba_id", "templates": [...]} -> seed (status APPROVED unless given);
      GET lists every WABA's templates; DELETE clears them
 - POST   /local/graph/templates/review {"waba_id", "name", "language", "event", "reason", ...} -> change a
@@ -265,6 +266,11 @@ class GraphEmulator:
             spec = json.loads(body or b"{}")
             self.media[spec["media_id"]] = (base64.b64decode(spec["data_b64"]), spec.get("mime_type", "image/jpeg"))
             return _json(200, {"ok": True})
+        if path.startswith("/local/graph/cdn/") and method == "GET":  # Messenger/Instagram attachment URLs
+            found = self.media.get(path.rsplit("/", 1)[-1])
+            if found is None:
+                return _json(404, {"error": {"message": "not found", "code": 100}})
+            return 200, {"Content-Type": found[1]}, found[0]
         if path == "/local/graph/templates":
             return self._seed_endpoint(method, body)
         if path == "/local/graph/templates/review" and method == "POST":

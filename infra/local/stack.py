@@ -277,6 +277,7 @@ class LocalStack:
             "AWS_ACCESS_KEY_ID": "local", "AWS_SECRET_ACCESS_KEY": "local",
             "GRAPH_BASE_URL": f"{self.url}/local/graph", "GRAPH_API_VERSION": "v23.0",
             "TELEGRAM_BASE_URL": f"{self.url}/local/telegram", "TWILIO_BASE_URL": f"{self.url}/local/twilio",
+            "MEDIA_INSECURE_HOSTS": "127.0.0.1",
             "POWERTOOLS_TRACE_DISABLED": "true", "POWERTOOLS_METRICS_NAMESPACE": "Omnichannel",
             "POWERTOOLS_SERVICE_NAME": "omnichannel-local", "POWERTOOLS_DEV": "false",
             # the sample core-banking API is served by this gateway on loopback: let bot integrations reach it

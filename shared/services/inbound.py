@@ -146,9 +146,10 @@ class InboundService:
             contact_id=contact_id, contact_key=thread.contact_key, reply_to_address=thread.address,
             conversation_id=conversation_id,
             message_type=message.type.value, text=message.text, sent_at=_iso(message),
-            # the media fetcher downloads from Graph; Telegram files keep their file id until it speaks getFile
-            has_media=(unit.provider == "whatsapp" and message.type in MEDIA_TYPES and media is not None
-                       and media.id is not None),
+            # the media fetcher copies it to S3: by Graph media id, Telegram file id or the URL the webhook carried
+            has_media=(message.type in MEDIA_TYPES and media is not None
+                       and (media.url if unit.provider in ("messenger", "instagram", "sms") else media.id)
+                       is not None),
             media=media.model_dump(exclude_none=True) if media else None,
             within_window=unit.provider not in WINDOWED_KINDS or window_open(thread.last_inbound_at,
                                                                               self._clock.now(), self._window),

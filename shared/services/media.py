@@ -1,4 +1,9 @@
-"""Inbound media: Graph media id -> URL -> bytes -> S3, verified against Meta's sha256, in its own retried step.
+"""Inbound media -> S3, in its own retried step, for every channel:
+- WhatsApp: Graph media id -> URL -> bytes, verified against Meta's sha256;
+- Messenger/Instagram: the CDN URL the webhook carried (fbcdn/fbsbx/cdninstagram hosts only);
+- Telegram: getFile -> the Bot API's file URL;
+- SMS: the MMS URL on Twilio's hosts, with the account's credentials.
+URLs are only fetched from the hosts allowed for the channel (settings.media_url_hosts), on every redirect.
 
 A media failure never blocks or loses the message (it is already stored); the outcome is recorded on the
 message (`media_state`: stored | retrying | failed, with the reason) so it is visible and can be retried.
@@ -8,9 +13,13 @@ from __future__ import annotations
 
 import base64
 import hashlib
-from dataclasses import dataclass
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 from shared.errors import MediaTooLarge, RetryableError
+from shared.models.channel import Channel
 from shared.models.events import MessageReceived
 from shared.ports import BlobStore, ChannelDirectory, MessageStore, ProviderErrorKind, ProviderSendError, WhatsAppClient
 from shared.services.whatsapp_errors import backoff_seconds, classify
@@ -33,6 +42,31 @@ class MediaLimits:
     max_attempts: int = 5
     base_delay_s: int = 5
     max_delay_s: int = 300
+    # hosts (and their subdomains) media URLs may be fetched from, per channel kind
+    url_hosts: dict[str, tuple[str, ...]] = field(default_factory=lambda: dict(MEDIA_URL_HOSTS))
+
+
+MEDIA_URL_HOSTS: dict[str, tuple[str, ...]] = {
+    "messenger": ("fbcdn.net", "fbsbx.com"), "instagram": ("fbcdn.net", "fbsbx.com", "cdninstagram.com"),
+    "sms": ("api.twilio.com", "twiliocdn.com", "twilio.com")}
+
+
+def host_allowed(url: str, hosts: tuple[str, ...], *, https_only: bool = True) -> bool:
+    """An https URL whose host is one of `hosts` or a subdomain of one."""
+    parts = urllib.parse.urlsplit(url)
+    host = (parts.hostname or "").lower()
+    if parts.scheme != "https" and (https_only or parts.scheme != "http"):
+        return False
+    return any(host == h or host.endswith("." + h) for h in hosts)
+
+
+class UrlDownloader(Protocol):
+    def get(self, url: str, *, allowed: Callable[[str], bool], max_bytes: int,
+            auth: tuple[str, str] | None = None) -> tuple[bytes, str | None]: ...
+
+
+class FileApi(Protocol):
+    def call(self, token: str, method: str, params: dict[str, Any]) -> Any: ...
 
 
 def sha256_matches(data: bytes, expected: str) -> bool:
@@ -48,7 +82,12 @@ def media_key(tenant_id: str, channel_id: str, message_id: str, mime_type: str |
 
 class MediaService:
     def __init__(self, *, directory: ChannelDirectory, client: WhatsAppClient, blobs: BlobStore,
-                 store: MessageStore, limits: MediaLimits) -> None:
+                 store: MessageStore, limits: MediaLimits, downloader: UrlDownloader, telegram: FileApi,
+                 telegram_base_url: str, insecure_local_hosts: tuple[str, ...] = ()) -> None:
+        self._downloader = downloader
+        self._telegram = telegram
+        self._telegram_base = telegram_base_url.rstrip("/")
+        self._local = insecure_local_hosts  # the local stack's emulators (plain http on loopback)
         self._directory = directory
         self._client = client
         self._blobs = blobs
@@ -58,18 +97,22 @@ class MediaService:
     def fetch(self, event: MessageReceived, *, attempt: int = 1) -> MediaOutcome:
         media = event.media or {}
         media_id = media.get("id")
-        if not media_id:
-            return MediaOutcome("skipped", "no media id")
         channel = self._directory.get_channel(event.channel_id)
         if channel is None or channel.tenant_id != event.tenant_id:
             return MediaOutcome("skipped", "channel_not_found")
+        by_url = channel.kind in ("messenger", "instagram", "sms")
+        if not (media.get("url") if by_url else media_id):
+            return MediaOutcome("skipped", "no media url" if by_url else "no media id")
         try:
-            return self._fetch(event, channel_token=self._directory.get_secrets(channel).access_token
-                               .get_secret_value(), media_id=str(media_id), media=media, attempt=attempt)
+            token = self._directory.get_secrets(channel).access_token.get_secret_value()
+            if channel.kind == "whatsapp":
+                return self._fetch(event, channel_token=token, media_id=str(media_id), media=media, attempt=attempt)
+            data, mime = self._download(channel, token, media)
+            return self._store_bytes(event, data, mime, attempt)
         except MediaTooLarge as exc:
             return self._failed(event, str(exc), attempt)
         except ProviderSendError as exc:
-            reason = f"graph error http={exc.http_status} code={exc.code}: {exc.title or ''}".strip()
+            reason = f"download error http={exc.http_status} code={exc.code}: {exc.title or ''}".strip()
             retryable = classify(exc.http_status, exc.code) is ProviderErrorKind.RETRYABLE
             if retryable and attempt < self._limits.max_attempts:
                 self._store.record_media(event.tenant_id, event.channel_id, event.message_id, state="retrying",
@@ -77,6 +120,41 @@ class MediaService:
                 raise RetryableError(reason, delay_s=backoff_seconds(
                     attempt, base_s=self._limits.base_delay_s, max_s=self._limits.max_delay_s)) from exc
             return self._failed(event, reason, attempt)
+
+    def _allowed(self, kind: str) -> Callable[[str], bool]:
+        hosts = self._limits.url_hosts.get(kind, ())
+        return lambda url: host_allowed(url, hosts) or host_allowed(url, self._local, https_only=False)
+
+    def _download(self, channel: Channel, token: str, media: dict[str, Any]) -> tuple[bytes, str | None]:
+        """The bytes and content type of a non-WhatsApp media: by its URL, or Telegram's getFile."""
+        if channel.kind == "telegram":
+            info = self._telegram.call(token, "getFile", {"file_id": str(media["id"])})
+            path = info.get("file_path") if isinstance(info, dict) else None
+            if not isinstance(path, str) or not path:
+                raise ProviderSendError(http_status=400, code=None, title="Telegram returned no file_path",
+                                        details=None)
+            size = info.get("file_size")
+            if isinstance(size, int) and size > self._limits.max_bytes:
+                raise MediaTooLarge(f"media is {size} bytes; the limit is {self._limits.max_bytes}")
+            url = f"{self._telegram_base}/file/bot{token}/{path}"
+            data, mime = self._downloader.get(url, allowed=lambda u: u.startswith(self._telegram_base + "/"),
+                                              max_bytes=self._limits.max_bytes)
+            return data, media.get("mime_type") or mime
+        auth = (channel.waba_id or "", token) if channel.kind == "sms" else None
+        data, mime = self._downloader.get(str(media["url"]), allowed=self._allowed(channel.kind),
+                                          max_bytes=self._limits.max_bytes, auth=auth)
+        return data, media.get("mime_type") or mime
+
+    def _store_bytes(self, event: MessageReceived, data: bytes, mime: str | None, attempt: int) -> MediaOutcome:
+        mime = (mime or "application/octet-stream").split(";")[0].strip()
+        if not mime.startswith(self._limits.allowed_mime_prefixes):
+            return self._failed(event, f"mime type {mime!r} is not allowed", attempt)
+        key = media_key(event.tenant_id, event.channel_id, event.message_id, mime)
+        self._blobs.put(key, data, content_type=mime,
+                        metadata={"tenant-id": event.tenant_id, "channel-id": event.channel_id})
+        self._store.record_media(event.tenant_id, event.channel_id, event.message_id, state="stored", s3_key=key,
+                                 size=len(data), attempts=attempt)
+        return MediaOutcome("stored", s3_key=key)
 
     def _fetch(self, event: MessageReceived, *, channel_token: str, media_id: str, media: dict[str, object],
                attempt: int) -> MediaOutcome:
