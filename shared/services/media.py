@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import mimetypes
 import urllib.parse
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -139,7 +140,8 @@ class MediaService:
             url = f"{self._telegram_base}/file/bot{token}/{path}"
             data, mime = self._downloader.get(url, allowed=lambda u: u.startswith(self._telegram_base + "/"),
                                               max_bytes=self._limits.max_bytes)
-            return data, media.get("mime_type") or mime
+            # Telegram photos carry no mime type; the file path's extension names it (photos/file_1.jpg)
+            return data, media.get("mime_type") or mimetypes.guess_type(path)[0] or mime
         auth = (channel.waba_id or "", token) if channel.kind == "sms" else None
         data, mime = self._downloader.get(str(media["url"]), allowed=self._allowed(channel.kind),
                                           max_bytes=self._limits.max_bytes, auth=auth)

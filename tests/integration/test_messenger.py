@@ -266,3 +266,23 @@ def test_the_bots_persistent_menu_is_published_and_its_postbacks_jump_to_the_flo
     stack.wait_idle()
     later = [(c["body"].get("message") or {}).get("text", "") for c in sends_to(stack, psid)[1:]]
     assert any("DNI" in t or "deuda" in t.lower() for t in later), later
+
+
+def test_a_messenger_image_is_copied_from_the_cdn_url_to_s3(stack: LocalStack, pages: Any) -> None:
+    import boto3
+
+    from shared.adapters.dynamodb import DynamoMessageStore
+
+    data = b"\x89PNG\r\n\x1a\n fake png " * 50
+    stack.graph.media["fb-img-1"] = (data, "image/png")
+    psid = "7000007"
+    image = envelope(FB, {"sender": {"id": psid}, "recipient": {"id": FB.account_id},
+                          "timestamp": int(time.time() * 1000), "message": {"mid": "m_img_1", "attachments": [
+                              {"type": "image", "payload": {"url": f"{stack.url}/local/graph/cdn/fb-img-1"}}]}})
+    assert post(stack, FB, image) == (200, {"received": 1, "quarantined": 0})
+    messages = DynamoMessageStore(table(stack))
+    stored = wait_for(lambda: (m := messages.get_message(FB.tenant_id, FB.channel_id, "m_img_1")) and
+                      m.get("media_state") == "stored" and m)
+    blob = boto3.client("s3", region_name="us-east-1").get_object(Bucket=stack.resources.bucket,
+                                                                  Key=stored["media_s3_key"])["Body"].read()
+    assert blob == data

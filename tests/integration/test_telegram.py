@@ -141,3 +141,27 @@ def test_an_operator_connects_a_bot_through_the_platform_api(stack: LocalStack, 
     assert post(stack, "banco-tg-api", update, "wrong")[0] == 401
     assert post(stack, "banco-tg-api", update, body["verify_token"]) == (200, {"received": 1, "quarantined": 0})
     wait_for(lambda: [c for c in calls_to(stack, 880004, "sendMessage") if c["token"] == token])
+
+
+def test_a_telegram_photo_is_found_with_getfile_and_copied_to_s3(stack: LocalStack, telegram: DemoTelegram) -> None:
+    import boto3
+
+    from shared.adapters.dynamodb import DynamoMessageStore
+    from tests.integration.conftest import table
+
+    data = b"\xff\xd8\xff\xe0 telegram jpeg " * 40
+    stack.telegram.files["AgADphoto-1"] = (data, "photos/file_1.jpg")
+    chat = 880005
+    update = {"update_id": 500, "message": {
+        "message_id": 50, "date": int(time.time()), "caption": "mi DNI",
+        "photo": [{"file_id": "AgADphoto-small", "file_unique_id": "s", "width": 90, "height": 90, "file_size": 10},
+                  {"file_id": "AgADphoto-1", "file_unique_id": "b", "width": 800, "height": 800,
+                   "file_size": len(data)}],
+        "from": {"id": chat, "is_bot": False, "first_name": "Lucía"}, "chat": {"id": chat, "type": "private"}}}
+    assert post(stack, TG.channel_id, update, TG.secret_token) == (200, {"received": 1, "quarantined": 0})
+    messages = DynamoMessageStore(table(stack))
+    stored = wait_for(lambda: (m := messages.get_message(TG.tenant_id, TG.channel_id, f"{chat}:50")) and
+                      m.get("media_state") == "stored" and m)
+    blob = boto3.client("s3", region_name="us-east-1").get_object(Bucket=stack.resources.bucket,
+                                                                  Key=stored["media_s3_key"])["Body"].read()
+    assert blob == data
