@@ -159,3 +159,33 @@ def test_an_operator_connects_a_twilio_number_through_the_platform_api(stack: Lo
     assert connected.status == 201, connected.text
     assert connected.body["webhook_url"].endswith("/webhooks/sms/banco-sms-api")
     assert "operator-twilio-token-88" not in connected.text
+
+
+def test_one_customer_on_sms_and_messenger_is_offered_as_a_merge_and_then_has_one_history(
+        stack: LocalStack, sms: DemoSms) -> None:
+    from infra.local.provision import seed_page_channel
+    from tests.integration.test_messenger import FB, text
+    from tests.integration.test_messenger import post as post_page
+
+    number = "+15559990005"
+    seed_page_channel(stack.resources, FB)
+    stack.graph.pages.pages[FB.page_token] = FB.token_owner
+    assert post(stack, inbound("SM" + "1" * 32, number, "hola"))[0] == 200
+    assert post_page(stack, FB, text(FB, "7000008", "m_merge_1", "hola"))[0] == 200
+    by_sms = wait_for(lambda: conversation_of(stack, number))["contact_id"]
+    by_messenger = wait_for(lambda: next((c for c in call(
+        stack, "GET", f"/v1/conversations?channel_id={FB.channel_id}&limit=100", key=KEY).body["items"]
+        if c["contact_key"] == "7000008"), None))["contact_id"]
+    assert by_sms != by_messenger
+    # the agent learns the Messenger customer's phone: the two contacts are offered as one
+    patched = call(stack, "PATCH", f"/v1/contacts/{by_messenger}", {"phones": [number]}, key=KEY)
+    assert patched.status == 200, patched.text
+    groups = call(stack, "GET", "/v1/duplicates", key=KEY).body["items"]
+    assert any(set(g["contact_ids"]) == {by_sms, by_messenger} for g in groups), groups
+    merged = call(stack, "POST", "/v1/merges", {"survivor_id": by_sms, "merged_id": by_messenger}, key=KEY)
+    assert merged.status == 201, merged.text
+    survivor = call(stack, "GET", f"/v1/contacts/{by_sms}", key=KEY).body
+    assert {i["kind"] for i in survivor["identities"]} >= {"messenger", "phone"}
+    # one history: both channels' conversations belong to the survivor
+    mine = call(stack, "GET", f"/v1/conversations?contact_id={by_sms}&limit=100", key=KEY).body["items"]
+    assert {c["channel_id"] for c in mine} >= {SMS.channel_id, FB.channel_id}, mine
