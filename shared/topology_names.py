@@ -8,7 +8,7 @@ WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "ContactCreated", "ContactUpdated", "ContactMerged", "ContactDeleted", "HandoffRequested", "BotSessionEnded",
     "ConversationQueued", "ConversationOverflowed", "ConversationAssigned", "ConversationUnassigned",
     "ConversationReopened", "ConversationNoteAdded", "RoutedMessageReceived", "AgentStatusChanged",
-    "AccountHealthChanged", "BroadcastStatusChanged",
+    "AccountHealthChanged", "BroadcastStatusChanged", "CommentReceived",
 )
 
 # What the router (contact center) reacts to, and what agents' and supervisors' clients are pushed.

@@ -29,6 +29,7 @@ if TYPE_CHECKING:
     from shared.services.broadcast_tracking import BroadcastTracking
     from shared.services.broadcasts import BroadcastService
     from shared.services.channel_menus import ChannelMenuService
+    from shared.services.comments import CommentService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -99,13 +100,28 @@ def ingest_service(settings: Settings) -> IngestService:
 
 
 def inbound_service(settings: Settings) -> InboundService:
+    from shared.adapters import aws
     from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_comments import DynamoComments
     from shared.services.inbound import InboundService
 
     return InboundService(store=_store(settings), events=_events(settings), clock=SystemClock(),
                           service_window=timedelta(seconds=settings.service_window_s), crm=_inbound_crm(settings),
                           broadcasts=broadcast_tracking(settings),
-                          health=template_service(settings, manages_meta=False))
+                          health=template_service(settings, manages_meta=False),
+                          comments=DynamoComments(aws.table(settings.table_name)))
+
+
+def comment_service(settings: Settings) -> CommentService:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_comments import DynamoComments
+    from shared.adapters.sqs import SqsOutboundQueue
+    from shared.services.comments import CommentService
+
+    return CommentService(store=DynamoComments(aws.table(settings.table_name)), directory=_directory(settings),
+                          outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url),
+                          clock=SystemClock())
 
 
 def _inbound_crm(settings: Settings) -> InboundCrm:

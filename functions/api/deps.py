@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from shared.services.bots import BotService
     from shared.services.broadcasts import BroadcastService
     from shared.services.channel_menus import ChannelMenuService
+    from shared.services.comments import CommentService
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
@@ -92,6 +93,11 @@ def bots() -> BotService:
 @lru_cache(maxsize=1)
 def channel_menus() -> ChannelMenuService:
     return wiring.channel_menu_service(get_settings())
+
+
+@lru_cache(maxsize=1)
+def comments() -> CommentService:
+    return wiring.comment_service(get_settings())
 
 
 @lru_cache(maxsize=1)

@@ -55,6 +55,7 @@ class PageEmulator:
     calls: list[dict[str, Any]] = field(default_factory=list)
     subscriptions: dict[str, list[str]] = field(default_factory=dict)
     profiles: dict[str, dict[str, Any]] = field(default_factory=dict)
+    replied_comments: set[str] = field(default_factory=set)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
     def helper(self, method: str, path: str, body: bytes) -> Reply | None:
@@ -130,6 +131,15 @@ class PageEmulator:
                 return _invalid(f"param sender_action must be one of {sorted(SENDER_ACTIONS)}")
             return _json(200, {"recipient_id": to})
         messaging_type = data.get("messaging_type")
+        if recipient.get("comment_id"):  # a private reply: one per comment, text only
+            comment = str(recipient["comment_id"])
+            if comment in self.replied_comments:
+                return _error(400, 10900, "Activity already replied to")
+            if not isinstance(message, dict) or not message.get("text"):
+                return _invalid("a private reply is a text message")
+            self.replied_comments.add(comment)
+            return _json(200, {"recipient_id": f"psid-of-{comment}",
+                               "message_id": "m_LOCAL" + secrets.token_urlsafe(24)})
         if messaging_type not in MESSAGING_TYPES:
             return _invalid("param messaging_type must be one of RESPONSE, UPDATE, MESSAGE_TAG")
         if (messaging_type == "MESSAGE_TAG") != (data.get("tag") is not None) or (

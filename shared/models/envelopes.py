@@ -22,7 +22,7 @@ class InboundUnit(BaseModel):
 
     tenant_id: str
     channel_id: str
-    kind: Literal["message", "status", "account"]
+    kind: Literal["message", "status", "account", "comment"]
     provider: ChannelKind = "whatsapp"
     phone_number_id: str
     payload: dict[str, Any]  # messages[i] or statuses[i] as Meta sent it; a Telegram Update

@@ -42,6 +42,17 @@ class MessageReceived(DomainEvent):
     start_flow: str | None = None  # the broadcast asks the bot to start this flow for the reply
 
 
+class CommentReceived(DomainEvent):
+    """A public comment on a Page post or Instagram media (answer it with one private reply)."""
+
+    comment_id: str
+    post_id: str | None = None
+    author_id: str
+    author_name: str | None = None
+    text: str | None = None
+    created_at: str
+
+
 class ConversationOpened(DomainEvent):
     conversation_id: str
     contact_key: str

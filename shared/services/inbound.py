@@ -9,12 +9,13 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
 from shared.errors import NotYetKnown
+from shared.models.comments import Comment
 from shared.models.conversations import Conversation
 from shared.models.envelopes import InboundUnit
-from shared.models.events import ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
+from shared.models.events import CommentReceived, ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
 from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
 from shared.ports import Clock, EventPublisher, MessageStore, StatusApplied, Thread, ThreadTouch
-from shared.services.messenger_parser import parse_messaging, parse_page_status
+from shared.services.messenger_parser import parse_comment, parse_messaging, parse_page_status
 from shared.services.send_policy import WINDOWED_KINDS, window_open
 from shared.services.sms_parser import parse_sms, parse_sms_status
 from shared.services.telegram_parser import parse_update
@@ -70,6 +71,11 @@ class BroadcastHooks(Protocol):
                    text: str | None, reply_payload: str | None) -> Any: ...
 
 
+class CommentSink(Protocol):
+    def put_comment(self, comment: Comment) -> bool:
+        """Store a comment once; False when it was already stored."""
+
+
 class AccountHealth(Protocol):
     def on_account_update(self, tenant_id: str, channel_id: str, field: str, value: Mapping[str, Any],
                           at: datetime) -> Any: ...
@@ -78,7 +84,9 @@ class AccountHealth(Protocol):
 class InboundService:
     def __init__(self, *, store: MessageStore, events: EventPublisher, clock: Clock,
                  service_window: timedelta = timedelta(hours=24), crm: ContactLinker | None = None,
-                 broadcasts: BroadcastHooks | None = None, health: AccountHealth | None = None) -> None:
+                 broadcasts: BroadcastHooks | None = None, health: AccountHealth | None = None,
+                 comments: CommentSink | None = None) -> None:
+        self._comments = comments
         self._store = store
         self._events = events
         self._clock = clock
@@ -90,9 +98,25 @@ class InboundService:
     def process(self, unit: InboundUnit, *, attempt: int = 1) -> InboundOutcome:
         if unit.kind == "status":
             return self._status(unit, attempt)
+        if unit.kind == "comment":
+            return self._comment(unit)
         if unit.kind == "account":
             return self._account(unit)
         return self._message(unit, attempt)
+
+    def _comment(self, unit: InboundUnit) -> InboundOutcome:
+        if self._comments is None or unit.provider not in ("messenger", "instagram"):
+            return InboundOutcome("comment_ignored")
+        comment = parse_comment(unit.payload, tenant_id=unit.tenant_id, channel_id=unit.channel_id,
+                                provider=unit.provider,
+                                received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
+        if not self._comments.put_comment(comment):
+            return InboundOutcome("comment_duplicate")
+        self._events.publish([CommentReceived(
+            tenant_id=unit.tenant_id, channel_id=unit.channel_id, comment_id=comment.comment_id,
+            post_id=comment.post_id, author_id=comment.author_id, author_name=comment.author_name,
+            text=comment.text, created_at=comment.created_at.isoformat().replace("+00:00", "Z"))])
+        return InboundOutcome("comment_stored")
 
     def _account(self, unit: InboundUnit) -> InboundOutcome:
         if self._health is None:

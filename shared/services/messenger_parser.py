@@ -14,6 +14,8 @@ What becomes a unit:
 - `reaction` -> a reaction; `referral` (m.me links, ads, for an existing thread) -> a system message;
 - `delivery.mids[]` -> one "delivered" status per mid; `read.mid` (Instagram) -> a "read" status; a
   `read.watermark` (Messenger) -> one "read" status for the thread, applied to every message sent before it;
+- a new comment by someone else (Page `feed` change of item "comment", Instagram `comments` change) -> a
+  comment, which may be answered with one private reply (shared/services/comments.py);
 - everything else (`standby`, optins, handover, policy enforcement) is acknowledged and counted as ignored.
 
 An entry of another page or account than the channel's is rejected (quarantined): a channel never stores what
@@ -25,6 +27,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, Literal
 
+from shared.models.comments import Comment
 from shared.models.messages import (
     Identity,
     InboundMessage,
@@ -139,6 +142,48 @@ def _item_units(item: dict[str, Any], result: SplitResult) -> None:
             result.rejected.append(Rejection("read without mid or watermark", item))
 
 
+def _comment_unit(change: Any, account_id: str, result: SplitResult) -> None:
+    """A new comment (Page `feed` item "comment" verb "add", Instagram `comments`) by someone else than the
+    account itself: one "comment" unit, deduplicated on the comment id. Other feed changes are ignored."""
+    change = _dict(change)
+    value, field = _dict(change.get("value")), change.get("field")
+    if field == "feed" and (value.get("item") != "comment" or value.get("verb") != "add"):
+        result.ignored += 1
+        return
+    if field not in ("feed", "comments"):
+        result.ignored += 1
+        return
+    comment_id = _str(value.get("comment_id")) if field == "feed" else _str(value.get("id"))
+    author = _str(str(_dict(value.get("from")).get("id") or ""))
+    if comment_id is None or author is None:
+        result.rejected.append(Rejection(f"{field} change without a comment id or from.id", change))
+        return
+    if author == account_id:
+        result.ignored += 1  # the Page's own comment (our answers included)
+        return
+    result.units.append(UnitDraft("comment", {"field": field, "value": value}, [], [],
+                                  dedup_key=f"comment:{comment_id}", contact_key=author))
+
+
+def parse_comment(payload: dict[str, Any], *, tenant_id: str, channel_id: str, provider: PageKind,
+                  received_at: datetime) -> Comment:
+    """A comment unit of split_page_webhook."""
+    value, field = _dict(payload.get("value")), payload.get("field")
+    author = _dict(value.get("from"))
+    comment_id = _str(value.get("comment_id")) if field == "feed" else _str(value.get("id"))
+    author_id = _str(str(author.get("id") or ""))
+    if comment_id is None or author_id is None:
+        raise PayloadShapeError("comment without id or from.id")
+    created = value.get("created_time")
+    return Comment(
+        tenant_id=tenant_id, channel_id=channel_id, provider=provider, comment_id=comment_id,
+        post_id=_str(value.get("post_id")) or _str(_dict(value.get("media")).get("id")), author_id=author_id,
+        author_name=_str(author.get("name")) or _str(author.get("username")),
+        text=_str(value.get("message")) or _str(value.get("text")),
+        created_at=datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) and created > 0
+        else received_at)
+
+
 def split_page_webhook(body: Any, *, kind: PageKind, account_id: str) -> SplitResult:
     """Units for one Messenger or Instagram webhook of the channel whose Page/IG account id is `account_id`."""
     result = SplitResult()
@@ -158,9 +203,11 @@ def split_page_webhook(body: Any, *, kind: PageKind, account_id: str) -> SplitRe
             result.rejected.append(Rejection(f"entry for account {entry.get('id')!r}, not this channel's", entry))
             continue
         result.ignored += len(entry["standby"]) if isinstance(entry.get("standby"), list) else 0
+        if isinstance(entry.get("changes"), list):
+            for change in entry["changes"]:
+                _comment_unit(change, account_id, result)
         items = entry.get("messaging")
         if items is None:
-            result.ignored += 1  # `changes` (feed, comments) arrive on other subscriptions
             continue
         if not isinstance(items, list):
             result.rejected.append(Rejection("messaging is not a list", entry))

@@ -9,13 +9,15 @@ a second, text message); reply buttons and list rows as quick replies (up to 13;
 shortened with "…", the payload still carries the option id); a larger menu as numbered options (the bot engine
 accepts "1", "2", ... and the titles). Instagram reacts with `sender_action: react` ("love" is the reaction the API
 offers); Messenger's Send API has no reactions, so a reaction there is refused with that reason. A read receipt is
-`sender_action: mark_seen`, its typing indicator `typing_on`. WhatsApp templates do not exist here.
+`sender_action: mark_seen`, its typing indicator `typing_on`. WhatsApp templates do not exist here. A private reply
+to a comment (address "comment:<id>") is one text message with `recipient: {"comment_id": ...}`.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from shared.models.comments import COMMENT_ADDRESS_PREFIX
 from shared.models.envelopes import (
     ButtonsContent,
     ListContent,
@@ -67,6 +69,11 @@ def build_bodies(request: OutboundRequest, *, kind: str, tag: str | None = None)
     content = request.content
     recipient = {"id": request.to}
     why: dict[str, Any] = {"messaging_type": "MESSAGE_TAG", "tag": tag} if tag else {"messaging_type": "RESPONSE"}
+    if request.to.startswith(COMMENT_ADDRESS_PREFIX):  # a private reply: addressed to the comment, text only
+        if not isinstance(content, TextContent):
+            raise UnsupportedOnChannel("a private reply to a comment is one text message")
+        return [{"recipient": {"comment_id": request.to[len(COMMENT_ADDRESS_PREFIX):]},
+                 "message": {"text": _checked(content.body)}}]
     messages: list[dict[str, Any]] = []
     if isinstance(content, TextContent):
         messages.append({"text": _checked(content.body)})

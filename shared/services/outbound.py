@@ -8,6 +8,7 @@ from datetime import timedelta
 
 from shared.errors import RetryableError
 from shared.models.channel import Channel
+from shared.models.comments import COMMENT_ADDRESS_PREFIX
 from shared.models.envelopes import OutboundRequest
 from shared.models.events import MessageStatusChanged
 from shared.ports import (
@@ -81,7 +82,11 @@ class SenderService:
         if claim is OutboundClaim.DONE:
             return SendOutcome("duplicate")
         last_inbound = None
-        if needs_window(channel.kind, request.content):
+        # A private reply to a comment has its own rule (7 days from the comment, checked when it was asked for).
+        private_reply = request.to.startswith(COMMENT_ADDRESS_PREFIX) and channel.kind in ("messenger", "instagram")
+        if private_reply:
+            last_inbound = self._clock.now()
+        elif needs_window(channel.kind, request.content):
             thread = self._store.get_thread(request.tenant_id, request.channel_id, request.contact_key)
             last_inbound = thread.last_inbound_at if thread else None
         now = self._clock.now()

@@ -13,7 +13,7 @@ class PayloadShapeError(ValueError):
 
 @dataclass(frozen=True)
 class UnitDraft:
-    kind: str  # "message" | "status" | "account"
+    kind: str  # "message" | "status" | "account" | "comment"
     payload: dict[str, Any]
     contacts: list[dict[str, Any]]
     value_errors: list[dict[str, Any]]

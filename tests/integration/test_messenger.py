@@ -286,3 +286,23 @@ def test_a_messenger_image_is_copied_from_the_cdn_url_to_s3(stack: LocalStack, p
     blob = boto3.client("s3", region_name="us-east-1").get_object(Bucket=stack.resources.bucket,
                                                                   Key=stored["media_s3_key"])["Body"].read()
     assert blob == data
+
+
+def test_a_comment_is_stored_once_and_answered_with_one_private_reply(stack: LocalStack, pages: Any) -> None:
+    comment = {"object": "page", "entry": [{"id": FB.account_id, "time": int(time.time() * 1000), "changes": [
+        {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "5550_7771",
+                                    "post_id": f"{FB.account_id}_5550", "from": {"id": "4000002", "name": "Lucía"},
+                                    "message": "¿Qué tasa tiene el préstamo?", "created_time": int(time.time())}}]}]}
+    assert post(stack, FB, comment) == (200, {"received": 1, "quarantined": 0})
+    assert post(stack, FB, comment)[0] == 200  # redelivered: stored once
+    listed = wait_for(lambda: call(stack, "GET", f"/v1/channels/{FB.channel_id}/comments", key=KEY).body["items"])
+    assert [(c["comment_id"], c["text"]) for c in listed] == [("5550_7771", "¿Qué tasa tiene el préstamo?")]
+    path = f"/v1/channels/{FB.channel_id}/comments/5550_7771/private-reply"
+    accepted = call(stack, "POST", path, {"text": "¡Hola Lucía! Te contamos por acá 👋"}, key=KEY)
+    assert accepted.status == 202, accepted.text
+    assert call(stack, "POST", path, {"text": "otra"}, key=KEY).status == 409  # one private reply per comment
+    reply = wait_for(lambda: [c for c in list(stack.graph.pages.calls)
+                              if ((c["body"] or {}).get("recipient") or {}).get("comment_id") == "5550_7771"])
+    assert reply[0]["status"] == 200 and reply[0]["body"]["message"]["text"].startswith("¡Hola Lucía!")
+    assert call(stack, "POST", f"/v1/channels/{FB.channel_id}/comments/nope/private-reply", {"text": "x"},
+                key=KEY).status == 404

@@ -205,3 +205,34 @@ def test_a_referral_for_an_existing_thread_is_a_system_message() -> None:
 def test_an_item_without_a_sender_cannot_be_identified() -> None:
     with pytest.raises(PayloadShapeError):
         parse_messaging({"message": {"mid": "m"}}, provider="messenger", received_at=NOW)
+
+
+# --- comments --------------------------------------------------------------------------------------------
+
+def test_new_comments_become_comment_units_and_other_feed_changes_are_ignored() -> None:
+    from shared.services.messenger_parser import parse_comment
+
+    feed = {"object": "page", "entry": [{"id": PAGE, "time": 1, "changes": [
+        {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "111_222", "post_id": f"{PAGE}_111",
+                                    "from": {"id": "4000001", "name": "Lucía Paz"}, "message": "¿Precio?",
+                                    "created_time": 1795000000}},
+        {"field": "feed", "value": {"item": "comment", "verb": "edited", "comment_id": "111_222",
+                                    "from": {"id": "4000001"}}},
+        {"field": "feed", "value": {"item": "reaction", "verb": "add", "from": {"id": "4000001"}}},
+        {"field": "feed", "value": {"item": "comment", "verb": "add", "comment_id": "111_333",
+                                    "from": {"id": PAGE, "name": "Our page"}, "message": "¡Gracias!"}}]}]}
+    split = split_page_webhook(feed, kind="messenger", account_id=PAGE)
+    assert [(u.kind, u.dedup_key, u.contact_key) for u in split.units] == [("comment", "comment:111_222", "4000001")]
+    assert split.ignored == 3 and split.rejected == []
+    comment = parse_comment(split.units[0].payload, tenant_id="t", channel_id="c", provider="messenger",
+                            received_at=NOW)
+    assert (comment.comment_id, comment.post_id, comment.author_name, comment.text) == (
+        "111_222", f"{PAGE}_111", "Lucía Paz", "¿Precio?")
+    assert comment.created_at == datetime.fromtimestamp(1795000000, tz=UTC)
+    instagram = {"object": "instagram", "entry": [{"id": PAGE, "time": 1, "changes": [
+        {"field": "comments", "value": {"id": "17865799348089039", "text": "info", "media": {"id": "1789"},
+                                        "from": {"id": "8000009", "username": "lupaz"}}}]}]}
+    [unit] = split_page_webhook(instagram, kind="instagram", account_id=PAGE).units
+    ig = parse_comment(unit.payload, tenant_id="t", channel_id="c", provider="instagram", received_at=NOW)
+    assert (ig.comment_id, ig.post_id, ig.author_id, ig.author_name, ig.created_at) == (
+        "17865799348089039", "1789", "8000009", "lupaz", NOW)

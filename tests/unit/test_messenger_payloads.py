@@ -133,3 +133,13 @@ def test_whatsapp_and_telegram_are_unchanged_by_the_human_agent_flag() -> None:
     assert check_send(TEXT, last_inbound_at=old, now=NOW, human_agent=True) is Refusal.TEMPLATE_REQUIRED
     assert message_tag("whatsapp", TEXT, last_inbound_at=old, now=NOW, human_agent=True) is None
     assert check_send(TEXT, last_inbound_at=None, now=NOW, kind="telegram") is None
+
+
+def test_a_private_reply_is_addressed_to_the_comment_and_is_text_only() -> None:
+    reply = OutboundRequest(request_id="r", tenant_id="t", channel_id="c", contact_key="u", to="comment:111_222",
+                            content=TextContent(body="¡Hola! Te escribimos por privado"))
+    assert build_bodies(reply, kind="messenger") == [{"recipient": {"comment_id": "111_222"},
+                                                      "message": {"text": "¡Hola! Te escribimos por privado"}}]
+    with pytest.raises(UnsupportedOnChannel, match="private reply"):
+        build_bodies(reply.model_copy(update={"content": MediaContent(type="image", link="https://x/a.jpg")}),
+                     kind="instagram")

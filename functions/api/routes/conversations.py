@@ -12,6 +12,7 @@ from functions.api import deps
 from shared.http.context import require
 from shared.models.contact_center import AssignInput, CloseInput, NoteInput, ReplyInput, TransferInput
 from shared.models.conversations import Conversation, ConversationDetail, SendAccepted, SendMessageInput
+from shared.services.comments import CommentList, PrivateReplyAccepted, PrivateReplyInput
 
 router = APIGatewayHttpRouter()
 Limit = Annotated[int, Query(ge=1, le=100, description="Page size")]
@@ -125,3 +126,20 @@ def send_message(body: SendMessageInput) -> tuple[SendAccepted, int]:
     accepted = deps.conversations().send(who.tenant_id or "", body, actor=who.principal_id,
                                          request_id=f"api:{who.tenant_id}:{request_id}")
     return accepted, 202
+
+
+@router.get("/v1/channels/<channel_id>/comments", tags=["Comments"],
+            summary="Recent comments on the Page's posts or the Instagram account's media, newest first")
+def list_comments(channel_id: str, limit: Annotated[int, Query(ge=1, le=200)] = 50) -> CommentList:
+    who = require(router, "conversations:read")
+    return deps.comments().list(who.tenant_id or "", channel_id, limit=limit)
+
+
+@router.post("/v1/channels/<channel_id>/comments/<comment_id>/private-reply", tags=["Comments"], status_code=202,
+             summary="Answer a comment privately (once, within 7 days of the comment)",
+             description="The reply arrives in the commenter's inbox (Messenger or Instagram Direct); when they "
+                         "answer, the conversation goes on as any other. 409 when the comment already has its reply.")
+def private_reply(channel_id: str, comment_id: str, body: PrivateReplyInput) -> tuple[PrivateReplyAccepted, int]:
+    who = require(router, "messages:send")
+    return deps.comments().private_reply(who.tenant_id or "", channel_id, comment_id, body,
+                                         actor=who.principal_id), 202
