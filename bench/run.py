@@ -379,7 +379,8 @@ def parser_times(rounds: int = 200) -> dict[str, Any]:
     oracle_names = {str(p) for p in ORACLE.glob("*.json")} if ORACLE.exists() else set()
     telegram = telegram_parser_times(rounds * 10)
     messenger = messenger_parser_times(rounds * 10)
-    return {**telegram, **messenger, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
+    sms = sms_parser_times(rounds * 10)
+    return {**telegram, **messenger, **sms, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
             "total": len(payloads),
             "ours_oracle": len([n for n in accepted_ours if n in oracle_names]),
             "pywa_oracle": len([n for n in accepted_pywa if n in oracle_names]),
@@ -478,6 +479,53 @@ def messenger_parser_times(rounds: int) -> dict[str, Any]:
     return {"messenger_us": (time.perf_counter() - start) / (rounds * len(raws)) * 1e6, "messenger_n": len(raws)}
 
 
+def sms_parser_times(rounds: int) -> dict[str, Any]:
+    """The SMS normalizer from the raw form: X-Twilio-Signature check over the URL and form, split, canonical
+    parse; over an SMS, an MMS and two status callbacks (the signature is part of it: Twilio's needs the parsed
+    form, so it is checked in the same pass)."""
+    from datetime import UTC
+    from datetime import datetime as dt
+    from urllib.parse import urlencode
+
+    from shared.services.sms_parser import parse_sms, parse_sms_status, split_sms_webhook
+    from shared.services.twilio_signature import compute_signature, parse_form, validate
+
+    sid, number, token = "AC" + "1" * 32, "+15550100001", "bench-auth-token-000000"
+    url = "https://api.example.com/webhooks/sms/bench"
+    base = [("AccountSid", sid), ("ApiVersion", "2010-04-01")]
+    forms = [
+        [*base, ("MessageSid", "SM" + "a" * 32), ("From", "+5491155550000"), ("To", number), ("Body", "hola"),
+         ("NumMedia", "0"), ("SmsStatus", "received")],
+        [*base, ("MessageSid", "MM" + "b" * 32), ("From", "+5491155550000"), ("To", number), ("Body", "mi DNI"),
+         ("NumMedia", "1"), ("MediaUrl0", "https://api.twilio.com/2010-04-01/Accounts/x/Messages/MM/Media/ME1"),
+         ("MediaContentType0", "image/jpeg"), ("SmsStatus", "received")],
+        [*base, ("MessageSid", "SM" + "c" * 32), ("MessageStatus", "delivered"), ("From", number),
+         ("To", "+5491155550000")],
+        [*base, ("MessageSid", "SM" + "d" * 32), ("MessageStatus", "undelivered"), ("ErrorCode", "30007"),
+         ("From", number), ("To", "+5491155550000")],
+    ]
+    raws = [(urlencode(form).encode(), compute_signature(token, url, form)) for form in forms]
+    now = dt.now(UTC)
+
+    def ours(raw: bytes, signature: str) -> int:
+        params = parse_form(raw)
+        assert validate(token, url, params, signature)
+        split = split_sms_webhook(params, account_sid=sid, number=number)
+        for unit in split.units:
+            if unit.kind == "status":
+                parse_sms_status(unit.payload, received_at=now)
+            else:
+                parse_sms(unit.payload, received_at=now)
+        return len(split.units)
+
+    assert all(ours(raw, signature) == 1 for raw, signature in raws)
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for raw, signature in raws:
+            ours(raw, signature)
+    return {"sms_us": (time.perf_counter() - start) / (rounds * len(raws)) * 1e6, "sms_n": len(raws)}
+
+
 # -- 4. asset sizes -----------------------------------------------------------------------------------------
 def zipped_size(folder: Path) -> int:
     buffer = io.BytesIO()
@@ -566,7 +614,9 @@ def main() -> None:
         f"| ours, Telegram updates ({parsing['telegram_n']}: oracle fixtures + the kinds they lack) | "
         f"{parsing['telegram_us']:.1f} |",
         f"| ours, Messenger/Instagram webhooks ({parsing['messenger_n']}: oracle fixtures + the kinds they lack) | "
-        f"{parsing['messenger_us']:.1f} |", "",
+        f"{parsing['messenger_us']:.1f} |",
+        f"| ours, Twilio SMS forms ({parsing['sms_n']}: SMS, MMS, 2 status callbacks; signature check included) | "
+        f"{parsing['sms_us']:.1f} |", "",
         f"Oracle fixtures accepted: ours {parsing['ours_oracle']} of {parsing['oracle_total']}, "
         f"pywa {parsing['pywa_oracle']} of {parsing['oracle_total']} (pywa rejects payloads without "
         f"`contacts[].user_id`).", "",

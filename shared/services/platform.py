@@ -95,7 +95,7 @@ class SmsAccount(Protocol):
 
 
 # The messaging webhook fields a Page is subscribed to (Instagram's come through the same Page subscription).
-PAGE_FIELDS = ["messages", "messaging_postbacks", "message_deliveries", "message_reads", "message_reactions",
+PAGE_FIELDS = ["messages", "messaging_postbacks", "message_deliveries", "message_reads", "message_reactions", "feed",
                "messaging_referrals", "message_echoes"]
 
 
