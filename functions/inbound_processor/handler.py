@@ -19,7 +19,8 @@ from shared.wiring import inbound_service
 _METRIC = {"stored": "MessagesStored", "duplicate": "DuplicateMessages", "status_applied": "StatusesApplied",
            "status_stale": "StatusesStale", "status_orphaned": "StatusesOrphaned",
            "account_applied": "AccountUpdates", "account_duplicate": "AccountUpdatesDuplicate",
-           "account_ignored": "AccountUpdatesIgnored"}
+           "account_ignored": "AccountUpdatesIgnored", "comment_stored": "CommentsStored",
+           "comment_duplicate": "DuplicateComments", "comment_ignored": "CommentsIgnored"}
 
 
 @lru_cache(maxsize=1)
