@@ -17,7 +17,7 @@ from shared.services.outbound import SenderService
 from shared.wiring import sender_service
 
 _METRIC = {"sent": "MessagesSent", "duplicate": "DuplicateSends", "refused": "SendRefused", "failed": "SendFailed",
-           "read_marked": "ReadReceiptsSent"}
+           "read_marked": "ReadReceiptsSent", "unconfirmed": "SendUnconfirmed"}
 
 
 @lru_cache(maxsize=1)

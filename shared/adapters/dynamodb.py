@@ -192,7 +192,7 @@ class DynamoMessageStore:
             "content": json.dumps(body, separators=(",", ":"), ensure_ascii=False) if body else None,
             **self._expiry(received_at, tenant_id),
         }
-        if message.media and message.media.id:
+        if message.media and (message.media.id or message.media.url):
             item["media_state"] = "pending"
         try:
             self._table.put_item(Item=_clean(item), ConditionExpression="attribute_not_exists(pk)")

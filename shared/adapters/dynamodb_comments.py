@@ -77,3 +77,8 @@ class DynamoComments:
                 return False
             raise
         return True
+
+    def clear_replied(self, tenant_id: str, channel_id: str, comment_id: str) -> None:
+        """Release a claimed private reply that could not be queued."""
+        self._table.update_item(Key=_key(tenant_id, channel_id, comment_id),
+                                UpdateExpression="REMOVE replied_at, reply_message_id")

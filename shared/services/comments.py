@@ -16,6 +16,7 @@ from shared.models.comments import COMMENT_ADDRESS_PREFIX, Comment
 from shared.models.envelopes import OutboundRequest, TextContent
 from shared.ports import ChannelDirectory, Clock, OutboundQueue
 from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.messenger_payloads import text_fits
 
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 
@@ -29,6 +30,8 @@ class CommentStore(Protocol):
 
     def mark_replied(self, tenant_id: str, channel_id: str, comment_id: str, *, at: datetime,
                      message_id: str) -> bool: ...
+
+    def clear_replied(self, tenant_id: str, channel_id: str, comment_id: str) -> None: ...
 
 
 class PrivateReplyInput(BaseModel):
@@ -55,12 +58,13 @@ class CommentService:
         self._outbound = outbound
         self._clock = clock
 
-    def _channel_of(self, tenant_id: str, channel_id: str) -> None:
+    def _channel_of(self, tenant_id: str, channel_id: str) -> str:
         channel = self._directory.get_channel(channel_id)
         if channel is None or channel.tenant_id != tenant_id:
             raise NotFound(f"no channel {channel_id}")
         if channel.kind not in ("messenger", "instagram"):
             raise InvalidInput(f"{channel.kind} channels have no comments")
+        return channel.kind
 
     def list(self, tenant_id: str, channel_id: str, *, limit: int = 50) -> CommentList:
         self._channel_of(tenant_id, channel_id)
@@ -68,7 +72,10 @@ class CommentService:
 
     def private_reply(self, tenant_id: str, channel_id: str, comment_id: str, data: PrivateReplyInput, *,
                       actor: str) -> PrivateReplyAccepted:
-        self._channel_of(tenant_id, channel_id)
+        kind = self._channel_of(tenant_id, channel_id)
+        problem = text_fits(data.text, kind)
+        if problem:
+            raise InvalidInput(problem)
         comment = self._store.get_comment(tenant_id, channel_id, comment_id)
         if comment is None:
             raise NotFound(f"no comment {comment_id}")
@@ -79,11 +86,14 @@ class CommentService:
             request_id=f"private-reply:{tenant_id}:{channel_id}:{comment_id}", tenant_id=tenant_id,
             channel_id=channel_id, contact_key=comment.author_id, to=f"{COMMENT_ADDRESS_PREFIX}{comment_id}",
             content=TextContent(body=data.text), origin=actor)
-        if comment.replied_at is not None:
+        # Claimed first (atomically: two concurrent requests cannot both be accepted), released when it could not
+        # be queued; the request id (one per comment) makes the sender send it once whatever happens.
+        if not self._store.mark_replied(tenant_id, channel_id, comment_id, at=now, message_id=request.message_id):
             raise Conflict("this comment already has its one private reply")
-        # Enqueued before it is marked: a crash in between leaves a reply that can be asked for again, and the
-        # request id (one per comment) makes the sender send it once whatever happens.
-        self._outbound.enqueue(request, group_id=thread_group_id(tenant_id, channel_id, comment.author_id),
-                               dedup_id=dedup_id(channel_id, request.request_id))
-        self._store.mark_replied(tenant_id, channel_id, comment_id, at=now, message_id=request.message_id)
+        try:
+            self._outbound.enqueue(request, group_id=thread_group_id(tenant_id, channel_id, comment.author_id),
+                                   dedup_id=dedup_id(channel_id, request.request_id))
+        except Exception:
+            self._store.clear_replied(tenant_id, channel_id, comment_id)
+            raise
         return PrivateReplyAccepted(comment_id=comment_id, message_id=request.message_id, channel_id=channel_id)

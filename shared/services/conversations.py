@@ -110,6 +110,14 @@ class ConversationService:
         channel = channels[channel_id] if channel_id else (whatsapp[0] if len(whatsapp) == 1 else None)
         if channel is None:
             raise InvalidInput("the contact has no conversation yet: say which channel_id to use")
+        if channel.kind == "sms":  # SMS threads are keyed on the E.164 number, as Twilio's From gives it
+            if not contact.phones:
+                raise InvalidInput("the contact has no phone to text")
+            number = "+" + contact.phones[0].lstrip("+")
+            return channel, number, number, self._threads.get_thread(tenant_id, channel.channel_id, number)
+        if channel.kind != "whatsapp":
+            raise InvalidInput(f"the contact has no conversation on {channel.kind} channel {channel.channel_id} yet: "
+                               "on this channel the customer writes first")
         wa_ids = contact.identity_values("whatsapp") or [p.lstrip("+") for p in contact.phones]
         if not wa_ids:
             raise InvalidInput("the contact has no WhatsApp number or phone to write to")

@@ -99,19 +99,20 @@ class InboundService:
         if unit.kind == "status":
             return self._status(unit, attempt)
         if unit.kind == "comment":
-            return self._comment(unit)
+            return self._comment(unit, attempt)
         if unit.kind == "account":
             return self._account(unit)
         return self._message(unit, attempt)
 
-    def _comment(self, unit: InboundUnit) -> InboundOutcome:
+    def _comment(self, unit: InboundUnit, attempt: int = 1) -> InboundOutcome:
         if self._comments is None or unit.provider not in ("messenger", "instagram"):
             return InboundOutcome("comment_ignored")
         comment = parse_comment(unit.payload, tenant_id=unit.tenant_id, channel_id=unit.channel_id,
                                 provider=unit.provider,
                                 received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
-        if not self._comments.put_comment(comment):
-            return InboundOutcome("comment_duplicate")
+        stored = self._comments.put_comment(comment)
+        if not stored and attempt <= 1:
+            return InboundOutcome("comment_duplicate")  # a redelivery; on our own retry the event goes out again
         self._events.publish([CommentReceived(
             tenant_id=unit.tenant_id, channel_id=unit.channel_id, comment_id=comment.comment_id,
             post_id=comment.post_id, author_id=comment.author_id, author_name=comment.author_name,

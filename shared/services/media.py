@@ -61,6 +61,13 @@ def host_allowed(url: str, hosts: tuple[str, ...], *, https_only: bool = True) -
     return any(host == h or host.endswith("." + h) for h in hosts)
 
 
+def twilio_s3_redirect(url: str) -> bool:
+    """Where Twilio redirects a media URL (accounts without HTTP auth on media): its bucket on S3, by path."""
+    parts = urllib.parse.urlsplit(url)
+    return (parts.scheme == "https" and parts.hostname == "s3-external-1.amazonaws.com"
+            and parts.path.startswith("/media.twiliocdn.com/"))
+
+
 class UrlDownloader(Protocol):
     def get(self, url: str, *, allowed: Callable[[str], bool], max_bytes: int,
             auth: tuple[str, str] | None = None) -> tuple[bytes, str | None]: ...
@@ -124,7 +131,8 @@ class MediaService:
 
     def _allowed(self, kind: str) -> Callable[[str], bool]:
         hosts = self._limits.url_hosts.get(kind, ())
-        return lambda url: host_allowed(url, hosts) or host_allowed(url, self._local, https_only=False)
+        return lambda url: (host_allowed(url, hosts) or host_allowed(url, self._local, https_only=False)
+                            or (kind == "sms" and twilio_s3_redirect(url)))
 
     def _download(self, channel: Channel, token: str, media: dict[str, Any]) -> tuple[bytes, str | None]:
         """The bytes and content type of a non-WhatsApp media: by its URL, or Telegram's getFile."""
@@ -151,7 +159,11 @@ class MediaService:
         mime = (mime or "application/octet-stream").split(";")[0].strip()
         if not mime.startswith(self._limits.allowed_mime_prefixes):
             return self._failed(event, f"mime type {mime!r} is not allowed", attempt)
-        key = media_key(event.tenant_id, event.channel_id, event.message_id, mime)
+        # The key from what the event says (the bot derives the same key from the same event), not from what the
+        # download answered: Messenger and Telegram photos carry no mime type in the webhook.
+        declared = (event.media or {}).get("mime_type")
+        key = media_key(event.tenant_id, event.channel_id, event.message_id,
+                        str(declared) if declared else None)
         self._blobs.put(key, data, content_type=mime,
                         metadata={"tenant-id": event.tenant_id, "channel-id": event.channel_id})
         self._store.record_media(event.tenant_id, event.channel_id, event.message_id, state="stored", s3_key=key,

@@ -82,6 +82,9 @@ def _when(value: Any, default: datetime) -> datetime:
         return default
 
 
+_NEVER = datetime(1, 1, 1, tzinfo=UTC)  # what _when answers for a timestamp out of range (a sentinel)
+
+
 def _str(value: Any) -> str | None:
     return value if isinstance(value, str) and value else None
 
@@ -118,10 +121,14 @@ def _item_units(item: dict[str, Any], result: SplitResult) -> None:
         if mid is None and stamp is None:
             result.rejected.append(Rejection(f"{kind} without mid or timestamp", item))
             return
+        if kind == "reaction" and _str(body.get("mid")) is None:
+            result.rejected.append(Rejection("reaction without the mid it reacts to", item))
+            return
         key = mid or synthetic_id(kind, sender, body, stamp)
         result.units.append(UnitDraft("message", item, [], [], dedup_key=key, contact_key=sender))
     elif kind == "delivery":
-        mids = [m for m in _dict(item["delivery"]).get("mids") or [] if isinstance(m, str) and m]
+        raw_mids = _dict(item["delivery"]).get("mids")
+        mids = [m for m in raw_mids if isinstance(m, str) and m] if isinstance(raw_mids, list) else []
         if not mids:
             result.ignored += 1  # old deliveries carry only a watermark: the read that follows covers them
         for mid in mids:
@@ -134,12 +141,12 @@ def _item_units(item: dict[str, Any], result: SplitResult) -> None:
         if mid is not None:
             status = {"mid": mid, "status": "read", "timestamp": stamp, "user": sender}
             result.units.append(UnitDraft("status", status, [], [], dedup_key=f"{mid}:read", contact_key=sender))
-        elif watermark is not None:
+        elif watermark is not None and _when(watermark, _NEVER) is not _NEVER:
             status = {"mid": None, "status": "read", "timestamp": stamp, WATERMARK: watermark, "user": sender}
             result.units.append(UnitDraft("status", status, [], [], dedup_key=f"read:{sender}:{watermark}",
                                           contact_key=sender))
         else:
-            result.rejected.append(Rejection("read without mid or watermark", item))
+            result.rejected.append(Rejection("read without mid or a valid watermark", item))
 
 
 def _comment_unit(change: Any, account_id: str, result: SplitResult) -> None:
@@ -154,7 +161,7 @@ def _comment_unit(change: Any, account_id: str, result: SplitResult) -> None:
         result.ignored += 1
         return
     comment_id = _str(value.get("comment_id")) if field == "feed" else _str(value.get("id"))
-    author = _str(str(_dict(value.get("from")).get("id") or ""))
+    author = _id(_dict(value.get("from")).get("id"))
     if comment_id is None or author is None:
         result.rejected.append(Rejection(f"{field} change without a comment id or from.id", change))
         return
@@ -171,23 +178,23 @@ def parse_comment(payload: dict[str, Any], *, tenant_id: str, channel_id: str, p
     value, field = _dict(payload.get("value")), payload.get("field")
     author = _dict(value.get("from"))
     comment_id = _str(value.get("comment_id")) if field == "feed" else _str(value.get("id"))
-    author_id = _str(str(author.get("id") or ""))
+    author_id = _id(author.get("id"))
     if comment_id is None or author_id is None:
         raise PayloadShapeError("comment without id or from.id")
-    created = value.get("created_time")
+    created = _ms(value.get("created_time"))
     return Comment(
         tenant_id=tenant_id, channel_id=channel_id, provider=provider, comment_id=comment_id,
         post_id=_str(value.get("post_id")) or _str(_dict(value.get("media")).get("id")), author_id=author_id,
         author_name=_str(author.get("name")) or _str(author.get("username")),
         text=_str(value.get("message")) or _str(value.get("text")),
-        created_at=datetime.fromtimestamp(created, tz=UTC) if isinstance(created, int) and created > 0
-        else received_at)
+        created_at=_when(created * 1000 if created is not None else None, received_at))
 
 
 def split_page_webhook(body: Any, *, kind: PageKind, account_id: str) -> SplitResult:
     """Units for one Messenger or Instagram webhook of the channel whose Page/IG account id is `account_id`."""
     result = SplitResult()
-    if not isinstance(body, dict) or OBJECTS.get(body.get("object")) != kind:  # type: ignore[arg-type]
+    obj = body.get("object") if isinstance(body, dict) else None
+    if not isinstance(obj, str) or OBJECTS.get(obj) != kind:
         got = body.get("object") if isinstance(body, dict) else type(body).__name__
         result.rejected.append(Rejection(f"not a {kind} webhook (object={got!r})", body))
         return result
@@ -217,6 +224,26 @@ def split_page_webhook(body: Any, *, kind: PageKind, account_id: str) -> SplitRe
                 _item_units(item, result)
             else:
                 result.rejected.append(Rejection("messaging item is not an object", item))
+    return _parseable(result, kind, account_id)
+
+
+def _parseable(result: SplitResult, kind: PageKind, account_id: str) -> SplitResult:
+    """Keep only units the inbound processor can normalize: one it cannot is quarantined here, with the reason,
+    instead of failing (and holding its contact's FIFO group) in the processor."""
+    kept = []
+    for unit in result.units:
+        try:
+            if unit.kind == "comment":
+                parse_comment(unit.payload, tenant_id="-", channel_id=account_id, provider=kind, received_at=_NEVER)
+            elif unit.kind == "status":
+                parse_page_status(unit.payload, provider=kind, received_at=_NEVER)
+            else:
+                parse_messaging(unit.payload, provider=kind, received_at=_NEVER)
+        except (PayloadShapeError, ValueError, TypeError) as exc:
+            result.rejected.append(Rejection(f"cannot be normalized: {exc}", unit.payload))
+            continue
+        kept.append(unit)
+    result.units = kept
     return result
 
 

@@ -4,13 +4,14 @@ Every body addresses the page-scoped id (`recipient.id`, a PSID or IGSID) and sa
 `messaging_type: RESPONSE` inside the 24-hour standard window, or `MESSAGE_TAG` with `tag: HUMAN_AGENT` when a
 person replies within 7 days of the customer's last message (the send guard decides which; see send_policy).
 
-Forms: text (2,000 characters); media by URL or reusable attachment id (Messenger has no caption: a caption goes as
-a second, text message); reply buttons and list rows as quick replies (up to 13; a title over 20 characters is
-shortened with "…", the payload still carries the option id); a larger menu as numbered options (the bot engine
-accepts "1", "2", ... and the titles). Instagram reacts with `sender_action: react` ("love" is the reaction the API
-offers); Messenger's Send API has no reactions, so a reaction there is refused with that reason. A read receipt is
-`sender_action: mark_seen`, its typing indicator `typing_on`. WhatsApp templates do not exist here. A private reply
-to a comment (address "comment:<id>") is one text message with `recipient: {"comment_id": ...}`.
+Forms: text (Messenger 2,000 characters, Instagram 1,000 UTF-8 bytes); media by URL or reusable attachment id
+(Messenger has no caption: a caption goes as a second, text message); reply buttons and list rows as quick replies
+(up to 13; a title over 20 characters is shortened with "…", the payload still carries the option id); a larger menu
+as numbered options (the bot engine accepts "1", "2", ... and the titles). Instagram reacts with `sender_action:
+react` ("love" is the reaction the API offers); Messenger's Send API has no reactions, so a reaction there is
+refused with that reason. A read receipt is `sender_action: mark_seen`, its typing indicator `typing_on`. WhatsApp
+templates do not exist here. A private reply to a comment (address "comment:<id>") is one text message with
+`recipient: {"comment_id": ...}`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from shared.models.envelopes import (
 from shared.services.send_policy import UnsupportedOnChannel
 
 TEXT_MAX = 2000
+INSTAGRAM_TEXT_MAX_BYTES = 1000
 QUICK_REPLIES_MAX = 13
 QUICK_REPLY_TITLE_MAX = 20
 QUICK_REPLY_PAYLOAD_MAX = 1000
@@ -42,9 +44,20 @@ def _text(*parts: str | None) -> str:
     return "\n\n".join(p for p in parts if p)
 
 
-def _checked(text: str) -> str:
+def text_fits(text: str, kind: str) -> str | None:
+    """None when the text fits the channel; otherwise why not. Messenger takes 2,000 characters, Instagram 1,000
+    UTF-8 bytes."""
+    if kind == "instagram" and len(text.encode("utf-8")) > INSTAGRAM_TEXT_MAX_BYTES:
+        return f"text of {len(text.encode('utf-8'))} bytes: Instagram takes {INSTAGRAM_TEXT_MAX_BYTES} (UTF-8)"
     if len(text) > TEXT_MAX:
-        raise UnsupportedOnChannel(f"text of {len(text)} characters: Messenger and Instagram take {TEXT_MAX}")
+        return f"text of {len(text)} characters: Messenger takes {TEXT_MAX}"
+    return None
+
+
+def _checked(text: str, kind: str = "messenger") -> str:
+    problem = text_fits(text, kind)
+    if problem:
+        raise UnsupportedOnChannel(problem)
     return text
 
 
@@ -53,13 +66,13 @@ def _title(title: str) -> str:
     return title if len(title) <= QUICK_REPLY_TITLE_MAX else title[:QUICK_REPLY_TITLE_MAX - 1].rstrip() + "…"
 
 
-def _menu(text: str, options: list[tuple[str, str]]) -> dict[str, Any]:
+def _menu(text: str, options: list[tuple[str, str]], kind: str) -> dict[str, Any]:
     fits = len(options) <= QUICK_REPLIES_MAX and all(len(option_id) <= QUICK_REPLY_PAYLOAD_MAX
                                                      for option_id, _ in options)
     if not fits:
         numbered = "\n".join(f"{i}. {title}" for i, (_, title) in enumerate(options, start=1))
-        return {"text": _checked(_text(text, numbered))}
-    return {"text": _checked(text or "…"),
+        return {"text": _checked(_text(text, numbered), kind)}
+    return {"text": _checked(text or "…", kind),
             "quick_replies": [{"content_type": "text", "title": _title(title), "payload": option_id}
                               for option_id, title in options]}
 
@@ -73,10 +86,10 @@ def build_bodies(request: OutboundRequest, *, kind: str, tag: str | None = None)
         if not isinstance(content, TextContent):
             raise UnsupportedOnChannel("a private reply to a comment is one text message")
         return [{"recipient": {"comment_id": request.to[len(COMMENT_ADDRESS_PREFIX):]},
-                 "message": {"text": _checked(content.body)}}]
+                 "message": {"text": _checked(content.body, kind)}}]
     messages: list[dict[str, Any]] = []
     if isinstance(content, TextContent):
-        messages.append({"text": _checked(content.body)})
+        messages.append({"text": _checked(content.body, kind)})
     elif isinstance(content, MediaContent):
         if content.media_id:
             payload: dict[str, Any] = {"attachment_id": content.media_id}
@@ -86,13 +99,13 @@ def build_bodies(request: OutboundRequest, *, kind: str, tag: str | None = None)
             raise UnsupportedOnChannel("media needs a link or an attachment id")
         messages.append({"attachment": {"type": ATTACHMENT_TYPES[content.type], "payload": payload}})
         if content.caption:
-            messages.append({"text": _checked(content.caption)})
+            messages.append({"text": _checked(content.caption, kind)})
     elif isinstance(content, ButtonsContent):
         messages.append(_menu(_text(content.header, content.body, content.footer),
-                              [(b.id, b.title) for b in content.buttons]))
+                              [(b.id, b.title) for b in content.buttons], kind))
     elif isinstance(content, ListContent):
         messages.append(_menu(_text(content.header, content.body, content.footer),
-                              [(r.id, r.title) for s in content.sections for r in s.rows]))
+                              [(r.id, r.title) for s in content.sections for r in s.rows], kind))
     elif isinstance(content, ReactionContent):
         if kind != "instagram":
             raise UnsupportedOnChannel("the Messenger Send API has no reactions")

@@ -42,7 +42,7 @@ REFUSAL_DETAILS = {
 
 @dataclass(frozen=True)
 class SendOutcome:
-    kind: str  # sent | duplicate | refused | failed | read_marked
+    kind: str  # sent | duplicate | refused | failed | unconfirmed | read_marked
     reason: str | None = None
     code: int | None = None
     alert: bool = False
@@ -103,6 +103,12 @@ class SenderService:
             return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
                               details=str(exc))
         except ProviderSendError as exc:
+            if exc.ambiguous:
+                # Sent and no answer: the provider may have accepted it. Resending could deliver it twice (Twilio
+                # and the Send API have no idempotency key), so it is kept visible as unconfirmed instead.
+                return self._fail(request, status="unconfirmed", code=None,
+                                  title="no answer from the provider in time: it may have been delivered",
+                                  details=exc.title)
             kind = classify(exc.http_status, exc.code)
             if kind is ProviderErrorKind.RETRYABLE and attempt < self._retry.max_attempts:
                 delay = backoff_seconds(attempt, base_s=self._retry.base_delay_s, max_s=self._retry.max_delay_s,

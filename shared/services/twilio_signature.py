@@ -44,7 +44,7 @@ def compute_signature(auth_token: str, url: str, params: FormParams) -> str:
     """The X-Twilio-Signature Twilio sends for a request to `url` with these POST parameters."""
     data = url
     for name, values in sorted(_grouped(params).items()):
-        for value in sorted(values):
+        for value in sorted(set(values)):  # as twilio-python: a repeated name=value pair counts once
             data += name + value
     mac = hmac.new(auth_token.encode("utf-8"), data.encode("utf-8"), hashlib.sha1)
     return base64.b64encode(mac.digest()).decode("ascii")

@@ -39,6 +39,11 @@ class Store:
         return True
 
 
+    def clear_replied(self, tenant_id: str, channel_id: str, comment_id: str) -> None:
+        c = self.comments[comment_id]
+        self.comments[comment_id] = c.model_copy(update={"replied_at": None, "reply_message_id": None})
+
+
 class Directory:
     def get_channel(self, channel_id: str) -> Channel | None:
         kind = {"fb": "messenger", "wa": "whatsapp"}.get(channel_id)
@@ -88,3 +93,15 @@ def test_refusals_old_comments_unknown_ones_and_channels_without_comments() -> N
     with pytest.raises(NotFound):
         svc.list("t", "nope")
     assert queue.sent == [] and len(svc.list("t", "fb").items) == 1
+
+
+def test_a_reply_that_could_not_be_queued_can_be_asked_for_again() -> None:
+    svc, store, queue = setup()
+
+    def down(request: Any, *, group_id: str, dedup_id: str) -> None:
+        raise RuntimeError("queue unavailable")
+
+    queue.enqueue = down  # type: ignore[method-assign]
+    with pytest.raises(RuntimeError):
+        svc.private_reply("t", "fb", "111_222", PrivateReplyInput(text="hola"), actor="a")
+    assert store.comments["111_222"].replied_at is None

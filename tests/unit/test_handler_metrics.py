@@ -21,3 +21,12 @@ def test_every_inbound_outcome_has_a_metric() -> None:
     kinds = outcome_kinds((ROOT / "shared/services/inbound.py").read_text(), "InboundOutcome")
     assert {"stored", "comment_stored", "status_applied"} <= kinds
     assert kinds <= set(_METRIC), kinds - set(_METRIC)
+
+
+def test_every_send_outcome_has_a_metric() -> None:
+    from functions.outbound_sender.handler import _METRIC
+
+    source = (ROOT / "shared/services/outbound.py").read_text()
+    kinds = outcome_kinds(source, "SendOutcome") | set(re.findall(r'status="([a-z_]+)"', source))
+    assert {"sent", "refused", "failed", "unconfirmed"} <= kinds
+    assert kinds <= set(_METRIC), kinds - set(_METRIC)

@@ -15,7 +15,7 @@ from shared.errors import MediaTooLarge, RetryableError
 from shared.models.channel import Channel, ChannelSecrets
 from shared.models.events import MessageReceived
 from shared.ports import ProviderSendError
-from shared.services.media import MediaLimits, MediaService, host_allowed
+from shared.services.media import MediaLimits, MediaService, host_allowed, media_key
 
 LIMITS = MediaLimits(max_bytes=1000, allowed_mime_prefixes=("image/", "audio/", "application/pdf"))
 
@@ -92,7 +92,8 @@ def test_a_messenger_attachment_is_fetched_from_metas_cdn_and_stored() -> None:
     downloader = Downloader()
     svc, store, blobs = service(downloader)
     outcome = svc.fetch(event("fb", {"url": "https://scontent.xx.fbcdn.net/v/a.jpg?oh=1"}))
-    assert outcome.state == "stored" and outcome.s3_key is not None and outcome.s3_key.endswith(".png")
+    # the key is the one the bot derives from the same event (no mime type in a Messenger webhook: .bin)
+    assert outcome.state == "stored" and outcome.s3_key == media_key("t", "fb", "m-fb", None)
     assert blobs.put_calls[outcome.s3_key] == (b"\x89PNG...", "image/png")
     assert downloader.calls == [("https://scontent.xx.fbcdn.net/v/a.jpg?oh=1", None, True)]
     assert store.records[-1]["state"] == "stored"
@@ -178,3 +179,11 @@ def test_a_body_over_the_limit_is_cut_and_refused() -> None:
     downloader = HttpMediaDownloader(timeout_s=5, transport=transport(routes, []))
     with pytest.raises(MediaTooLarge):
         downloader.get("https://api.twilio.com/big", allowed=allowed, max_bytes=1000)
+
+
+def test_twilios_redirect_to_its_s3_bucket_is_allowed_by_path_only() -> None:
+    from shared.services.media import twilio_s3_redirect
+
+    assert twilio_s3_redirect("https://s3-external-1.amazonaws.com/media.twiliocdn.com/AC1/abc")
+    assert not twilio_s3_redirect("https://s3-external-1.amazonaws.com/attacker-bucket/x")
+    assert not twilio_s3_redirect("http://s3-external-1.amazonaws.com/media.twiliocdn.com/AC1/abc")

@@ -39,9 +39,12 @@ def test_text_inside_the_window_is_a_response_and_with_a_tag_a_message_tag() -> 
     assert (tagged["messaging_type"], tagged["tag"]) == ("MESSAGE_TAG", "HUMAN_AGENT")
 
 
-def test_text_over_2000_characters_is_refused_not_cut() -> None:
+def test_text_over_the_channels_limit_is_refused_not_cut() -> None:
     with pytest.raises(UnsupportedOnChannel, match="2000"):
         build_bodies(request(TextContent(body="x" * 2001)), kind="messenger")
+    assert build_bodies(request(TextContent(body="ñ" * 500)), kind="instagram")  # 1,000 bytes
+    with pytest.raises(UnsupportedOnChannel, match="1000"):
+        build_bodies(request(TextContent(body="ñ" * 501)), kind="instagram")
 
 
 def test_media_by_link_or_attachment_id_and_the_caption_as_a_second_message() -> None:

@@ -32,7 +32,7 @@ def vectors(oracle_fixtures: Path) -> dict[str, Any]:
 
 def reference_signature(token: str, url: str, pairs: list[tuple[str, str]]) -> str:
     """Twilio's algorithm restated: sorting (name, value) pairs is sorting names, then each name's values."""
-    data = url + "".join(name + value for name, value in sorted(pairs))
+    data = url + "".join(name + value for name, value in sorted(set(pairs)))  # a repeated pair counts once
     return base64.b64encode(hmac.new(token.encode(), data.encode(), "sha1").digest()).decode()
 
 
@@ -182,3 +182,9 @@ def test_empty_bodies_and_stray_ampersands_parse() -> None:
     assert parse_form(b"") == []
     assert parse_form(b"a=1&&b=&") == [("a", "1"), ("b", "")]
     assert parse_form(b"Body=Hola+mundo%21&Body=2") == [("Body", "Hola mundo!"), ("Body", "2")]
+
+
+def test_a_repeated_name_value_pair_counts_once_as_twilio_python_signs_it() -> None:
+    url = "https://api.example.com/webhooks/sms/c"
+    once = compute_signature("token", url, [("MediaUrl", "a"), ("Body", "x")])
+    assert compute_signature("token", url, [("MediaUrl", "a"), ("MediaUrl", "a"), ("Body", "x")]) == once
