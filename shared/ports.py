@@ -22,6 +22,9 @@ class Clock(Protocol):
 class ChannelDirectory(Protocol):
     def get_channel(self, channel_id: str) -> Channel | None: ...
 
+    def channel_for_account(self, kind: str, account_id: str) -> Channel | None:
+        """Messenger/Instagram: the channel of a Page or Instagram account id."""
+
     def get_secrets(self, channel: Channel, *, fresh: bool = False) -> ChannelSecrets: ...
 
 

@@ -36,6 +36,15 @@ class CachedChannelDirectory:
         self._channel_cache[channel_id] = (self._now(), channel)
         return channel
 
+    def channel_for_account(self, kind: str, account_id: str) -> Channel | None:
+        key = f"account#{kind}#{account_id}"
+        hit = self._channel_cache.get(key)
+        if hit and self._now() - hit[0] < self._ttl:
+            return hit[1]
+        channel = self._channels.channel_for_account(kind, account_id)
+        self._channel_cache[key] = (self._now(), channel)
+        return channel
+
     def get_secrets(self, channel: Channel, *, fresh: bool = False) -> ChannelSecrets:
         hit = self._secret_cache.get(channel.secret_name)
         age = self._now() - hit[0] if hit else None

@@ -2,6 +2,7 @@
 
 Single table, keys `pk`/`sk`, sparse GSIs:
   channel         pk=CHANNEL#<channel_id>                        sk=CHANNEL
+  page account    pk=ACCOUNT#<messenger|instagram>#<account id>  sk=ACCOUNT   -> channel_id
   thread          pk=T#<tenant>#TH#<channel>#<contact_key>       sk=THREAD
   message         pk=T#<tenant>#MSG#<channel>#<message_id>       sk=MSG
                   gsi1pk=T#<tenant>#TH#<channel>#<contact_key>   gsi1sk=<iso time>#<message_id>   (thread timeline)
@@ -123,6 +124,10 @@ def _clean(value: Any) -> Any:
     return value
 
 
+def account_key(kind: str, account_id: str) -> dict[str, str]:
+    return {"pk": f"ACCOUNT#{kind}#{account_id}", "sk": "ACCOUNT"}
+
+
 def channel_to_item(channel: Channel) -> dict[str, Any]:
     return {**channel_key(channel.channel_id), "type": "channel",
             "gsi1pk": f"T#{channel.tenant_id}#CHANNELS", "gsi1sk": channel.channel_id,
@@ -144,6 +149,7 @@ class DynamoChannels:
 
     def put(self, channel: Channel) -> None:
         self._table.put_item(Item=channel_to_item(channel))
+        self._index_account(channel)
 
     def create(self, channel: Channel) -> bool:
         """Store a new channel; False when the channel id is taken (by any tenant)."""
@@ -153,7 +159,19 @@ class DynamoChannels:
             if _condition_failed(exc):
                 return False
             raise
+        self._index_account(channel)
         return True
+
+    def _index_account(self, channel: Channel) -> None:
+        """Messenger/Instagram: Meta posts every Page of an app to one callback URL, so a webhook reaching one
+        channel may carry entries of another: this item finds the channel of a Page or Instagram account."""
+        if channel.kind in ("messenger", "instagram"):
+            self._table.put_item(Item={**account_key(channel.kind, channel.phone_number_id), "type": "account",
+                                       "channel_id": channel.channel_id})
+
+    def channel_for_account(self, kind: str, account_id: str) -> Channel | None:
+        item = self._table.get_item(Key=account_key(kind, account_id)).get("Item")
+        return self.get(str(item["channel_id"])) if item else None
 
     def list_for_tenant(self, tenant_id: str) -> list[Channel]:
         items = self._table.query(IndexName="gsi1", KeyConditionExpression=Key("gsi1pk").eq(

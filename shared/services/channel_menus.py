@@ -39,13 +39,15 @@ class MenuPublished(BaseModel):
     items: list[dict[str, str]]
 
 
-def page_profile(definition: BotDefinition) -> dict[str, Any]:
-    """The Messenger Profile body: Get Started, and the persistent menu (or none, which removes it)."""
+def page_profile(definition: BotDefinition, *, instagram: bool = False) -> dict[str, Any]:
+    """The Messenger Profile body: Get Started, and the persistent menu (or none, which removes it). Instagram
+    has no `composer_input_disabled`."""
     actions = [{"type": "postback", "title": item.title, "payload": f"{MENU_PAYLOAD_PREFIX}{item.to}"}
                for item in definition.menu]
-    return {"get_started": {"payload": GET_STARTED},
-            "persistent_menu": [{"locale": "default", "composer_input_disabled": False,
-                                 "call_to_actions": actions}] if actions else []}
+    menu: dict[str, Any] = {"locale": "default", "call_to_actions": actions}
+    if not instagram:
+        menu["composer_input_disabled"] = False
+    return {"get_started": {"payload": GET_STARTED}, "persistent_menu": [menu] if actions else []}
 
 
 def telegram_commands(definition: BotDefinition) -> list[dict[str, str]]:
@@ -93,7 +95,8 @@ class ChannelMenuService:
                 self._telegram.call(token, "setChatMenuButton",
                                     {"menu_button": {"type": "commands" if commands else "default"}})
             else:
-                self._pages.set_messenger_profile(token, page_profile(definition),
+                self._pages.set_messenger_profile(token, page_profile(definition,
+                                                                      instagram=channel.kind == "instagram"),
                                                   platform="instagram" if channel.kind == "instagram" else None)
         except ProviderSendError as exc:
             raise InvalidInput(f"{channel.kind} refused the menu: {exc.title or exc}") from exc

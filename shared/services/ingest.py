@@ -130,8 +130,34 @@ class IngestService:
             channel_id, kind, raw_body, signature,
             lambda s: verify_signature(s.app_secret.get_secret_value(), raw_body, signature),
             "missing or invalid X-Hub-Signature-256")
-        return self._enqueue(channel, raw_body, split_page_webhook(body, kind=kind, account_id=channel.phone_number_id),
-                             provider=kind)
+        outcome = IngestOutcome(tenant_id=channel.tenant_id)
+        for owner, part in self._by_account(channel, kind, body, raw_body, signature):
+            one = self._enqueue(owner, raw_body, split_page_webhook(part, kind=kind, account_id=owner.phone_number_id),
+                                provider=kind)
+            outcome.enqueued += one.enqueued
+            outcome.ignored += one.ignored
+            outcome.quarantined += one.quarantined
+            outcome.quarantine_reasons += one.quarantine_reasons
+        return outcome
+
+    def _by_account(self, channel: Channel, kind: PageKind, body: Any, raw_body: bytes, signature: str | None
+                    ) -> list[tuple[Channel, Any]]:
+        """Meta posts every Page (or Instagram account) of an app to the app's one callback URL: each entry goes
+        to the channel of its account when that channel is of this kind, enabled, and its own app secret verifies
+        this very body (the same app); anything else stays with the receiving channel, which quarantines it."""
+        if not isinstance(body, dict) or not isinstance(body.get("entry"), list):
+            return [(channel, body)]
+        parts: dict[str, tuple[Channel, list[Any]]] = {channel.channel_id: (channel, [])}
+        for entry in body["entry"]:
+            account = str(entry.get("id")) if isinstance(entry, dict) else ""
+            owner = channel
+            if account and account != channel.phone_number_id:
+                other = self._directory.channel_for_account(kind, account)
+                if (other is not None and other.enabled and other.kind == kind and verify_signature(
+                        self._directory.get_secrets(other).app_secret.get_secret_value(), raw_body, signature)):
+                    owner = other
+            parts.setdefault(owner.channel_id, (owner, []))[1].append(entry)
+        return [(owner, {**body, "entry": entries}) for owner, entries in parts.values() if entries]
 
     def receive_sms(self, channel_id: str, raw_body: bytes, signature: str | None, url: str) -> IngestOutcome:
         """A Twilio SMS/MMS webhook or status callback: X-Twilio-Signature over the public URL Twilio called and

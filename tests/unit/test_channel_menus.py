@@ -80,6 +80,7 @@ def test_messenger_gets_get_started_and_a_persistent_menu_of_postbacks() -> None
     assert (published.bot_id, published.version, len(published.items)) == ("b", 1, 2)
     svc.publish("t", "ig")
     assert recorder.calls[-1][2] == "instagram"
+    assert "composer_input_disabled" not in recorder.calls[-1][1]["persistent_menu"][0]
 
 
 def test_telegram_gets_commands_and_the_commands_menu_button() -> None:
