@@ -15,6 +15,7 @@ def main(argv: list[str]) -> None:
     function, event_path = argv
     event = json.loads(Path(event_path).read_text())
     stack = LocalStack(prefix="invoke").start()
+    stack.seed_demo_channels()
     try:
         result = stack.host.invoke(function, event)
         print(json.dumps(result, indent=2, ensure_ascii=False))

@@ -519,6 +519,18 @@ class LocalStack:
                 return False
         return True
 
+    def seed_demo_channels(self) -> tuple[DemoTelegram, DemoPage, DemoPage, DemoSms]:
+        """The demo tenant's Telegram, Messenger, Instagram and SMS channels, known to their emulators."""
+        telegram, messenger, instagram, sms = DemoTelegram(), DemoPage(), DEMO_INSTAGRAM, DemoSms()
+        seed_telegram_channel(self.resources, telegram)
+        self.telegram.tokens.add(telegram.bot_token)
+        for page in (messenger, instagram):
+            seed_page_channel(self.resources, page)
+            self.graph.pages.pages[page.page_token] = page.token_owner
+        seed_sms_channel(self.resources, sms, webhook_base=self.url)
+        self.twilio.accounts[sms.account_sid] = sms.auth_token
+        return telegram, messenger, instagram, sms
+
     def wait_idle(self, timeout: float = 30.0, settle: int = 2) -> None:
         """Wait until every queue is empty and no consumer is running, `settle` times in a row."""
         deadline, streak = time.monotonic() + timeout, 0
@@ -542,15 +554,7 @@ def main() -> None:
     stack = LocalStack(port=port, moto_port=int(os.environ.get("MOTO_PORT", "0")) or None, demo=demo,
                        auto_status=os.environ.get("LOCAL_AUTO_STATUS", "true") == "true").start()
     stack.graph.seed_templates(stack.demo.waba_id, DEMO_TEMPLATES)  # the demo WABA's approved templates
-    telegram, messenger, instagram = DemoTelegram(), DemoPage(), DEMO_INSTAGRAM
-    seed_telegram_channel(stack.resources, telegram)
-    stack.telegram.tokens.add(telegram.bot_token)
-    for page in (messenger, instagram):
-        seed_page_channel(stack.resources, page)
-        stack.graph.pages.pages[page.page_token] = page.token_owner
-    sms = DemoSms()
-    seed_sms_channel(stack.resources, sms, webhook_base=stack.url)
-    stack.twilio.accounts[sms.account_sid] = sms.auth_token
+    telegram, messenger, instagram, sms = stack.seed_demo_channels()
     print(f"""
 Local stack ready on {stack.url}   (GET {stack.url}/health)
   moto server (AWS_ENDPOINT_URL): {stack.moto_url}
