@@ -253,6 +253,9 @@ class ContactStore(Protocol):
 
     def assign_thread(self, thread: Thread, contact_id: str) -> None: ...
 
+    def relink_conversations(self, thread: Thread, contact_id: str) -> int:
+        """Point the thread's existing conversations at this contact (a merge or split moved the thread)."""
+
 
 # -- bots ------------------------------------------------------------------------------------------------------
 @dataclass(frozen=True)

@@ -386,6 +386,25 @@ class DynamoContactStore:
             ExpressionAttributeValues={":c": contact_id, ":p": f"T#{thread.tenant_id}#C#{contact_id}#THREADS",
                                        ":s": f"{thread.channel_id}#{thread.contact_key}"})
 
+    def relink_conversations(self, thread: Thread, contact_id: str) -> int:
+        """The conversation records of the thread (`CONV#` items in its partition) follow its contact."""
+        pk = thread_key(thread.tenant_id, thread.channel_id, thread.contact_key)["pk"]
+        moved, start = 0, None
+        while True:
+            kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(pk) & Key("sk").begins_with("CONV#"),
+                                      "ProjectionExpression": "pk, sk"}
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            answer = self._table.query(**kwargs)
+            for item in answer.get("Items", []):
+                self._table.update_item(Key={"pk": item["pk"], "sk": item["sk"]},
+                                        UpdateExpression="SET contact_id = :c",
+                                        ExpressionAttributeValues={":c": contact_id})
+                moved += 1
+            start = answer.get("LastEvaluatedKey")
+            if not start:
+                return moved
+
 
 class DynamoSegments:
     """Saved segments:  pk=T#<t>#SEGMENTS  sk=<segment_id>  doc=<JSON> (filters may hold floats)."""

@@ -324,8 +324,9 @@ class ContactService:
             self._store.merge_contacts(record, combined, tombstone, moved=moved)
         except StaleContact:
             raise Conflict("one of the contacts changed meanwhile; retry the merge") from None
-        for thread in threads:  # conversations follow the survivor
+        for thread in threads:  # conversations follow the survivor, the ones already held too (one history)
             self._store.assign_thread(thread, survivor_id)
+            self._store.relink_conversations(thread, survivor_id)
         for cid, other in ((survivor_id, merged_id), (merged_id, survivor_id)):
             self._store.add_activity(tenant_id, cid, Activity(at=now, kind="merged", summary=f"merge {record.merge_id}",
                                                               data={"actor": actor, "other": other}))
@@ -388,6 +389,7 @@ class ContactService:
         for thread in self._store.contact_threads(tenant_id, record.survivor_id):
             if f"{thread.channel_id}#{thread.contact_key}" in keys:
                 self._store.assign_thread(thread, record.merged_id)
+                self._store.relink_conversations(thread, record.merged_id)
         for cid in (record.survivor_id, record.merged_id):
             self._store.add_activity(tenant_id, cid, Activity(at=now, kind="split", summary=f"undo {merge_id}",
                                                               data={"actor": actor}))

@@ -373,6 +373,11 @@ class InMemoryContactStore:
             raise TransactionCanceled("no such thread")  # ConditionExpression attribute_exists(pk)
         self.threads.threads[key] = dataclasses.replace(stored, contact_id=contact_id)
 
+    def relink_conversations(self, thread: Thread, contact_id: str) -> int:
+        self.calls.append("relink_conversations")
+        self.relinked = [*getattr(self, "relinked", []), (thread.channel_id, thread.contact_key, contact_id)]
+        return 0
+
 
 # --- the message store (only what the inbound path needs) ------------------------------------------------
 
