@@ -53,6 +53,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
                                                        "components": [{"type": "BODY", "text": "Hola"}]},
     ("post", "/v1/channels/{channel_id}/templates/{name}/validate"): {"language": "es", "parameters": {}},
     ("put", "/v1/channels/{channel_id}/throughput"): {"throughput_mps": 5},
+    ("post", "/v1/channels/{channel_id}/comments/{comment_id}/private-reply"): {"text": "intruso"},
 }
 # Required query parameters, by operation.
 EXAMPLE_QUERIES: dict[tuple[str, str], str] = {
