@@ -14,6 +14,7 @@ the pacer holds a configured rate, and the DynamoDB operations per recipient.
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import threading
 import time
@@ -207,6 +208,15 @@ def dynamo_ops(base: str, n: int = 100) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
+    endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)  # an earlier local stack's moto server: not this mock
+    try:
+        return _dynamo_ops(base, n, boto3, mock_aws)
+    finally:
+        if endpoint is not None:
+            os.environ["AWS_ENDPOINT_URL"] = endpoint
+
+
+def _dynamo_ops(base: str, n: int, boto3: Any, mock_aws: Any) -> dict[str, Any]:
     from infra import topology
     from shared.adapters.dynamodb import DynamoMessageStore
     from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
