@@ -3,18 +3,17 @@ enqueues durably (one unit per messaging item), answers 200. Meta retries what i
 
 from __future__ import annotations
 
-import base64
 from functools import lru_cache
 from typing import Any, Literal
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
-from shared.errors import ChannelNotFound, DomainError, EnqueueFailed, SignatureInvalid
+from shared.errors import ChannelNotFound, DomainError
+from shared.http import webhooks
 from shared.observability import logger, metrics, tracer
-from shared.services.ingest import REFUSALS, IngestService, refusal
+from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import SIGNATURE_HEADER, header
 from shared.wiring import ingest_service
 
@@ -42,27 +41,17 @@ def verify(kind: str, channel_id: str) -> Response[Any]:
 @app.post("/webhooks/<kind>/<channel_id>")
 def receive(kind: str, channel_id: str) -> Response[Any]:
     event = app.current_event
-    raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    body = webhooks.raw_body(event)
     outcome = get_service().receive_page(channel_id, _kind(kind), body,
                                          header(event.get("headers"), SIGNATURE_HEADER))
-    logger.append_keys(tenant_id=outcome.tenant_id, channel_id=channel_id)
-    metrics.add_metric(name="WebhookUnitsEnqueued", unit=MetricUnit.Count, value=outcome.enqueued)
-    if outcome.quarantined:
-        metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=outcome.quarantined)
-        logger.warning("webhook parts quarantined", extra={"reasons": outcome.quarantine_reasons})
+    webhooks.record(outcome, channel_id)
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
                     body={"received": outcome.enqueued, "quarantined": outcome.quarantined})
 
 
 @app.exception_handler(list(REFUSALS))
 def _refused(exc: DomainError) -> Response[Any]:
-    status, reason = refusal(exc)
-    if isinstance(exc, SignatureInvalid):
-        metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
-    if isinstance(exc, EnqueueFailed):
-        logger.exception("durable enqueue failed: not acknowledging, Meta will retry")
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
+    return webhooks.refused(exc, "Meta")
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -6,18 +6,17 @@ webhook's response), so the customer's button stops spinning without another cal
 
 from __future__ import annotations
 
-import base64
 from functools import lru_cache
 from typing import Any
 
 from aws_lambda_powertools.event_handler import APIGatewayHttpResolver, Response, content_types
-from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.config import get_settings
-from shared.errors import DomainError, EnqueueFailed, SignatureInvalid
+from shared.errors import DomainError
+from shared.http import webhooks
 from shared.observability import logger, metrics, tracer
-from shared.services.ingest import REFUSALS, IngestService, refusal
+from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import header
 from shared.services.telegram_parser import SECRET_HEADER
 from shared.wiring import ingest_service
@@ -33,14 +32,9 @@ def get_service() -> IngestService:
 @app.post("/webhooks/telegram/<channel_id>")
 def receive(channel_id: str) -> Response[Any]:
     event = app.current_event
-    raw = event.get("body") or ""
-    body = base64.b64decode(raw) if event.get("isBase64Encoded") else raw.encode("utf-8")
+    body = webhooks.raw_body(event)
     outcome = get_service().receive_telegram(channel_id, body, header(event.get("headers"), SECRET_HEADER))
-    logger.append_keys(tenant_id=outcome.tenant_id, channel_id=channel_id)
-    metrics.add_metric(name="WebhookUnitsEnqueued", unit=MetricUnit.Count, value=outcome.enqueued)
-    if outcome.quarantined:
-        metrics.add_metric(name="WebhookQuarantined", unit=MetricUnit.Count, value=outcome.quarantined)
-        logger.warning("webhook parts quarantined", extra={"reasons": outcome.quarantine_reasons})
+    webhooks.record(outcome, channel_id)
     answer: dict[str, Any] = {"method": "answerCallbackQuery", "callback_query_id": outcome.answer_callback} \
         if outcome.answer_callback else {"received": outcome.enqueued, "quarantined": outcome.quarantined}
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON, body=answer)
@@ -48,12 +42,7 @@ def receive(channel_id: str) -> Response[Any]:
 
 @app.exception_handler(list(REFUSALS))
 def _refused(exc: DomainError) -> Response[Any]:
-    status, reason = refusal(exc)
-    if isinstance(exc, SignatureInvalid):
-        metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
-    if isinstance(exc, EnqueueFailed):
-        logger.exception("durable enqueue failed: not acknowledging, Telegram will retry")
-    return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})
+    return webhooks.refused(exc, "Telegram")
 
 
 @logger.inject_lambda_context(clear_state=True)
