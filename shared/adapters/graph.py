@@ -11,7 +11,8 @@ from shared.errors import MediaTooLarge
 from shared.ports import ProviderSendError, SendResult
 
 
-def _retry_after(response: httpx.Response) -> int | None:
+def retry_after_seconds(response: httpx.Response) -> int | None:
+    """The Retry-After header in seconds, when the provider sent one."""
     value = response.headers.get("retry-after")
     return int(value) if value and value.isdigit() else None
 
@@ -26,7 +27,7 @@ def _error(response: httpx.Response) -> ProviderSendError:
     code = err.get("code") if isinstance(err.get("code"), int) else None
     return ProviderSendError(http_status=response.status_code, code=code,
                              title=err.get("message") or response.reason_phrase, details=data.get("details"),
-                             retry_after_s=_retry_after(response))
+                             retry_after_s=retry_after_seconds(response))
 
 
 class GraphWhatsAppClient:

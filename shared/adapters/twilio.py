@@ -15,15 +15,11 @@ from typing import Any
 
 import httpx
 
+from shared.adapters.graph import retry_after_seconds
 from shared.ports import ProviderSendError, SendResult
 
 TWILIO_API = "https://api.twilio.com"
 API_VERSION = "2010-04-01"
-
-
-def _retry_after(response: httpx.Response) -> int | None:
-    value = response.headers.get("retry-after")
-    return int(value) if value and value.isdigit() else None
 
 
 def _error(response: httpx.Response) -> ProviderSendError:
@@ -37,7 +33,7 @@ def _error(response: httpx.Response) -> ProviderSendError:
     more_info = body.get("more_info") if isinstance(body.get("more_info"), str) else None
     return ProviderSendError(http_status=response.status_code, code=code,
                              title=message or response.reason_phrase or "error", details=more_info,
-                             retry_after_s=_retry_after(response))
+                             retry_after_s=retry_after_seconds(response))
 
 
 def _account_path(account_sid: str) -> str:

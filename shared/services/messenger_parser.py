@@ -43,6 +43,8 @@ from shared.models.messages import (
     SystemEvent,
 )
 from shared.services.webhook_units import PayloadShapeError, Rejection, SplitResult, UnitDraft
+from shared.services.webhook_units import as_dict as _dict
+from shared.services.webhook_units import nonempty_str as _str
 
 PageKind = Literal["messenger", "instagram"]
 OBJECTS: dict[str, PageKind] = {"page": "messenger", "instagram": "instagram"}
@@ -51,10 +53,6 @@ ATTACHMENT_TYPES: dict[str, MessageType] = {
     "sticker": MessageType.STICKER}
 # The window status watermarks stand for (a Messenger read receipt: "everything before this time was seen").
 WATERMARK = "watermark"
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _id(value: Any) -> str | None:
@@ -83,10 +81,6 @@ def _when(value: Any, default: datetime) -> datetime:
 
 
 _NEVER = datetime(1, 1, 1, tzinfo=UTC)  # what _when answers for a timestamp out of range (a sentinel)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
 
 
 def synthetic_id(kind: str, sender: str, body: dict[str, Any], stamp: int | None) -> str:

@@ -30,6 +30,7 @@ from shared.models.messages import (
     SharedContact,
 )
 from shared.services.webhook_units import PayloadShapeError, Rejection, SplitResult, UnitDraft
+from shared.services.webhook_units import as_dict as _dict
 
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_TOKEN_CHARS = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_-")
@@ -57,10 +58,6 @@ def verify_secret_token(expected: str, received: str | None) -> bool:
 def valid_secret_token(token: str) -> bool:
     """setWebhook accepts 1-256 characters of A-Z, a-z, 0-9, _ and -."""
     return 1 <= len(token) <= 256 and set(token) <= SECRET_TOKEN_CHARS
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _id(value: Any) -> str | None:

@@ -7,6 +7,15 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
+def as_dict(value: Any) -> dict[str, Any]:
+    """The value when it is a JSON object, else an empty one (provider payloads are read defensively)."""
+    return value if isinstance(value, dict) else {}
+
+
+def nonempty_str(value: Any) -> str | None:
+    return value if isinstance(value, str) and value else None
+
+
 class PayloadShapeError(ValueError):
     """A provider object lacks what we need to identify it (kept in quarantine with this reason)."""
 

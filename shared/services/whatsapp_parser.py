@@ -38,6 +38,8 @@ from shared.models.messages import (
     TemplateButtonReply,
 )
 from shared.services.webhook_units import PayloadShapeError, Rejection, SplitResult, UnitDraft
+from shared.services.webhook_units import as_dict as _dict
+from shared.services.webhook_units import nonempty_str as _str
 
 WHATSAPP_OBJECT = "whatsapp_business_account"
 
@@ -47,14 +49,6 @@ ACCOUNT_FIELDS = frozenset({"message_template_status_update", "message_template_
                             "template_category_update", "phone_number_quality_update", "account_update",
                             "business_capability_update"})
 ACCOUNT_GROUP = "#account"  # the FIFO group of a channel's account units (never a contact key)
-
-
-def _str(value: Any) -> str | None:
-    return value if isinstance(value, str) and value != "" else None
-
-
-def _dict(value: Any) -> dict[str, Any]:
-    return value if isinstance(value, dict) else {}
 
 
 def _list(value: Any) -> list[Any]:
