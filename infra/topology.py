@@ -131,6 +131,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
     FunctionSpec("realtime_push", "Pushes conversation, queue and agent events to agents' and supervisors' "
                  "WebSocket connections", 256, 30),
     FunctionSpec("ws_connect", "WebSocket API: authenticates $connect, records and forgets connections", 256, 10),
+    FunctionSpec("webchat_api", "Web chat's public API: the widget, visitor sessions, messages in, history, read "
+                 "receipts", 512, 10),
+    FunctionSpec("email_processor", "Email channel: SES receipt notifications to inbound messages (verdicts, "
+                 "threading, attachments)", 512, 60),
     FunctionSpec("broadcast_worker", "Broadcasts: prepares audiences, sends buckets paced per number, the "
                  "per-minute schedule and recovery tick", 1024, 900),
 )
@@ -144,6 +148,13 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/webhooks/messenger/{channel_id}", "page_webhook"),
     RouteSpec("GET", "/webhooks/instagram/{channel_id}", "page_webhook"),
     RouteSpec("POST", "/webhooks/instagram/{channel_id}", "page_webhook"),
+    RouteSpec("GET", "/webchat/{channel_id}/widget.js", "webchat_api"),
+    RouteSpec("GET", "/webchat/{channel_id}/config", "webchat_api"),
+    RouteSpec("POST", "/webchat/{channel_id}/sessions", "webchat_api"),
+    RouteSpec("GET", "/webchat/{channel_id}/messages", "webchat_api"),
+    RouteSpec("POST", "/webchat/{channel_id}/messages", "webchat_api"),
+    RouteSpec("POST", "/webchat/{channel_id}/read", "webchat_api"),
+    RouteSpec("OPTIONS", "/webchat/{channel_id}/{proxy+}", "webchat_api"),  # CORS preflight of the widget's calls
     RouteSpec("GET", "/v1/openapi.json", "api"),
     RouteSpec("GET", "/v1/docs", "api"),
     RouteSpec("ANY", "/v1/{proxy+}", "api", auth="tenant"),
@@ -171,6 +182,9 @@ QUEUES: tuple[QueueSpec, ...] = (
     QueueSpec("realtime", fifo=False, consumer="realtime_push", batch_size=10, max_receive_count=3),
     # One message = prepare a page run or send one bucket (~100 recipients). Claims make duplicates harmless;
     # pacing is shared per number in DynamoDB, so concurrency only has to cover Meta's latency.
+    # SES receipt notifications (through SNS): one per received email; the processor is idempotent (Message-ID).
+    QueueSpec("email", fifo=False, consumer="email_processor", batch_size=5, max_receive_count=5,
+              visibility_timeout_s=360),
     QueueSpec("broadcasts", fifo=False, consumer="broadcast_worker", batch_size=1, max_receive_count=20,
               visibility_timeout_s=5400, max_concurrency=10),
 )

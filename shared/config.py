@@ -72,6 +72,12 @@ class Settings(BaseModel):
     # The WebSocket API's management endpoint (https://<api>.execute-api.<region>.amazonaws.com/<stage>); pushes
     # to agents' and supervisors' connections go there. Empty: nothing is pushed.
     websocket_management_url: str = ""
+    # The WebSocket API's public URL (wss://<api>.execute-api.<region>.amazonaws.com/<stage>): web chat widgets
+    # connect there. Empty: widgets poll the history instead.
+    websocket_public_url: str = ""
+    # Email channels: SES's region (its Message-ID domain) and an optional configuration set for sending events.
+    ses_region: str = "us-east-1"
+    ses_configuration_set: str = ""
     bot_coalesce_cap_s: float = 10.0
     bot_secret_prefix: str = "omnichannel/bots"  # integration secrets: <prefix>/<tenant_id>/<name>
     integrations_allow_private_hosts: str = ""  # like WEBHOOKS_ALLOW_PRIVATE_HOSTS: local tests only

@@ -34,6 +34,7 @@ if TYPE_CHECKING:
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
     from shared.services.crm_link import InboundCrm
+    from shared.services.email_channel import EmailDelivery, EmailIngestService
     from shared.services.erasure import ErasureService
     from shared.services.files import FileService
     from shared.services.generative import LlmProvider
@@ -48,6 +49,7 @@ if TYPE_CHECKING:
     from shared.services.segment_service import SegmentService
     from shared.services.templates import TemplateService
     from shared.services.users import UserService
+    from shared.services.webchat import VisitorPush, WebChatService
     from shared.services.webhooks import WebhookService
 
 
@@ -237,7 +239,64 @@ def sender_service(settings: Settings) -> SenderService:
         telegram=BotApiClient(base_url=settings.telegram_base_url, timeout_s=settings.graph_timeout_s),
         retry=RetryPolicy(max_attempts=settings.outbound_max_attempts, base_delay_s=settings.retry_base_delay_s,
                           max_delay_s=settings.retry_max_delay_s),
-        service_window=timedelta(seconds=settings.service_window_s))
+        service_window=timedelta(seconds=settings.service_window_s),
+        webchat=_visitor_push(settings), email=_email_delivery(settings))
+
+
+def _visitor_push(settings: Settings) -> VisitorPush:
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_webchat import DynamoVisitorConnections
+    from shared.adapters.websocket import ApiGatewayPusher, management_client
+    from shared.services.realtime import NoPusher, Pusher
+    from shared.services.webchat import VisitorPush
+
+    pusher: Pusher = (ApiGatewayPusher(management_client(settings.websocket_management_url))
+                      if settings.websocket_management_url else NoPusher())
+    return VisitorPush(DynamoVisitorConnections(aws.table(settings.table_name)), pusher)
+
+
+def _email_delivery(settings: Settings) -> EmailDelivery:
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.email import DynamoEmailThreads, SesRawMailer
+    from shared.services.email_channel import EmailDelivery
+
+    return EmailDelivery(threads=DynamoEmailThreads(aws.table(settings.table_name)),
+                         sender=SesRawMailer(aws.client("sesv2"),
+                                             configuration_set=settings.ses_configuration_set or None),
+                         region=settings.ses_region, clock=SystemClock())
+
+
+def webchat_service(settings: Settings) -> WebChatService:
+    """The web chat's public API (webchat_api) and visitors' WebSocket connections (ws_connect)."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_webchat import DynamoVisitorConnections
+    from shared.adapters.sqs import SqsInboundQueue
+    from shared.services.webchat import WebChatService
+
+    return WebChatService(directory=_directory(settings),
+                          queue=SqsInboundQueue(aws.client("sqs"), settings.inbound_queue_url),
+                          history=_store(settings),
+                          connections=DynamoVisitorConnections(aws.table(settings.table_name)),
+                          clock=SystemClock(), websocket_url=settings.websocket_public_url)
+
+
+def email_ingest_service(settings: Settings) -> EmailIngestService:
+    """SES receipt notifications (email_processor) to inbound units."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.email import DynamoEmailThreads, S3RawEmails
+    from shared.adapters.s3 import S3BlobStore
+    from shared.adapters.sqs import SqsInboundQueue
+    from shared.services.email_channel import EmailIngestService
+
+    s3 = aws.client("s3")
+    return EmailIngestService(directory=_directory(settings),
+                              raw=S3RawEmails(s3, S3BlobStore(s3, settings.media_bucket)),
+                              threads=DynamoEmailThreads(aws.table(settings.table_name)),
+                              queue=SqsInboundQueue(aws.client("sqs"), settings.inbound_queue_url),
+                              clock=SystemClock())
 
 
 def media_service(settings: Settings) -> MediaService:
@@ -278,6 +337,7 @@ def platform_service(settings: Settings) -> PlatformService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_tenancy import SecretsManagerWriter
+    from shared.adapters.email import SesIdentities
     from shared.adapters.telegram import BotApiClient
     from shared.adapters.twilio import TwilioClient
     from shared.services.platform import PlatformService
@@ -286,7 +346,8 @@ def platform_service(settings: Settings) -> PlatformService:
     return PlatformService(tenants=tenancy(settings), channels=channels(settings),
                            secrets_=SecretsManagerWriter(aws.client("secretsmanager")), clock=SystemClock(),
                            secret_prefix=settings.secret_prefix, telegram=bot_api, pages=_graph(settings),
-                           twilio=TwilioClient(base_url=settings.twilio_base_url, timeout_s=settings.graph_timeout_s))
+                           twilio=TwilioClient(base_url=settings.twilio_base_url, timeout_s=settings.graph_timeout_s),
+                           email_identities=SesIdentities(aws.client("sesv2")), ses_region=settings.ses_region)
 
 
 def webhook_service(settings: Settings) -> WebhookService:

@@ -19,6 +19,8 @@ from shared.observability import logger, metrics, tracer
 from shared.services.platform import (
     ChannelConnected,
     ChannelInput,
+    EmailChannelInput,
+    EmailConnected,
     KeyInput,
     KeyIssued,
     PageChannelInput,
@@ -27,6 +29,8 @@ from shared.services.platform import (
     SuspendInput,
     TelegramChannelInput,
     TenantInput,
+    WebChatChannelInput,
+    WebChatConnected,
 )
 from shared.wiring import platform_service
 
@@ -138,6 +142,20 @@ def connect_instagram(tenant_id: str, body: PageChannelInput) -> tuple[ChannelCo
 def connect_sms(tenant_id: str, body: SmsChannelInput) -> tuple[ChannelConnected, int]:
     _operator()
     return get_service().connect_sms(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels/webchat", tags=["Channels"],
+          responses={201: {"description": "Connected; paste embed_html into the site's pages"}})
+def connect_webchat(tenant_id: str, body: WebChatChannelInput) -> tuple[WebChatConnected, int]:
+    _operator()
+    return get_service().connect_webchat(tenant_id, body, base_url=base_url(app.current_event.raw_event)), 201
+
+
+@app.post("/platform/v1/tenants/<tenant_id>/channels/email", tags=["Channels"],
+          responses={201: {"description": "Connected; add the DNS records, then mail to the address arrives"}})
+def connect_email(tenant_id: str, body: EmailChannelInput) -> tuple[EmailConnected, int]:
+    _operator()
+    return get_service().connect_email(tenant_id, body), 201
 
 
 @app.get("/platform/v1/tenants/<tenant_id>/channels", tags=["Channels"])

@@ -152,6 +152,12 @@ def _public_route_reason(route: RouteSpec) -> str:
             "Provider webhook route: Meta cannot send auth headers, so the handler authenticates every POST by its "
             "X-Hub-Signature-256 HMAC (app secret) and the GET verification by the channel's verify token."
         )
+    if route.path.startswith("/webchat/"):
+        return (
+            "Web chat's public API for site visitors (no account with us): sessions are HMAC-signed tokens issued by "
+            "the function per channel, every data route checks the token, and the widget script and config are "
+            "public by nature (they are embedded in customers' web pages)."
+        )
     if route.path in PUBLIC_DOC_PATHS and route.method == "GET":
         return (
             "Public API documentation (the OpenAPI document and the page that renders it): it describes the API "

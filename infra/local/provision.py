@@ -243,6 +243,53 @@ def seed_sms_channel(res: LocalResources, demo: DemoSms, *, webhook_base: str,
 
 
 @dataclass(frozen=True)
+class DemoWebChat:
+    """The demo site's web chat: the identity secret the site's server signs customer ids with."""
+
+    tenant_id: str = "demo"
+    channel_id: str = "demo-webchat"
+    identity_secret: str = "local-webchat-identity-secret"
+    token_key: str = "local-webchat-token-key"
+
+
+def seed_webchat_channel(res: LocalResources, demo: DemoWebChat,
+                         secret_prefix: str = "omnichannel/channels") -> Channel:
+    from shared.models.channel import PrechatField, WebChatSettings
+
+    settings = WebChatSettings(title="Tienda Demo", greeting="¡Hola! 👋 Soy el asistente de Tienda Demo. "
+                               "¿En qué te ayudo?",
+                               prechat_fields=(PrechatField(name="name", label="Nombre", required=True),
+                                               PrechatField(name="email", label="Email")))
+    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="webchat",
+                      phone_number_id=demo.channel_id,
+                      secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}",
+                      webchat=settings)
+    return _put_channel(res, channel, {"app_secret": demo.identity_secret, "verify_token": demo.token_key,
+                                       "access_token": "unused"})
+
+
+@dataclass(frozen=True)
+class DemoEmail:
+    """The demo support address: mail to it is posted to /local/email/inbound, answers land in the outbox."""
+
+    tenant_id: str = "demo"
+    channel_id: str = "demo-email"
+    address: str = "soporte@demo-tienda.test"
+    display_name: str = "Soporte Tienda Demo"
+
+
+def seed_email_channel(res: LocalResources, demo: DemoEmail, secret_prefix: str = "omnichannel/channels") -> Channel:
+    from shared.models.channel import EmailSettings
+
+    boto3.client("sesv2", region_name=REGION).create_email_identity(EmailIdentity=demo.address.split("@")[1])
+    channel = Channel(tenant_id=demo.tenant_id, channel_id=demo.channel_id, kind="email",
+                      phone_number_id=demo.address, display_phone_number=demo.address,
+                      secret_name=f"{secret_prefix}/{demo.tenant_id}/{demo.channel_id}",
+                      email=EmailSettings(display_name=demo.display_name))
+    return _put_channel(res, channel, {"app_secret": "unused", "verify_token": "unused", "access_token": "unused"})
+
+
+@dataclass(frozen=True)
 class DemoTenant:
     tenant_id: str = "demo"
     name: str = "Demo Tienda"

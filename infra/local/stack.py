@@ -27,10 +27,12 @@ import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 from examples.core_banking.api import CoreBankingApi
 from infra import topology
+from infra.local.email_emulator import EmailEmulator
 from infra.local.graph_emulator import GraphEmulator
 from infra.local.llm_emulator import LlmEmulator
 from infra.local.provision import (
@@ -40,21 +42,25 @@ from infra.local.provision import (
     DEMO_TEMPLATES,
     REGION,
     DemoChannel,
+    DemoEmail,
     DemoPage,
     DemoSms,
     DemoTelegram,
     DemoTenant,
+    DemoWebChat,
     LocalResources,
     provision,
     schedule_plan,
     seed_channel,
     seed_contact_center,
     seed_demo_bot,
+    seed_email_channel,
     seed_page_channel,
     seed_platform_secrets,
     seed_sms_channel,
     seed_telegram_channel,
     seed_tenant,
+    seed_webchat_channel,
     sign_in,
 )
 from infra.local.telegram_emulator import TelegramEmulator
@@ -66,6 +72,8 @@ Handler = Callable[[dict[str, Any], Any], dict[str, Any]]
 # The WebSocket API's management API (`{WEBSOCKET_MANAGEMENT_URL}/@connections/{id}`) on this gateway.
 WS_MANAGEMENT_PATH = "/local/ws/@connections/"
 
+
+DEMO_PAGE = Path(__file__).resolve().parent / "webchat_demo.html"
 
 def free_port() -> int:
     with socket.socket() as s:
@@ -245,6 +253,8 @@ class LocalStack:
         self.llm = LlmEmulator()
         self.telegram = TelegramEmulator()
         self.twilio = TwilioEmulator()
+        self.email = EmailEmulator(bucket=lambda: self.resources.bucket,
+                                   queue_url=lambda: self.resources.queue_urls["email"])
         self._http_lock = threading.Lock()
         self.demo_bot = demo_bot
         self.pollers: list[Poller] = []
@@ -286,6 +296,8 @@ class LocalStack:
             "LLM_PROVIDER": "openai", "OPENAI_BASE_URL": f"{self.url}/local/llm/v1",
             # the WebSocket API's management endpoint (API Gateway's callback URL): this gateway, under /local/ws
             "WEBSOCKET_MANAGEMENT_URL": self.websocket_management_url,
+            # where web chat widgets open their WebSocket (API Gateway's wss:// URL in AWS)
+            "WEBSOCKET_PUBLIC_URL": self.ws_url, "SES_REGION": REGION,
         })
         os.environ.setdefault("LOG_LEVEL", "WARNING")
         # FakeContext always has 30 s left: broadcast workers hand over only when below 5 s (never, locally)
@@ -414,6 +426,11 @@ class LocalStack:
         twilio = self.twilio.handle(method, parsed.path, body, lowered)
         if twilio is not None:
             return twilio
+        email = self.email.handle(method, parsed.path, parsed.query, body)
+        if email is not None:
+            return email
+        if parsed.path == "/demo/webchat" and method == "GET":
+            return self.demo_page(urllib.parse.parse_qs(parsed.query))
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)
@@ -531,6 +548,30 @@ class LocalStack:
         self.twilio.accounts[sms.account_sid] = sms.auth_token
         return telegram, messenger, instagram, sms
 
+    def seed_web_and_email(self) -> tuple[DemoWebChat, DemoEmail]:
+        """The demo tenant's web chat (served at /demo/webchat) and support address (mail: /local/email)."""
+        webchat, email = DemoWebChat(), DemoEmail()
+        seed_webchat_channel(self.resources, webchat)
+        seed_email_channel(self.resources, email)
+        return webchat, email
+
+    def demo_page(self, params: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
+        """The demo shop with the widget of `?channel=` (default demo-webchat); `?user=<id>` signs that customer
+        in (the site's server computes user_hash with the identity secret, as the README shows)."""
+        from shared.services.webchat import identity_hash
+
+        channel_id = (params.get("channel") or [DemoWebChat.channel_id])[0]
+        user = (params.get("user") or [""])[0]
+        identity = ""
+        if user:
+            settings = {"userId": user, "userHash": identity_hash(DemoWebChat.identity_secret, user),
+                        "name": (params.get("name") or [None])[0]}
+            identity = f"<script>window.OmniChatSettings = {json.dumps(settings)};</script>"
+        page = DEMO_PAGE.read_text(encoding="utf-8")
+        page = page.replace("{{WIDGET_URL}}", f"{self.url}/webchat/{urllib.parse.quote(channel_id)}/widget.js")
+        page = page.replace("{{IDENTITY_SCRIPT}}", identity)
+        return 200, {"Content-Type": "text/html; charset=utf-8"}, page.encode()
+
     def wait_idle(self, timeout: float = 30.0, settle: int = 2) -> None:
         """Wait until every queue is empty and no consumer is running, `settle` times in a row."""
         deadline, streak = time.monotonic() + timeout, 0
@@ -555,6 +596,7 @@ def main() -> None:
                        auto_status=os.environ.get("LOCAL_AUTO_STATUS", "true") == "true").start()
     stack.graph.seed_templates(stack.demo.waba_id, DEMO_TEMPLATES)  # the demo WABA's approved templates
     telegram, messenger, instagram, sms = stack.seed_demo_channels()
+    webchat, email = stack.seed_web_and_email()
     print(f"""
 Local stack ready on {stack.url}   (GET {stack.url}/health)
   moto server (AWS_ENDPOINT_URL): {stack.moto_url}
@@ -573,6 +615,11 @@ Local stack ready on {stack.url}   (GET {stack.url}/health)
                          (both signed with X-Hub-Signature-256, app secret {messenger.app_secret})
   SMS channel (Twilio):  {sms.channel_id} ({sms.number}): {stack.url}/webhooks/sms/{sms.channel_id}
                          (X-Twilio-Signature with Auth Token {sms.auth_token}; sends reach /local/twilio)
+  web chat:              open {stack.url}/demo/webchat in a browser (the widget, bottom right; add
+                         ?user=cliente-42 to chat as a signed-in customer); embed: <script
+                         src="{stack.url}/webchat/{webchat.channel_id}/widget.js" async></script>
+  email channel:         {email.address}: curl --data-binary @mail.eml {stack.url}/local/email/inbound
+                         (SES's receipt, locally); answers: GET {stack.url}/local/email/outbox
   REST API:              {stack.url}/v1   (docs: {stack.url}/v1/docs, spec: {stack.url}/v1/openapi.json)
   WebSocket (pushes):    {stack.ws_url}/?token=<agent ID token or API key>   (send {{"action":"ping"}})
   demo API key:          {stack.tenant.api_key}   (Authorization: Bearer … or X-Api-Key)

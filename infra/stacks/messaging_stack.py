@@ -16,6 +16,7 @@ from infra.constructs.api import Api
 from infra.constructs.app_function import AppFunction, FunctionPackage
 from infra.constructs.bots import Bots
 from infra.constructs.data import QUARANTINE_PREFIX, Data
+from infra.constructs.email import INBOUND_EMAIL_PREFIX, EmailReceiving
 from infra.constructs.identity import FederatedProvider, Identity
 from infra.constructs.messaging import Messaging
 from infra.constructs.observability import MAX_QUEUE_AGE_S, Observability
@@ -79,7 +80,7 @@ BOT_CONTEXT = (
 BOT_FUNCTION = "bot_turn"
 # Functions that reach agents' and supervisors' WebSocket connections through the management API: pushes, the
 # pong of a client's ping, and supervisors' "log the agent out" (the api closes the agent's connections).
-WEBSOCKET_MANAGERS = ("realtime_push", "ws_connect", "api")
+WEBSOCKET_MANAGERS = ("realtime_push", "ws_connect", "api", "outbound_sender")  # the sender pushes to web chat
 # Channel secrets the platform API creates and updates under the secret prefix (it never reads them back).
 CHANNEL_SECRET_WRITE_ACTIONS = (
     "secretsmanager:CreateSecret",
@@ -174,6 +175,8 @@ class MessagingStack(Stack):
         )
         for name in WEBSOCKET_MANAGERS:
             self.functions[name].add_environment("WEBSOCKET_MANAGEMENT_URL", self.realtime.management_url)
+        self.functions["webchat_api"].add_environment("WEBSOCKET_PUBLIC_URL", self.realtime.url)
+        self.email = EmailReceiving(self, "Email", bucket=self.data.media_bucket, queue=self.messaging.queues["email"])
         self._grant_access(secret_prefix)
         # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
         # authorizer included); only the functions behind neither need an alarm of their own (ws_connect among
@@ -202,6 +205,8 @@ class MessagingStack(Stack):
         CfnOutput(self, "ApiUrl", value=self.api.url, description="Base URL of the HTTP API")
         CfnOutput(self, "WebSocketUrl", value=self.realtime.url,
                   description="Agents' and supervisors' push channel: connect with ?token=<ID token or API key>")
+        CfnOutput(self, "EmailReceiptRuleSet", value=self.email.rule_set.receipt_rule_set_name,
+                  description="Activate once: aws ses set-active-receipt-rule-set --rule-set-name <this>")
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id,
                   description="Cognito user pool of agents and supervisors")
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id,
@@ -314,6 +319,8 @@ class MessagingStack(Stack):
             ),
         )
 
+        self._grant_channels(table_indexes, channel_secrets, read_channel_secrets, bucket_arn)
+
         operator_secret = self.identity.operator_secret
         user_pool = self.identity.user_pool
 
@@ -360,9 +367,17 @@ class MessagingStack(Stack):
             iam.PolicyStatement(actions=list(CHANNEL_SECRET_WRITE_ACTIONS), resources=[secrets_arn])
         )
         user_pool.grant(platform, *FEDERATION_ACTIONS)
+        email_identities = self.format_arn(service="ses", resource="identity", resource_name="*")
+        platform.add_to_role_policy(iam.PolicyStatement(
+            actions=["ses:CreateEmailIdentity", "ses:GetEmailIdentity"], resources=[email_identities]))
         _explain(
             platform,
             table_indexes,
+            _wildcard(
+                f"Resource::{email_identities}",
+                reason="Connecting an email channel creates (or reads) the SES identity of the tenant's domain, "
+                "known only at runtime; only these two actions.",
+            ),
             _wildcard(
                 f"Resource::{secrets_arn}",
                 reason=f"The platform API creates and updates channel secrets as {secret_prefix}/<tenant>/<channel> "
@@ -433,6 +448,40 @@ class MessagingStack(Stack):
                 "through the files API, keyed by tenant and file id at runtime.",
             ),
         )
+
+    def _grant_channels(self, table_indexes: NagPackSuppression, channel_secrets: NagPackSuppression,
+                        read_channel_secrets: iam.PolicyStatement, bucket_arn: str) -> None:
+        """Web chat's public API and visitors' connections, the email processor and the sender's SES sends."""
+        table, bucket, queues, fn = self.data.table, self.data.media_bucket, self.messaging.queues, self.functions
+        webchat = fn["webchat_api"]
+        table.grant_read_data(webchat)  # the channel, the visitor's thread timeline (gsi1), one message
+        webchat.add_to_role_policy(read_channel_secrets)  # the channel's token key and identity secret
+        queues["inbound"].grant_send_messages(webchat)
+        _explain(webchat, table_indexes, channel_secrets)
+        fn["ws_connect"].add_to_role_policy(read_channel_secrets)  # visitors' session tokens
+        _explain(fn["ws_connect"], channel_secrets)
+
+        email = fn["email_processor"]
+        table.grant_read_write_data(email)  # channels by address, Message-ID threading items
+        bucket.grant_read(email, f"{INBOUND_EMAIL_PREFIX}*")
+        bucket.grant_put(email, "media/*")  # attachments, beside every channel's media
+        queues["inbound"].grant_send_messages(email)
+        _explain(email, table_indexes, _wildcard(
+            "Action::s3:GetBucket*", "Action::s3:GetObject*", "Action::s3:List*", "Action::s3:Abort*",
+            f"Resource::{bucket_arn}/{INBOUND_EMAIL_PREFIX}*", f"Resource::{bucket_arn}/media/*",
+            reason="Read the raw messages SES stored under inbound-email/ (keys are SES message ids) and write "
+            "their attachments under media/ (keys by tenant and message at runtime); nothing else of the bucket."))
+
+        sender = fn["outbound_sender"]
+        identities = self.format_arn(service="ses", resource="identity", resource_name="*")
+        sets = self.format_arn(service="ses", resource="configuration-set", resource_name="*")
+        sender.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendEmail", "ses:SendRawEmail"],
+                                                      resources=[identities, sets]))
+        _explain(sender, _wildcard(
+            f"Resource::{identities}", f"Resource::{sets}",
+            reason="Email channels are connected at runtime with the tenant's own verified domain or address, so "
+            "the sender may send from any verified SES identity of this account (and name a configuration set); "
+            "SES itself refuses unverified ones."))
 
     def _grant_contact_center(self, table_indexes: NagPackSuppression) -> None:
         """The router (routing, the waiting queues, agents' presence) and the WebSocket push channel."""

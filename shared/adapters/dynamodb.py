@@ -2,7 +2,7 @@
 
 Single table, keys `pk`/`sk`, sparse GSIs:
   channel         pk=CHANNEL#<channel_id>                        sk=CHANNEL
-  page account    pk=ACCOUNT#<messenger|instagram>#<account id>  sk=ACCOUNT   -> channel_id
+  page account    pk=ACCOUNT#<messenger|instagram|email>#<account id or address>  sk=ACCOUNT   -> channel_id
   thread          pk=T#<tenant>#TH#<channel>#<contact_key>       sk=THREAD
   message         pk=T#<tenant>#MSG#<channel>#<message_id>       sk=MSG
                   gsi1pk=T#<tenant>#TH#<channel>#<contact_key>   gsi1sk=<iso time>#<message_id>   (thread timeline)
@@ -165,7 +165,7 @@ class DynamoChannels:
     def _index_account(self, channel: Channel) -> None:
         """Messenger/Instagram: Meta posts every Page of an app to one callback URL, so a webhook reaching one
         channel may carry entries of another: this item finds the channel of a Page or Instagram account."""
-        if channel.kind in ("messenger", "instagram"):
+        if channel.kind in ("messenger", "instagram", "email"):  # email: the address finds its channel
             self._table.put_item(Item={**account_key(channel.kind, channel.phone_number_id), "type": "account",
                                        "channel_id": channel.channel_id})
 

@@ -12,10 +12,12 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-IdentityKind = Literal["whatsapp", "whatsapp_bsuid", "messenger", "instagram", "telegram", "email", "phone"]
+IdentityKind = Literal["whatsapp", "whatsapp_bsuid", "messenger", "instagram", "telegram", "webchat", "email",
+                       "phone"]
 # Channel identities are unique per tenant (one contact owns a WhatsApp id). Phone and email are soft:
 # two contacts may share them (a family phone); shared values produce duplicate suggestions instead.
-UNIQUE_IDENTITY_KINDS: frozenset[str] = frozenset({"whatsapp", "whatsapp_bsuid", "messenger", "instagram", "telegram"})
+UNIQUE_IDENTITY_KINDS: frozenset[str] = frozenset({"whatsapp", "whatsapp_bsuid", "messenger", "instagram", "telegram",
+                                                   "webchat"})
 SOFT_IDENTITY_KINDS: frozenset[str] = frozenset({"email", "phone"})
 
 LifecycleStage = Literal["new", "lead", "qualified", "customer", "churned"]

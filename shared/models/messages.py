@@ -56,6 +56,7 @@ class Identity(_Model):
     phone: str | None = None  # E.164 without "+", when known
     name: str | None = None
     username: str | None = None
+    email: str | None = None  # email: the From address; web chat: what the pre-chat form or the site gave
 
 
 class Media(_Model):

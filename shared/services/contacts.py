@@ -407,7 +407,7 @@ class ContactService:
         flagged `over_cap` and not counted.
         """
         wanted: list[Identity] = []
-        if sender.provider in ("telegram", "messenger", "instagram"):  # chat id, PSID, IGSID
+        if sender.provider in ("telegram", "messenger", "instagram", "webchat"):  # chat id, PSID, IGSID, visitor
             wanted.append(Identity(kind=sender.provider, value=sender.key, channel_id=channel_id))
         if sender.user_id and sender.provider == "whatsapp":
             wanted.append(Identity(kind="whatsapp_bsuid", value=sender.user_id, channel_id=channel_id))
@@ -425,10 +425,21 @@ class ContactService:
             contact_id = self._store.find_identity(tenant_id, identity.kind, identity.value)
             if contact_id:
                 break
-        if contact_id is None and phone:
-            owners = self._store.find_soft(tenant_id, "phone", phone)
-            if len(owners) == 1:
-                contact_id = owners[0]
+        email: str | None = None
+        if sender.email:
+            try:
+                email = normalize_email(sender.email)
+            except ValueError:
+                email = None
+        # A phone or address the channel vouches for (the SMS number, SES's verified From) joins the one contact
+        # holding it; a web chat visitor's typed-in phone or email does not (anyone can type anyone's): their
+        # contact is created with it and offered as a duplicate to merge instead.
+        vouched = sender.provider != "webchat"
+        for soft_kind, soft_value in (("phone", phone), ("email", email)):
+            if contact_id is None and soft_value and vouched:
+                owners = self._store.find_soft(tenant_id, soft_kind, soft_value)
+                if len(owners) == 1:
+                    contact_id = owners[0]
         if contact_id is not None:
             contact = self._store.get_contact(tenant_id, contact_id)
             while contact is not None and contact.merged_into:
@@ -439,7 +450,7 @@ class ContactService:
                 if missing:
                     self._attach_learned(contact, missing)
                 return contact.contact_id, False
-        return self._create_from_sender(tenant_id, sender, wanted, phone)
+        return self._create_from_sender(tenant_id, sender, wanted, phone, email)
 
     def _attach_learned(self, contact: Contact, missing: list[Identity]) -> None:
         for _ in range(3):
@@ -459,9 +470,10 @@ class ContactService:
                 return  # another contact already holds it (a concurrent first message); leave it there
 
     def _create_from_sender(self, tenant_id: str, sender: SenderIdentity, wanted: list[Identity],
-                            phone: str | None) -> tuple[str, bool]:
+                            phone: str | None, email: str | None = None) -> tuple[str, bool]:
         now = self._clock.now()
-        identities = list(wanted) + ([Identity(kind="phone", value=phone)] if phone else [])
+        identities = (list(wanted) + ([Identity(kind="phone", value=phone)] if phone else [])
+                      + ([Identity(kind="email", value=email)] if email else []))
         contact = Contact(tenant_id=tenant_id, contact_id=new_id("ct", self._clock), name=sender.name,
                           identities=_dedupe(identities), created_at=now, updated_at=now)
         over_cap = False

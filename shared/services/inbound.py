@@ -15,10 +15,12 @@ from shared.models.envelopes import InboundUnit
 from shared.models.events import CommentReceived, ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
 from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
 from shared.ports import Clock, EventPublisher, MessageStore, StatusApplied, Thread, ThreadTouch
+from shared.services.email_channel import parse_email_unit
 from shared.services.messenger_parser import parse_comment, parse_messaging, parse_page_status
 from shared.services.send_policy import WINDOWED_KINDS, window_open
 from shared.services.sms_parser import parse_sms, parse_sms_status
 from shared.services.telegram_parser import parse_update
+from shared.services.webchat import parse_webchat, parse_webchat_status
 from shared.services.whatsapp_parser import parse_message, parse_status
 
 # A status for a message we do not (yet) know is retried this many times before it is kept as an orphan:
@@ -138,6 +140,10 @@ class InboundService:
             message = parse_messaging(unit.payload, provider=unit.provider, received_at=received_at)
         elif unit.provider == "sms":
             message = parse_sms(unit.payload, received_at=received_at)
+        elif unit.provider == "webchat":
+            message = parse_webchat(unit.payload, received_at=received_at)
+        elif unit.provider == "email":
+            message = parse_email_unit(unit.payload, received_at=received_at)
         else:
             message = parse_message(unit.payload, unit.contacts, unit.value_errors)
         stored = self._store.put_inbound(unit.tenant_id, unit.channel_id, message, received_at=self._clock.now())
@@ -207,6 +213,9 @@ class InboundService:
         elif unit.provider == "sms":
             update = parse_sms_status(unit.payload,
                                       received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
+        elif unit.provider == "webchat":
+            update = parse_webchat_status(unit.payload,
+                                          received_at=datetime.fromtimestamp(unit.received_at_ms / 1000, UTC))
         else:
             update = parse_status(unit.payload)
         broadcast = self._broadcasts.on_status(unit.tenant_id, unit.channel_id, update) if (

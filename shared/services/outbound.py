@@ -11,6 +11,7 @@ from shared.models.channel import Channel
 from shared.models.comments import COMMENT_ADDRESS_PREFIX
 from shared.models.envelopes import OutboundRequest
 from shared.models.events import MessageStatusChanged
+from shared.models.messages import Identity, StatusKind, StatusUpdate
 from shared.ports import (
     ChannelDirectory,
     Clock,
@@ -25,10 +26,12 @@ from shared.ports import (
     TelegramClient,
     WhatsAppClient,
 )
+from shared.services.email_channel import EmailDelivery
 from shared.services.messenger_payloads import build_bodies
 from shared.services.send_policy import Refusal, UnsupportedOnChannel, check_send, message_tag, needs_window
 from shared.services.sms_payloads import build_form
 from shared.services.telegram_payloads import build_call
+from shared.services.webchat import WebChatPush, outbound_view
 from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
 from shared.services.whatsapp_payloads import build_payload
 
@@ -59,7 +62,10 @@ class RetryPolicy:
 class SenderService:
     def __init__(self, *, directory: ChannelDirectory, store: MessageStore, client: WhatsAppClient,
                  telegram: TelegramClient, pages: PageMessagingClient, sms: SmsClient, events: EventPublisher,
-                 clock: Clock, retry: RetryPolicy, service_window: timedelta = timedelta(hours=24)) -> None:
+                 clock: Clock, retry: RetryPolicy, service_window: timedelta = timedelta(hours=24),
+                 webchat: WebChatPush | None = None, email: EmailDelivery | None = None) -> None:
+        self._webchat = webchat
+        self._email = email
         self._sms = sms
         self._directory = directory
         self._store = store
@@ -97,6 +103,8 @@ class SenderService:
                               details=REFUSAL_DETAILS.get(refusal))
         tag = message_tag(channel.kind, request.content, last_inbound_at=last_inbound, now=now, window=self._window,
                           human_agent=request.human_agent)
+        if channel.kind == "webchat":
+            return self._send_webchat(request)
         try:
             result = self._deliver(channel, request, callback_data=request.message_id, tag=tag)
         except UnsupportedOnChannel as exc:  # a form the channel does not have (a reaction on Messenger, ...)
@@ -120,10 +128,47 @@ class SenderService:
         self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
         return SendOutcome("sent", provider_message_id=provider_id)
 
+    def _send_webchat(self, request: OutboundRequest) -> SendOutcome:
+        """Web chat is our own channel: the stored message is the delivery (the widget reads its history); open
+        widgets get it pushed at once, which makes it delivered."""
+        now = self._clock.now()
+        try:
+            view = outbound_view(request, at=now)
+        except UnsupportedOnChannel as exc:
+            return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
+                              details=str(exc))
+        self._store.record_sent(request, provider_message_id=request.message_id, now=now)
+        pushed = (self._webchat.push(request.tenant_id, request.channel_id, request.contact_key, "message", view)
+                  if self._webchat else 0)
+        if pushed:
+            update = StatusUpdate(provider="webchat", provider_message_id=request.message_id,
+                                  status=StatusKind.DELIVERED, raw_status="delivered", at=self._clock.now(),
+                                  recipient=Identity(key=request.contact_key, provider="webchat"))
+            applied = self._store.apply_status(request.tenant_id, request.channel_id, update)
+            if applied is not None and applied.advanced:
+                self._events.publish([MessageStatusChanged(
+                    tenant_id=request.tenant_id, channel_id=request.channel_id, message_id=applied.message_id,
+                    provider_message_id=request.message_id, contact_key=request.contact_key, status="delivered",
+                    previous_status=applied.previous_status)])
+        return SendOutcome("sent", provider_message_id=request.message_id)
+
     def _deliver(self, channel: Channel, request: OutboundRequest, *, callback_data: str | None = None,
                  tag: str | None = None) -> SendResult:
         """The provider call for the channel's kind; raises ProviderSendError (classified the same way for all:
         the Bot API's error_code is the HTTP status, so only 429, 5xx and no answer are retryable)."""
+        if channel.kind == "webchat":  # only read receipts and typing get here: the visitor's widget shows them
+            content = request.content
+            if content.type == "mark_read" and self._webchat is not None:
+                self._webchat.push(request.tenant_id, request.channel_id, request.contact_key, "status",
+                                   {"id": content.message_id, "status": "read"})
+                if content.typing_indicator:
+                    self._webchat.push(request.tenant_id, request.channel_id, request.contact_key, "typing",
+                                       {"on": True})
+            return SendResult(provider_message_id=None)
+        if channel.kind == "email":
+            if request.content.type == "mark_read" or self._email is None:
+                return SendResult(provider_message_id=None)  # email has no read receipt to give
+            return self._email.send(channel, request)
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
         if channel.kind in ("messenger", "instagram"):
             # A caption after its media, a typing indicator after the read receipt: the first call's id is the

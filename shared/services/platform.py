@@ -9,7 +9,7 @@ from typing import Any, Literal, Protocol
 from pydantic import BaseModel, ConfigDict, Field, SecretStr
 
 from shared.errors import Conflict, InvalidInput, NotFound
-from shared.models.channel import Channel
+from shared.models.channel import Channel, EmailSettings, WebChatSettings
 from shared.models.tenancy import SCOPES, TENANT_ID, ApiKey, Plan, Scope, Tenant
 from shared.ports import Clock, ProviderSendError
 from shared.services.auth import key_hash, new_api_key
@@ -99,6 +99,54 @@ PAGE_FIELDS = ["messages", "messaging_postbacks", "message_deliveries", "message
                "messaging_referrals", "message_echoes"]
 
 
+class WebChatChannelInput(BaseModel):
+    """A web chat widget for the tenant's sites."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: str | None = Field(default=None, pattern=CHANNEL_ID, description="Generated when absent")
+    settings: WebChatSettings = Field(default_factory=WebChatSettings)
+    auto_reply_text: str | None = Field(default=None, max_length=4096)
+
+
+class WebChatConnected(BaseModel):
+    channel: Channel
+    widget_url: str
+    embed_html: str = Field(description="Paste into every page (WordPress: a footer/header snippet; Shopify: "
+                            "theme.liquid before </body>; Wix and Squarespace: custom code, all pages)")
+    identity_secret: str = Field(description="Shown once. Your server signs signed-in customers' ids with it: "
+                                 "user_hash = hex(HMAC-SHA256(identity_secret, user_id))")
+
+
+class EmailChannelInput(BaseModel):
+    """An email address (on a domain the tenant controls) as a channel, received and sent through SES."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    channel_id: str | None = Field(default=None, pattern=CHANNEL_ID, description="Generated when absent")
+    address: str = Field(max_length=254, pattern=r"^[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+    settings: EmailSettings = Field(default_factory=EmailSettings)
+    auto_reply_text: str | None = Field(default=None, max_length=4096)
+
+
+class DnsRecord(BaseModel):
+    type: str
+    name: str
+    value: str
+
+
+class EmailConnected(BaseModel):
+    channel: Channel
+    dns_records: list[DnsRecord] = Field(description="Add these to the domain's DNS: DKIM (SES verifies the "
+                                         "domain with them) and MX (mail for the domain reaches SES)")
+    domain_verified: bool
+
+
+class EmailIdentities(Protocol):
+    def ensure_domain(self, domain: str) -> tuple[list[str], bool]:
+        """Create the SES identity of a domain when missing; its DKIM tokens and whether it is verified."""
+
+
 class ChannelConnected(BaseModel):
     channel: Channel
     webhook_url: str
@@ -143,6 +191,8 @@ class ChannelStore(Protocol):
 
     def list_for_tenant(self, tenant_id: str) -> list[Channel]: ...
 
+    def channel_for_account(self, kind: str, account_id: str) -> Channel | None: ...
+
 
 class BotApi(Protocol):
     def call(self, token: str, method: str, params: dict[str, Any]) -> Any:
@@ -162,7 +212,10 @@ class SecretWriter(Protocol):
 
 class PlatformService:
     def __init__(self, *, tenants: TenantStore, channels: ChannelStore, secrets_: SecretWriter, clock: Clock,
-                 secret_prefix: str, telegram: BotApi, pages: PageSetup, twilio: SmsAccount) -> None:
+                 secret_prefix: str, telegram: BotApi, pages: PageSetup, twilio: SmsAccount,
+                 email_identities: EmailIdentities | None = None, ses_region: str = "us-east-1") -> None:
+        self._email_identities = email_identities
+        self._ses_region = ses_region
         self._twilio = twilio
         self._telegram = telegram
         self._pages = pages
@@ -297,6 +350,40 @@ class PlatformService:
         channel = channel.model_copy(update={"callback_url": channel.webhook_url(base_url)})
         self._store_channel(channel, {"app_secret": token, "access_token": token, "verify_token": token})
         return ChannelConnected(channel=channel, webhook_url=channel.webhook_url(base_url), verify_token="")
+
+    def connect_webchat(self, tenant_id: str, data: WebChatChannelInput, *, base_url: str) -> WebChatConnected:
+        """A web chat channel: its widget URL, the one tag to paste, and the identity secret (shown once)."""
+        self.get_tenant(tenant_id)
+        channel_id = self._free_channel_id(tenant_id, data.channel_id, "webchat")
+        identity_secret = secrets.token_urlsafe(32)
+        channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind="webchat", phone_number_id=channel_id,
+                          secret_name=f"{self._prefix}/{tenant_id}/{channel_id}", webchat=data.settings,
+                          auto_reply_text=data.auto_reply_text)
+        self._store_channel(channel, {"app_secret": identity_secret, "verify_token": secrets.token_urlsafe(32),
+                                      "access_token": secrets.token_urlsafe(16)})
+        widget_url = f"{base_url}/webchat/{channel_id}/widget.js"
+        return WebChatConnected(channel=channel, widget_url=widget_url, identity_secret=identity_secret,
+                                embed_html=f'<script src="{widget_url}" async></script>')
+
+    def connect_email(self, tenant_id: str, data: EmailChannelInput) -> EmailConnected:
+        """An address as a channel: one channel per address platform-wide (409 when another has it); the
+        domain's SES identity is created when missing, and the DNS records to add are returned."""
+        self.get_tenant(tenant_id)
+        address = data.address.strip().lower()
+        if self._channels.channel_for_account("email", address) is not None:
+            raise Conflict(f"{address} is already connected")
+        local, _, domain = address.partition("@")
+        channel_id = self._free_channel_id(tenant_id, data.channel_id, f"email-{local[:12]}")
+        tokens, verified = self._email_identities.ensure_domain(domain) if self._email_identities else ([], False)
+        channel = Channel(tenant_id=tenant_id, channel_id=channel_id, kind="email", phone_number_id=address,
+                          display_phone_number=address, secret_name=f"{self._prefix}/{tenant_id}/{channel_id}",
+                          email=data.settings, auto_reply_text=data.auto_reply_text)
+        unused = secrets.token_urlsafe(16)
+        self._store_channel(channel, {"app_secret": unused, "verify_token": unused, "access_token": unused})
+        records = [DnsRecord(type="CNAME", name=f"{t}._domainkey.{domain}", value=f"{t}.dkim.amazonses.com")
+                   for t in tokens]
+        records.append(DnsRecord(type="MX", name=domain, value=f"10 inbound-smtp.{self._ses_region}.amazonaws.com"))
+        return EmailConnected(channel=channel, dns_records=records, domain_verified=verified)
 
     def _free_channel_id(self, tenant_id: str, given: str | None, tag: str) -> str:
         """The given id or a generated one; refused when too long or taken, before any secret is touched (a 409
