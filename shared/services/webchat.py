@@ -384,7 +384,8 @@ class WebChatService:
             visitor = previous
         else:
             visitor = Visitor(channel_id=channel_id, contact_key=ANON_PREFIX + secrets.token_hex(12))
-        if data.prechat is not None or (previous is None and settings.prechat_fields):
+        # The form is for visitors we do not know yet; a signed-in customer is known to the site already.
+        if data.prechat is not None or (previous is None and data.identity is None and settings.prechat_fields):
             visitor = self._with_prechat(visitor, settings, data.prechat or PrechatInput())
         token, expires = sign_token(keys.verify_token.get_secret_value(), visitor, now=now)
         return {"token": token, "visitor_id": visitor.contact_key, "expires_at": _iso(expires),
