@@ -558,13 +558,18 @@ class LocalStack:
     def demo_page(self, params: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         """The demo shop with the widget of `?channel=` (default demo-webchat); `?user=<id>` signs that customer
         in (the site's server computes user_hash with the identity secret, as the README shows)."""
+        from shared.config import get_settings
         from shared.services.webchat import identity_hash
+        from shared.wiring import _directory
 
         channel_id = (params.get("channel") or [DemoWebChat.channel_id])[0]
         user = (params.get("user") or [""])[0]
         identity = ""
-        if user:
-            settings = {"userId": user, "userHash": identity_hash(DemoWebChat.identity_secret, user),
+        directory = _directory(get_settings())
+        channel = directory.get_channel(channel_id)
+        if user and channel is not None:  # what the shop's server does for a signed-in customer
+            secret = directory.get_secrets(channel).app_secret.get_secret_value()
+            settings = {"userId": user, "userHash": identity_hash(secret, user),
                         "name": (params.get("name") or [None])[0]}
             identity = f"<script>window.OmniChatSettings = {json.dumps(settings)};</script>"
         page = DEMO_PAGE.read_text(encoding="utf-8")

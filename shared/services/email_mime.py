@@ -523,7 +523,7 @@ class _HtmlToText(HTMLParser):
             self._pre_depth += 1
         elif tag == "li":
             self._emit("- ")
-        elif tag in ("td", "th") and not self._line_start:
+        elif tag in ("td", "th") and not self._line_start and not self._chunks[-1].endswith(" "):
             self._emit(" ")
 
     def handle_endtag(self, tag: str) -> None:
@@ -550,7 +550,7 @@ class _HtmlToText(HTMLParser):
                     self._emit(line)
             return
         text = _HTML_SPACE.sub(" ", data)
-        if self._line_start:
+        if self._line_start or self._chunks[-1].endswith(" "):
             text = text.lstrip(" ")
         if text:
             self._emit(text)
