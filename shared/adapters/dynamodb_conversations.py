@@ -8,6 +8,8 @@ Messages are read from the thread timeline (gsi1 of the message items) between o
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
@@ -130,6 +132,7 @@ class DynamoConversations:
             direction = "out" if i.get("direction") == "out" else "in"
             at = i.get("sent_at") or i.get("created_at") or str(i["gsi1sk"]).split("#", 1)[0]
             media = i.get("media")
+            raw = _raw_content(i) if '"provider":"email"' in str(i.get("content") or "") else {}
             out.append(
                 MessageView(
                     message_id=str(i.get("message_id") or i.get("provider_message_id") or i["pk"]),
@@ -143,6 +146,18 @@ class DynamoConversations:
                     error_title=i.get("error_title") or None,
                     media=media if isinstance(media, dict) else None,
                     origin=i.get("origin") if direction == "out" else None,
+                    subject=raw.get("subject") or None,
+                    attachments=raw.get("attachments") or None,
                 )
             )
         return out
+
+
+def _raw_content(item: dict[str, Any]) -> dict[str, Any]:
+    """What an inbound message kept raw (email: subject and attachments)."""
+    try:
+        content = json.loads(str(item.get("content") or "{}"))
+    except ValueError:
+        return {}
+    raw = content.get("raw") if isinstance(content, dict) else None
+    return raw if isinstance(raw, dict) else {}

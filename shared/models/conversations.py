@@ -55,6 +55,9 @@ class MessageView(BaseModel):
     media: dict[str, Any] | None = None
     origin: str | None = Field(default=None, description="Who sent an outgoing message: bot:<id>, user:<id>, "
                                                          "key:<id>, system, auto_reply")
+    subject: str | None = Field(default=None, description="Email: the message's subject")
+    attachments: list[dict[str, Any]] | None = Field(
+        default=None, description="Email: filename, content_type, size and s3_key of each attachment")
 
 
 class ConversationDetail(BaseModel):

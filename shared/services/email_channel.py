@@ -249,7 +249,8 @@ class EmailDelivery:
         try:
             raw = build_email(from_address=address, from_name=display, to=[to], subject=subject, text=body,
                               message_id=message_id, in_reply_to=in_reply_to, references=references,
-                              auto_submitted=request.origin == "bot", date=self._clock.now())
+                              auto_submitted=request.origin.startswith(("bot", "auto_reply", "system")),
+                              date=self._clock.now())
         except ValueError as exc:
             raise UnsupportedOnChannel(f"cannot build the email: {exc}") from exc
         ses_id = self._sender.send_raw(address, [to], raw)

@@ -690,7 +690,9 @@ def test_round_trip_keeps_ids_subject_name_text_and_attachment_bytes() -> None:
 
 
 def test_built_message_is_crlf_seven_bit_and_keeps_long_ids_verbatim() -> None:
-    raw = build_reply(headers={"List-Unsubscribe": "<https://acme.example.com/baja/" + "x" * 90 + ">"})
+    # Short non-ASCII lines would fit 8-bit transfer encoding: the body must still be 7-bit clean.
+    raw = build_reply(text="Hola María,\nya salió.",
+                      headers={"List-Unsubscribe": "<https://acme.example.com/baja/" + "x" * 90 + ">"})
 
     head = raw.split(b"\r\n\r\n", 1)[0]
     assert max(raw) < 0x80
@@ -700,6 +702,7 @@ def test_built_message_is_crlf_seven_bit_and_keeps_long_ids_verbatim() -> None:
     assert b"=?" not in head.split(b"\r\nIn-Reply-To:")[1]  # ids and URLs are never RFC 2047-encoded
     assert b"From: Soporte =?utf-8?q?=C3=81cme?= <soporte@acme.com>\r\n" in head
     assert b"Auto-Submitted" not in head
+    assert parse_email(raw).text == "Hola María,\nya salió."
 
 
 def test_plain_reply_is_a_single_text_part_and_html_makes_it_alternative() -> None:
