@@ -475,7 +475,7 @@ class MessagingStack(Stack):
         sender = fn["outbound_sender"]
         identities = self.format_arn(service="ses", resource="identity", resource_name="*")
         sets = self.format_arn(service="ses", resource="configuration-set", resource_name="*")
-        sender.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendEmail", "ses:SendRawEmail"],
+        sender.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendEmail"],  # SES v2 SendEmail, raw content too
                                                       resources=[identities, sets]))
         _explain(sender, _wildcard(
             f"Resource::{identities}", f"Resource::{sets}",
@@ -516,6 +516,7 @@ class MessagingStack(Stack):
         _explain(ws, table_indexes, manage_connections)
 
         _explain(fn["api"], manage_connections)
+        _explain(fn["outbound_sender"], manage_connections)  # web chat: the visitor's open widgets
 
     def _grant_bot_turn(self, *, table_indexes: NagPackSuppression, bucket_arn: str) -> None:
         """The bot engine (shared/wiring.py bot_runtime): sessions and logs in the table, replies to the outbound

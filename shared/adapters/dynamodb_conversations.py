@@ -9,7 +9,6 @@ Messages are read from the thread timeline (gsi1 of the message items) between o
 from __future__ import annotations
 
 import json
-
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any

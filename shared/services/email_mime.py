@@ -16,17 +16,18 @@ Pure Python, standard library only: no boto3, no I/O.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import re
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy as email_policy
-from email.headerregistry import Address, BaseHeader, HeaderRegistry, UnstructuredHeader
+from email.headerregistry import BaseHeader, HeaderRegistry, UnstructuredHeader
 from email.message import EmailMessage, Message
 from email.parser import BytesParser
 from email.policy import EmailPolicy, Policy
-from email.utils import getaddresses, parsedate_to_datetime
+from email.utils import formataddr, getaddresses, parsedate_to_datetime
 from html.parser import HTMLParser
 from typing import Any
 
@@ -83,7 +84,12 @@ class Attachment:
 
 @dataclass(frozen=True, slots=True)
 class ParsedEmail:
-    """What the platform needs from an inbound email. Addresses are lower-cased addr-specs."""
+    """What the platform needs from an inbound email. Addresses are lower-cased addr-specs.
+
+    `text` is the readable body: the text/plain part, else the text/html part converted to text (lines of
+    <blockquote> prefixed with "> "), with LF line endings, at most `max_text_chars` long. `new_text` is `text`
+    without quoted history and signature (`strip_quoted_text`). Msg-ids keep their angle brackets.
+    """
 
     message_id: str
     in_reply_to: tuple[str, ...]
@@ -180,6 +186,9 @@ def _parse_bytes(raw: bytes) -> Message:
 _SURROGATES = re.compile("[\udc80-\udcff]")
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
 _MSG_ID_TOKEN = re.compile(r"<([^<>]*)>")
+# Whitespace between two encoded-words is not text (RFC 2047 §6.2). The stdlib's address parser keeps it, so
+# a long name that a client split mid-word into two encoded-words would come back with a space inside the word.
+_ENCODED_WORD_GAP = re.compile(r"(\?=)\s+(?==\?)")
 
 
 def _raw_values(msg: Message, name: str) -> list[str]:
@@ -248,7 +257,8 @@ def _addresses(msg: Message, *names: str) -> list[tuple[str, str]]:
     found: list[tuple[str, str]] = []
     for name in names:
         for raw in _raw_values(msg, name):
-            found.extend(_parse_address_value(name, _unfold(_unsurrogate(raw))))
+            value = _ENCODED_WORD_GAP.sub(r"\1", _unfold(_unsurrogate(raw)))
+            found.extend(_parse_address_value(name, value))
     return found
 
 
@@ -310,7 +320,9 @@ def _is_auto_submitted(msg: Message) -> bool:
         return True
     if _content_type(msg) == "multipart/report" and _report_type(msg) == "disposition-notification":
         return True  # a read receipt (RFC 8098): machine-made, and not a delivery failure
-    # Outlook puts X-Auto-Response-Suppress on ordinary mail too: alone it says nothing about the sender.
+    # Outlook puts X-Auto-Response-Suppress on ordinary mail too: alone it says nothing about the sender. It
+    # counts only next to another signal; an Auto-Submitted or a listed Precedence already decided above, so
+    # what is left is a Precedence outside the list.
     suppress = set(re.split(r"[\s,]+", _header_text(msg, "X-Auto-Response-Suppress").lower()))
     return bool(suppress & _SUPPRESS_SIGNALS) and bool(precedence)
 
@@ -349,9 +361,9 @@ def _leaves(msg: Message) -> Iterator[Message]:
     stack: list[Message] = [msg]
     while stack:
         part = stack.pop()
-        payload = part.get_payload()
-        if _content_type(part).startswith("multipart/") and isinstance(payload, list):
-            stack.extend(reversed([sub for sub in payload if isinstance(sub, Message)]))
+        # is_multipart(): the payload is a list. get_payload() on a string payload may decode it and raise.
+        if part.is_multipart() and _content_type(part).startswith("multipart/"):
+            stack.extend(reversed([sub for sub in part.get_payload() if isinstance(sub, Message)]))
         else:
             yield part
 
@@ -437,9 +449,9 @@ def _is_inline(part: Message) -> bool:
 def _part_bytes(part: Message) -> bytes:
     """The decoded payload; for an enclosed message, the enclosed message's bytes."""
     try:
-        payload = part.get_payload()
-        if isinstance(payload, list):
-            return b"".join(sub.as_bytes(policy=_SERIALIZE_POLICY) for sub in payload if isinstance(sub, Message))
+        if part.is_multipart():
+            enclosed = part.get_payload()
+            return b"".join(sub.as_bytes(policy=_SERIALIZE_POLICY) for sub in enclosed if isinstance(sub, Message))
         data = part.get_payload(decode=True)
     except Exception:  # an undecodable part is empty, not a failed message
         return b""
@@ -707,12 +719,20 @@ def _normalize_msg_id(value: str) -> str:
 
 
 class _VerbatimHeader(UnstructuredHeader, BaseHeader):
-    """An ASCII header folded only at its own spaces, never rewritten as RFC 2047 encoded-words.
+    """An ASCII header written exactly as given, folded only at its own spaces, never re-encoded.
 
-    The standard folder encodes a word longer than the line as an encoded-word. A msg-id encoded that way
-    matches nothing (RFC 5322 §3.6.4 does not allow it), and a Gmail msg-id after "In-Reply-To: " is already
-    longer than 78 characters. The same applies to the URLs of List-Unsubscribe.
+    The standard folder gets two things wrong here. It encodes any word longer than the line as an
+    encoded-word: a msg-id encoded that way matches nothing (RFC 5322 §3.6.4 does not allow it), and a Gmail
+    msg-id after "In-Reply-To: " is already longer than 78 characters. The URLs of List-Unsubscribe have the
+    same problem. It also sometimes uses the space between two words as the folding whitespace between two
+    encoded-words (Python 3.11 and 3.12). RFC 2047 readers ignore that whitespace, so "de la" arrives as
+    "dela". Display names and subjects are therefore encoded by `_encoded_words` and handed over ready-made.
     """
+
+    @classmethod
+    def parse(cls, value: str, kwds: dict[str, Any]) -> None:
+        super().parse(value, kwds)
+        kwds["decoded"] = value  # as given: encoded-words stay encoded
 
     def fold(self, *, policy: Policy) -> str:
         head = f"{self.name}:"
@@ -722,12 +742,54 @@ class _VerbatimHeader(UnstructuredHeader, BaseHeader):
             if lines[-1] not in (head, "") and len(lines[-1]) + 1 + len(word) > limit:
                 lines.append("")
             lines[-1] += f" {word}"
-        return policy.linesep.join(lines) + policy.linesep
+        folded = policy.linesep.join(lines) + policy.linesep
+        return folded if folded.isascii() else super().fold(policy=policy)  # non-ASCII: let the encoder do it
+
+
+_ENCODED_WORD_BYTES = 45  # base64 of 45 bytes is 60 characters: "=?utf-8?b?…?=" stays within RFC 2047's 75
+
+
+def _encoded_words(text: str) -> str:
+    """`text` as RFC 2047 B encoded-words, split between characters, with the spaces inside the words."""
+    words: list[str] = []
+    chunk: list[str] = []
+    size = 0
+    for char in text:
+        width = len(char.encode("utf-8"))
+        if chunk and size + width > _ENCODED_WORD_BYTES:
+            words.append("".join(chunk))
+            chunk, size = [], 0
+        chunk.append(char)
+        size += width
+    words.append("".join(chunk))
+    return " ".join(f"=?utf-8?b?{base64.b64encode(word.encode('utf-8')).decode('ascii')}?=" for word in words)
+
+
+def _needs_encoding(text: str) -> bool:
+    return not text.isascii() or "=?" in text  # ASCII that looks like an encoded-word must be encoded too
+
+
+def _subject_field(subject: str) -> str:
+    """The subject as it goes on the wire: leading plain ASCII words ("Re:") stay readable, the rest is encoded."""
+    if not _needs_encoding(subject):
+        return subject
+    words = subject.split(" ")
+    first = next(number for number, word in enumerate(words) if _needs_encoding(word))
+    encoded = _encoded_words(" ".join(words[first:]))
+    return " ".join([*words[:first], encoded]) if first else encoded
+
+
+def _from_field(name: str | None, address: str) -> str:
+    if not name:
+        return address
+    if _needs_encoding(name):
+        return f"{_encoded_words(name)} <{address}>"
+    return formataddr((name, address))  # quotes the name when it holds specials
 
 
 def _outbound_policy(verbatim_headers: Sequence[str]) -> EmailPolicy[EmailMessage]:
     registry = HeaderRegistry()
-    for name in ("message-id", "in-reply-to", "references", *verbatim_headers):
+    for name in ("from", "subject", "message-id", "in-reply-to", "references", *verbatim_headers):
         registry.map_to_type(name.lower(), _VerbatimHeader)
     # SMTP: CRLF line endings. 7bit: bodies are quoted-printable or base64, never raw 8-bit.
     return email_policy.SMTP.clone(header_factory=registry, cte_type="7bit")
@@ -752,10 +814,11 @@ def build_email(
     """A complete MIME message (CRLF, 7-bit clean) ready for SES SendRawEmail.
 
     text/plain UTF-8; multipart/alternative when `html` is given; multipart/mixed around it for `attachments`
-    (filename, content type, bytes). Non-ASCII display names, subjects and file names are encoded by the email
-    package (RFC 2047 / RFC 2231). Raises ValueError on anything that could inject a header (a line break in a
-    name, subject, address, id or extra header), on invalid addresses (exactly one `@`, no spaces) and on
-    malformed message ids. SES replaces `message_id` with its own (see `ses_message_id_header`).
+    (filename, content type, bytes). A non-ASCII display name or subject becomes RFC 2047 encoded-words (see
+    `_VerbatimHeader` for why not the email package's), and a non-ASCII file name an RFC 2231 parameter.
+    Raises ValueError on anything that could inject a header (a line break in a name, subject, address, id or
+    extra header), on invalid addresses (exactly one `@`, no spaces) and on malformed message ids. SES
+    replaces `message_id` with its own (see `ses_message_id_header`).
     """
     _check_address(from_address, "from_address")
     if isinstance(to, str) or not to:
@@ -780,9 +843,9 @@ def build_email(
     checked_attachments = [_check_attachment(item) for item in attachments]
 
     msg = EmailMessage(policy=_outbound_policy([name for name, value in extra.items() if value.isascii()]))
-    msg["From"] = Address(display_name=from_name or "", addr_spec=from_address)
+    msg["From"] = _from_field(from_name, from_address)
     msg["To"] = ", ".join(to)
-    msg["Subject"] = subject
+    msg["Subject"] = _subject_field(subject)
     msg["Date"] = date if date is not None else datetime.now(UTC)
     msg["Message-ID"] = message_id
     if in_reply_to is not None:

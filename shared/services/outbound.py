@@ -148,7 +148,7 @@ class SenderService:
             if applied is not None and applied.advanced:
                 self._events.publish([MessageStatusChanged(
                     tenant_id=request.tenant_id, channel_id=request.channel_id, message_id=applied.message_id,
-                    provider_message_id=request.message_id, contact_key=request.contact_key, status="delivered",
+                    provider_message_id=request.message_id, contact_key=request.contact_key, status=update.raw_status,
                     previous_status=applied.previous_status)])
         return SendOutcome("sent", provider_message_id=request.message_id)
 

@@ -27,7 +27,7 @@ from tests.infra.test_template import (
 
 pytestmark = pytest.mark.infra
 
-MANAGERS = {"realtime_push", "ws_connect", "api"}
+MANAGERS = {"realtime_push", "ws_connect", "api", "outbound_sender"}
 
 
 def statements_of(template: Template, function: str) -> list[dict[str, Any]]:
@@ -153,11 +153,13 @@ def test_only_the_pushers_may_manage_connections_and_only_on_this_stage(synthesi
 # --- least privilege of the contact-center functions --------------------------------------------------------------
 
 
-def test_ws_connect_reads_and_writes_items_only_and_reads_no_secret(template_dict: Template) -> None:
+def test_ws_connect_reads_and_writes_items_only_and_reads_only_channel_secrets(template_dict: Template) -> None:
     actions = actions_of(template_dict, "ws_connect")
     services = {a.split(":")[0] for a in actions} - {"logs", "xray"}
 
-    assert services == {"dynamodb", "execute-api"}
+    # secrets: the web chat channel's key that signs visitors' session tokens (GetSecretValue only)
+    assert services == {"dynamodb", "execute-api", "secretsmanager"}
+    assert {a for a in actions if a.startswith("secretsmanager:")} == {"secretsmanager:GetSecretValue"}
     assert {a for a in actions if a.startswith("dynamodb:")} == {
         "dynamodb:GetItem", "dynamodb:UpdateItem", "dynamodb:PutItem", "dynamodb:DeleteItem"}
     _, props = functions_by_name(template_dict)["ws_connect"]

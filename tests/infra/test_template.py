@@ -134,7 +134,8 @@ def test_every_function_gets_the_shared_environment(synthesized: Synthesized) ->
         assert (identity <= env.keys()) is (name != "cognito_pre_token"), name
         assert ("OPERATOR_SECRET_NAME" in env) is (name == "authorizer"), name
         assert ("BOT_LINK_SECRET_NAME" in env) is (name in {"bot_turn", "api"}), name
-        assert ("WEBSOCKET_MANAGEMENT_URL" in env) is (name in {"realtime_push", "ws_connect", "api"}), name
+        assert ("WEBSOCKET_MANAGEMENT_URL" in env) is (
+            name in {"realtime_push", "ws_connect", "api", "outbound_sender"}), name
         assert {var: env.get(var) for var in queue_urls} == queue_urls
         assert env["POWERTOOLS_SERVICE_NAME"] == name
         assert env["POWERTOOLS_METRICS_NAMESPACE"] == "Omnichannel"
@@ -385,7 +386,7 @@ def test_channel_secrets_are_readable_only_under_the_prefix(synthesized: Synthes
     # the API syncs and submits templates with the channel's token; the broadcast worker sends with it; the Telegram
     # webhook checks the secret token
     assert channel_readers == {"whatsapp_webhook", "telegram_webhook", "page_webhook", "sms_webhook", "outbound_sender",
-                               "media_fetcher", "api", "broadcast_worker"}
+                               "media_fetcher", "api", "broadcast_worker", "webchat_api", "ws_connect"}
 
 
 def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) -> None:
@@ -406,6 +407,8 @@ def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) ->
         "authorizer": [operator],
         "api": [channels, link],  # templates at Meta (the channel's token); verifies the links bots sign
         "broadcast_worker": [channels],
+        "webchat_api": [channels],  # the web chat channel's token key and identity secret
+        "ws_connect": [channels],  # visitors' session tokens
         "bot_turn": [
             f"{secret_arn}{Settings().bot_secret_prefix}/*",  # tenants' integration secrets
             f"{secret_arn}{Settings().openai_secret_name}-??????",  # one secret, its random suffix only
@@ -623,7 +626,7 @@ def test_api_5xx_and_send_failures_alarm(template_dict: Template) -> None:
 
 
 def test_every_alarm_notifies_the_alarm_topic(template_dict: Template) -> None:
-    topic_id = only(resources(template_dict, "AWS::SNS::Topic").keys())
+    topic_id = only(k for k in resources(template_dict, "AWS::SNS::Topic") if k.startswith("ObservabilityAlarmTopic"))
     for alarm in resources(template_dict, "AWS::CloudWatch::Alarm").values():
         assert alarm["AlarmActions"] == [{"Ref": topic_id}]
 
@@ -645,3 +648,18 @@ def test_dashboard_charts_the_bot_turns_and_handoffs(template_dict: Template) ->
         ["Omnichannel", "BotTurns", "service", "bot_turn"],
         ["Omnichannel", "BotSessionsEnded_handoff", "service", "bot_turn"],
     ]
+
+
+def test_ses_stores_received_mail_and_notifies_the_email_queue(template_dict: Template) -> None:
+    """The receipt rule: scan (verdicts), S3 action under inbound-email/ with the topic, the topic on the queue."""
+    [rule] = resources(template_dict, "AWS::SES::ReceiptRule").values()
+    props = rule["Rule"]
+    assert props["ScanEnabled"] is True and props["Enabled"] is True
+    [action] = props["Actions"]
+    assert action["S3Action"]["ObjectKeyPrefix"] == "inbound-email/"
+    topic = action["S3Action"]["TopicArn"]["Ref"]
+    [subscription] = resources(template_dict, "AWS::SNS::Subscription").values()
+    assert subscription["TopicArn"] == {"Ref": topic} and subscription["Protocol"] == "sqs"
+    queues = resources(template_dict, "AWS::SQS::Queue")
+    email_queue = next(k for k in queues if k.lower().startswith("messagingemail") and "dlq" not in k.lower())
+    assert subscription["Endpoint"]["Fn::GetAtt"][0] == email_queue

@@ -88,7 +88,8 @@ def test_an_email_is_answered_in_thread_and_the_reply_joins_the_conversation(sta
     conversation = wait_for(lambda: conversation_of(stack, customer))
     # the customer answers our email from another address of theirs: In-Reply-To names our message
     ours = sent["Message-ID"]
-    reply, _ = mail(f"otra-{customer}", "1\n\nEl lun, 23 nov 2026 a las 10:00, Ayuda <ayuda@banco-demo.test> escribió:\n> Hola",
+    quoted = "El lun, 23 nov 2026 a las 10:00, Ayuda <ayuda@banco-demo.test> escribió:\n> Hola"
+    reply, _ = mail(f"otra-{customer}", f"1\n\n{quoted}",
                     subject="Re: Consulta", in_reply_to=ours)
     deliver(stack, reply)
     texts = wait_for(lambda: [m for m in messages_of(stack, conversation["conversation_id"])

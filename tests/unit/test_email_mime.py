@@ -453,6 +453,12 @@ def test_raw_eight_bit_headers_are_decoded(encoding: str) -> None:
                                                                         "jose@example.com")
 
 
+def test_display_name_split_mid_word_into_two_encoded_words_is_joined() -> None:
+    raw = simple("From: =?UTF-8?Q?Mar=C3=ADa_Fern?=\n =?UTF-8?Q?=C3=A1ndez?= <maria@example.com>")
+
+    assert parse_email(raw).from_name == "María Fernández"
+
+
 def test_display_name_given_as_a_comment_is_read() -> None:
     assert parse_email(simple("From: juan@example.com (Juan Perez)")).from_name == "Juan Perez"
 
@@ -462,6 +468,15 @@ def test_unknown_charset_falls_back_to_utf8_without_raising(charset: str) -> Non
     raw = crlf(f"From: a@example.com\nContent-Type: text/plain; charset={charset}\n\nñandú\n")
 
     assert parse_email(raw).text == "ñandú"
+
+
+def test_nul_in_the_charset_of_an_eight_bit_part_does_not_raise() -> None:
+    # Found by fuzzing: Message.get_payload() decodes 8-bit payloads by charset, and NUL makes that raise.
+    raw = (b'From: a@example.com\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="b"\r\n\r\n'
+           b"--b\r\nContent-Type: text/plain; charset=\"utf\x00-8\"\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+           b"se\xc3\xb1al\r\n--b--\r\n")
+
+    assert parse_email(raw).text == "señal"
 
 
 def test_text_is_truncated_to_max_text_chars() -> None:
@@ -700,9 +715,36 @@ def test_built_message_is_crlf_seven_bit_and_keeps_long_ids_verbatim() -> None:
     assert f"\r\nIn-Reply-To: {GMAIL_ID}\r\n".encode() in head
     assert f"References: <root-4521@acme.com>\r\n {SES_MESSAGE_ID}\r\n {GMAIL_ID}\r\n".encode() in head
     assert b"=?" not in head.split(b"\r\nIn-Reply-To:")[1]  # ids and URLs are never RFC 2047-encoded
-    assert b"From: Soporte =?utf-8?q?=C3=81cme?= <soporte@acme.com>\r\n" in head
+    assert b"From: =?utf-8?b?U29wb3J0ZSDDgWNtZQ==?= <soporte@acme.com>\r\n" in head
+    assert b"Subject: Re: Tu pedido =?utf-8?b?bsK6IDQ1MjE=?=\r\n" in head
     assert b"Auto-Submitted" not in head
     assert parse_email(raw).text == "Hola María,\nya salió."
+
+
+@pytest.mark.parametrize(
+    "phrase",
+    [
+        "Centro de Atención al Cliente — Telecomunicaciones Argentinas de Latinoamérica y el Caribe",
+        # Python 3.11/3.12's own folder turns the space in "úÁe içcj" into encoded-word separation, i.e. drops it.
+        "éÓañbf gdhñÁüÁüiñ ÓÁ bícg úÁe içcj fcejÑ bcú",
+        "c dc fúcgúañçÁ íÓéüeajñ çdej cié eeçc hcíÓhibÑ hbgjÁdcí éça eÓañe abíidéçe cjf",
+    ],
+)
+def test_long_non_ascii_name_and_subject_keep_every_space(phrase: str) -> None:
+    raw = build_reply(from_name=phrase, subject=f"Re: {phrase}", in_reply_to=None, references=())
+
+    head = raw.split(b"\r\n\r\n", 1)[0]  # without References: an SES msg-id alone is 82 characters
+    parsed = parse_email(raw)
+    assert (parsed.from_name, parsed.subject) == (phrase, f"Re: {phrase}")
+    assert max(len(line) for line in head.split(b"\r\n")) <= 78
+    assert b"\r\nSubject: Re:\r\n =?utf-8?b?" in head  # the reply prefix stays readable
+
+
+def test_extra_header_holding_encoded_words_is_written_as_given() -> None:
+    raw = build_reply(headers={"X-Cliente": "=?utf-8?q?Jos=C3=A9?="})
+
+    assert max(raw) < 0x80
+    assert b"\r\nX-Cliente: =?utf-8?q?Jos=C3=A9?=\r\n" in raw
 
 
 def test_plain_reply_is_a_single_text_part_and_html_makes_it_alternative() -> None:

@@ -27,7 +27,6 @@ from shared.services.webchat import (
     WebChatService,
     identity_hash,
     item_view,
-    message_id_for,
     outbound_view,
     parse_webchat,
     parse_webchat_status,
@@ -65,7 +64,8 @@ class Directory:
 
     def get_secrets(self, channel: Channel, *, fresh: bool = False) -> ChannelSecrets:
         suffix = "" if channel.channel_id == "wc1" else "-other"
-        return ChannelSecrets(app_secret=SecretStr(IDENTITY_SECRET + suffix), verify_token=SecretStr(TOKEN_KEY + suffix),
+        return ChannelSecrets(app_secret=SecretStr(IDENTITY_SECRET + suffix),
+                              verify_token=SecretStr(TOKEN_KEY + suffix),
                               access_token=SecretStr("x"))
 
 
