@@ -380,11 +380,74 @@ def parser_times(rounds: int = 200) -> dict[str, Any]:
     telegram = telegram_parser_times(rounds * 10)
     messenger = messenger_parser_times(rounds * 10)
     sms = sms_parser_times(rounds * 10)
-    return {**telegram, **messenger, **sms, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
+    web = webchat_parser_times(rounds * 10)
+    email = email_parser_times(rounds * 2)
+    return {**telegram, **messenger, **sms, **web, **email, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
             "total": len(payloads),
             "ours_oracle": len([n for n in accepted_ours if n in oracle_names]),
             "pywa_oracle": len([n for n in accepted_pywa if n in oracle_names]),
             "oracle_total": len([n for n, _ in payloads if n in oracle_names])}
+
+
+def webchat_parser_times(rounds: int) -> dict[str, Any]:
+    """Web chat from the visitor's POST: session token check (HMAC), unit built, canonical parse; a text and a
+    button tap."""
+    from datetime import UTC, datetime
+
+    from shared.services.webchat import (
+        Visitor,
+        message_id_for,
+        parse_webchat,
+        read_token,
+        sign_token,
+    )
+
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    token, _ = sign_token("bench-key", Visitor(channel_id="wc", contact_key="anon:0123456789abcdef", name="Ana",
+                                               email="ana@example.com"), now=now)
+    bodies = [{"client_message_id": "c-0001", "text": "Hola, quiero saber el saldo de mi tarjeta"},
+              {"client_message_id": "c-0002", "reply": {"id": "saldo", "title": "Ver saldo"}}]
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for body in bodies:
+            visitor = read_token("bench-key", token, channel_id="wc", now=now)
+            payload = {"id": message_id_for(visitor.contact_key, str(body["client_message_id"])),
+                       "from": visitor.contact_key, "sent_at_ms": 1, "profile": {"name": visitor.name}}
+            payload.update({k: v for k, v in body.items() if k in ("text", "reply")})
+            parse_webchat(payload, received_at=now)
+    return {"webchat_us": (time.perf_counter() - start) / (rounds * len(bodies)) * 1e6, "webchat_n": len(bodies)}
+
+
+def email_parser_times(rounds: int) -> dict[str, Any]:
+    """Email from the raw MIME SES stored: parse (headers, body choice, quoted history cut, attachments listed)
+    and the canonical parse; a Gmail-style multipart reply and a plain first message."""
+    from datetime import UTC, datetime
+    from email.message import EmailMessage
+
+    from shared.services.email_channel import parse_email_unit
+    from shared.services.email_mime import parse_email
+
+    now = datetime(2026, 11, 22, tzinfo=UTC)
+    first = EmailMessage()
+    first["From"], first["To"], first["Subject"] = "Ana <ana@example.com>", "soporte@acme.test", "Consulta"
+    first["Message-ID"] = "<a1@example.com>"
+    first.set_content("Hola, ¿cuál es el saldo de mi tarjeta?\n\nGracias,\nAna")
+    reply = EmailMessage()
+    reply["From"], reply["To"], reply["Subject"] = "Ana <ana@example.com>", "soporte@acme.test", "Re: Consulta"
+    reply["Message-ID"], reply["In-Reply-To"] = "<a2@example.com>", "<out_1@acme.test>"
+    reply["References"] = "<a1@example.com> <out_1@acme.test>"
+    reply.set_content("Perfecto, gracias.\n\nEl lun, 23 nov 2026 a las 10:00, Soporte <soporte@acme.test> "
+                      "escribió:\n> Tu saldo es $ 1.000\n> Saludos")
+    reply.add_alternative("<p>Perfecto, gracias.</p><blockquote>Tu saldo es $ 1.000</blockquote>", subtype="html")
+    raws = [first.as_bytes(), reply.as_bytes()]
+    parse_email(raws[1])  # warm: the email package imports its header registry lazily
+    start = time.perf_counter()
+    for _ in range(rounds):
+        for raw in raws:
+            mail = parse_email(raw)
+            parse_email_unit({"id": mail.message_id, "from": mail.from_address, "from_address": mail.from_address,
+                              "subject": mail.subject, "text": mail.new_text, "sent_at_ms": 1}, received_at=now)
+    return {"email_us": (time.perf_counter() - start) / (rounds * len(raws)) * 1e6, "email_n": len(raws)}
 
 
 def telegram_parser_times(rounds: int) -> dict[str, Any]:
@@ -616,7 +679,11 @@ def main() -> None:
         f"| ours, Messenger/Instagram webhooks ({parsing['messenger_n']}: oracle fixtures + the kinds they lack) | "
         f"{parsing['messenger_us']:.1f} |",
         f"| ours, Twilio SMS forms ({parsing['sms_n']}: SMS, MMS, 2 status callbacks; signature check included) | "
-        f"{parsing['sms_us']:.1f} |", "",
+        f"{parsing['sms_us']:.1f} |",
+        f"| ours, web chat posts ({parsing['webchat_n']}: text, button tap; session token check included) | "
+        f"{parsing['webchat_us']:.1f} |",
+        f"| ours, emails from raw MIME ({parsing['email_n']}: first message, multipart reply with quoted history) | "
+        f"{parsing['email_us']:.1f} |", "",
         f"Oracle fixtures accepted: ours {parsing['ours_oracle']} of {parsing['oracle_total']}, "
         f"pywa {parsing['pywa_oracle']} of {parsing['oracle_total']} (pywa rejects payloads without "
         f"`contacts[].user_id`).", "",

@@ -50,8 +50,9 @@ __all__ = [
 MAX_REFERENCES = 20  # the thread root plus the 19 most recent ids
 NO_SUBJECT_REPLY = "Re: (sin asunto)"
 MISSING_MESSAGE_ID_DOMAIN = "missing-message-id.invalid"  # RFC 2606: .invalid never resolves
-# An HTML body is cut to this many characters before conversion: the converter is linear but not free, and a
-# multi-megabyte newsletter would otherwise cost seconds to produce text that is truncated anyway.
+# An HTML body is cut to this many characters (or 50 per character of text wanted, if more) before conversion:
+# the converter is linear but not free, and a multi-megabyte newsletter would cost seconds for text that is
+# truncated anyway.
 HTML_INPUT_LIMIT = 1_000_000
 
 _READ_POLICY = email_policy.default

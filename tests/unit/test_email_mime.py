@@ -737,7 +737,7 @@ def test_long_non_ascii_name_and_subject_keep_every_space(phrase: str) -> None:
     parsed = parse_email(raw)
     assert (parsed.from_name, parsed.subject) == (phrase, f"Re: {phrase}")
     assert max(len(line) for line in head.split(b"\r\n")) <= 78
-    assert b"\r\nSubject: Re:\r\n =?utf-8?b?" in head  # the reply prefix stays readable
+    assert b"\r\nSubject: Re:" in head  # the leading plain words stay readable
 
 
 def test_extra_header_holding_encoded_words_is_written_as_given() -> None:
