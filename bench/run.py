@@ -382,8 +382,8 @@ def parser_times(rounds: int = 200) -> dict[str, Any]:
     sms = sms_parser_times(rounds * 10)
     web = webchat_parser_times(rounds * 10)
     email = email_parser_times(rounds * 2)
-    return {**telegram, **messenger, **sms, **web, **email, "ours_us": timed(ours), "pywa_us": timed(theirs), "compared": len(both),
-            "total": len(payloads),
+    return {**telegram, **messenger, **sms, **web, **email, "ours_us": timed(ours), "pywa_us": timed(theirs),
+            "compared": len(both), "total": len(payloads),
             "ours_oracle": len([n for n in accepted_ours if n in oracle_names]),
             "pywa_oracle": len([n for n in accepted_pywa if n in oracle_names]),
             "oracle_total": len([n for n, _ in payloads if n in oracle_names])}
