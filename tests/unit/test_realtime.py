@@ -302,6 +302,12 @@ def ws_handler(monkeypatch: pytest.MonkeyPatch) -> Iterator[tuple[Any, World, Fa
                               "operator": Principal(kind="operator", principal_id="operator:x", scopes=("platform",))})
     monkeypatch.setattr(handler, "get_service", lambda: w.service)
     monkeypatch.setattr(handler, "get_authenticator", lambda: auth)
+
+    class NoVisitors:  # no web chat visitor holds these connections
+        def disconnect(self, connection_id: str) -> None:
+            return None
+
+    monkeypatch.setattr(handler, "get_webchat", lambda: NoVisitors())
     yield handler, w, auth
 
 

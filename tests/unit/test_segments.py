@@ -372,7 +372,7 @@ def test_an_unknown_operator_is_rejected() -> None:
     (cond("lifecycle", "eq", "Customer"), "unknown lifecycle value 'Customer' (use churned, customer, lead, new, "
                                           "qualified)"),
     (cond("channel", "in", ["whatsapp", "sms"]), "unknown channel value 'sms' (use email, instagram, messenger, "
-                                                 "phone, telegram, whatsapp, whatsapp_bsuid)"),
+                                                 "phone, telegram, webchat, whatsapp, whatsapp_bsuid)"),
     (cond("consent.marketing", "eq", None), "'eq' expects a string"),
     (cond("last_inbound_at", "within_days", 0), "'within_days' expects a whole number of days from 1 to 3650"),
     (cond("last_inbound_at", "within_days", 3651), "'within_days' expects a whole number of days from 1 to 3650"),
