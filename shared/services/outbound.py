@@ -142,7 +142,8 @@ class SenderService:
                   if self._webchat else 0)
         if pushed:
             update = StatusUpdate(provider="webchat", provider_message_id=request.message_id,
-                                  status=StatusKind.DELIVERED, raw_status=StatusKind.DELIVERED.value, at=self._clock.now(),
+                                  status=StatusKind.DELIVERED, raw_status=StatusKind.DELIVERED.value,
+                                  at=self._clock.now(),
                                   recipient=Identity(key=request.contact_key, provider="webchat"))
             applied = self._store.apply_status(request.tenant_id, request.channel_id, update)
             if applied is not None and applied.advanced:
