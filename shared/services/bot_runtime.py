@@ -45,7 +45,7 @@ from shared.ports import (
 from shared.services.addons import ImageDescriber, Transcriber
 from shared.services.bot_engine import BotEngine, CompiledBot, TurnContext, compile_bot
 from shared.services.bot_loader import load_definition
-from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.queue_keys import dedup_id, thread_group_id
 
 NO_TURN_TYPES = frozenset({"reaction", "system", "unsupported", "unknown"})
 LEASE_MS = 60_000

@@ -15,8 +15,8 @@ from shared.errors import Conflict, InvalidInput, NotFound
 from shared.models.comments import COMMENT_ADDRESS_PREFIX, Comment
 from shared.models.envelopes import OutboundRequest, TextContent
 from shared.ports import ChannelDirectory, Clock, OutboundQueue
-from shared.services.ingest import dedup_id, thread_group_id
 from shared.services.messenger_payloads import text_fits
+from shared.services.queue_keys import dedup_id, thread_group_id
 
 PRIVATE_REPLY_WINDOW = timedelta(days=7)
 

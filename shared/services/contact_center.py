@@ -38,7 +38,7 @@ from shared.models.envelopes import MarkReadContent, OutboundContent, OutboundRe
 from shared.models.events import AgentCapacityChanged, AgentNotified, AgentStatusChanged, ConversationNoteAdded
 from shared.models.tenancy import Principal
 from shared.ports import ChannelDirectory, Clock, EventPublisher, OutboundQueue, Page, Thread
-from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.routing import RoutingService, render_message
 from shared.services.schedule import is_open, local_day
 from shared.services.send_policy import Refusal, check_send

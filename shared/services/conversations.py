@@ -18,7 +18,7 @@ from shared.models.conversations import (
 from shared.models.crm import Contact
 from shared.models.envelopes import OutboundRequest
 from shared.ports import Clock, OutboundQueue, Page, Thread
-from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.send_policy import Refusal, check_send
 
 

@@ -42,7 +42,7 @@ from shared.services.email_mime import (
     ses_message_id_header,
     ses_verdicts,
 )
-from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.send_policy import UnsupportedOnChannel
 from shared.services.webhook_units import PayloadShapeError, as_dict, nonempty_str
 
@@ -119,7 +119,8 @@ class EmailIngestService:
         bucket, key = nonempty_str(action.get("bucketName")), nonempty_str(action.get("objectKey"))
         if notification.get("notificationType") != "Received" or bucket is None or key is None:
             return EmailOutcome("malformed", reason="not an SES receipt notification with an S3 action")
-        refusal = ses_verdicts(receipt).refusal()
+        verdicts = ses_verdicts(receipt)
+        refusal = verdicts.refusal()
         if refusal is not None:
             return EmailOutcome("refused", reason=refusal)
         recipients = [str(r).strip().lower() for r in receipt.get("recipients") or mail.get("destination") or []]
@@ -134,7 +135,7 @@ class EmailIngestService:
             return EmailOutcome("malformed", reason=str(exc))
         if email.bounce or email.auto_submitted:
             return EmailOutcome("ignored", reason="bounce" if email.bounce else "automatic reply or bulk mail")
-        spam = ses_verdicts(receipt).spam
+        spam = verdicts.spam
         now = self._clock.now()
         outcome = EmailOutcome("enqueued")
         for channel in channels:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -22,6 +21,7 @@ from shared.models.channel import Channel, ChannelKind, ChannelSecrets
 from shared.models.envelopes import InboundUnit
 from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine, QueuedUnit
 from shared.services.messenger_parser import PageKind, split_page_webhook
+from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.signature import verify_challenge, verify_signature
 from shared.services.sms_parser import split_sms_webhook
 from shared.services.telegram_parser import SECRET_HEADER as TELEGRAM_SECRET_HEADER
@@ -31,15 +31,6 @@ from shared.services.twilio_signature import parse_form
 from shared.services.twilio_signature import validate as valid_twilio_signature
 from shared.services.webhook_units import SplitResult
 from shared.services.whatsapp_parser import split_webhook
-
-
-def thread_group_id(tenant_id: str, channel_id: str, contact_key: str) -> str:
-    """FIFO MessageGroupId: one group per tenant + contact thread (hashed: BSUIDs can be 256 chars)."""
-    return hashlib.sha256(f"{tenant_id}#{channel_id}#{contact_key}".encode()).hexdigest()
-
-
-def dedup_id(channel_id: str, key: str) -> str:
-    return hashlib.sha256(f"{channel_id}#{key}".encode()).hexdigest()
 
 
 @dataclass

@@ -47,7 +47,7 @@ from shared.models.events import (
 )
 from shared.observability import logger
 from shared.ports import Clock, EventPublisher, OutboundQueue, Thread
-from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.routing_types import Holder, Outcome, RoutingRecord, StatAdd, Transition
 from shared.services.schedule import is_open, local_day
 from shared.services.text_norm import fold

@@ -36,6 +36,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from shared.errors import ChannelNotFound, Forbidden, InvalidInput, NotFound, Unauthorized
 from shared.models.channel import Channel, WebChatSettings
+from shared.models.crm import normalize_email
 from shared.models.envelopes import InboundUnit, OutboundRequest
 from shared.models.messages import (
     Identity,
@@ -46,8 +47,8 @@ from shared.models.messages import (
     StatusUpdate,
 )
 from shared.ports import ChannelDirectory, Clock, InboundQueue, QueuedUnit
-from shared.services.ingest import dedup_id, thread_group_id
 from shared.services.phone import InvalidPhone, normalize_phone
+from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.send_policy import UnsupportedOnChannel
 from shared.services.webhook_units import PayloadShapeError, as_dict, nonempty_str
 
@@ -59,8 +60,6 @@ MAX_TEXT_CHARS = 4096
 HISTORY_LIMIT = 200
 ANON_PREFIX, USER_PREFIX = "anon:", "user:"
 _USER_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces: the site's own customer id
-_CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{8,64}$")
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 VISIBLE_OUT_STATUSES = frozenset({"accepted", "sent", "delivered", "read"})
 
 
@@ -397,7 +396,7 @@ class WebChatService:
             raise InvalidInput("user_id must be 1-128 printable characters without spaces")
         if not hmac.compare_digest(identity_hash(secret, identity.user_id), identity.user_hash.lower()):
             raise Unauthorized("user_hash does not match user_id: sign it with the channel's identity secret")
-        email = identity.email if identity.email and _EMAIL.match(identity.email) else None
+        email = _valid_email(identity.email)
         return Visitor(channel_id=channel_id, contact_key=USER_PREFIX + identity.user_id, name=identity.name,
                        email=email)
 
@@ -409,8 +408,10 @@ class WebChatService:
         for field in settings.prechat_fields:
             if field.required and not values[field.name]:
                 problems.append(f"{field.label} es obligatorio")
-        if values["email"] and not _EMAIL.match(values["email"]):
-            problems.append("el email no es válido")
+        if values["email"]:
+            values["email"] = _valid_email(values["email"])
+            if values["email"] is None:
+                problems.append("el email no es válido")
         if values["phone"]:
             try:
                 values["phone"] = normalize_phone(values["phone"]).removeprefix("+")
@@ -491,6 +492,14 @@ class WebChatService:
 
     def disconnect(self, connection_id: str) -> VisitorConnection | None:
         return self._connections.remove(connection_id)
+
+
+def _valid_email(value: str | None) -> str | None:
+    """The address as the CRM stores it (shared.models.crm.normalize_email), or None when it is not one."""
+    try:
+        return normalize_email(value) if value else None
+    except ValueError:
+        return None
 
 
 def _claimed_channel(token: str) -> str:

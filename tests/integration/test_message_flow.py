@@ -14,7 +14,7 @@ import pytest
 from infra.local.stack import LocalStack
 from shared.adapters.dynamodb import DynamoMessageStore
 from shared.models.envelopes import OutboundRequest, TemplateContent, TextContent
-from shared.services.ingest import dedup_id, thread_group_id
+from shared.services.queue_keys import dedup_id, thread_group_id
 from tests.integration.conftest import inject_fault, sends_to, table, wait_for
 from tests.integration.payloads import image_message, new_wamid, status, text_message
 
