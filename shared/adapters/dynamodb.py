@@ -5,7 +5,9 @@ Single table, keys `pk`/`sk`, sparse GSIs:
   page account    pk=ACCOUNT#<messenger|instagram|email>#<account id or address>  sk=ACCOUNT   -> channel_id
   thread          pk=T#<tenant>#TH#<channel>#<contact_key>       sk=THREAD
   message         pk=T#<tenant>#MSG#<channel>#<message_id>       sk=MSG
-                  gsi1pk=T#<tenant>#TH#<channel>#<contact_key>   gsi1sk=<iso time>#<message_id>   (thread timeline)
+                  gsi1pk=T#<tenant>#TH#<channel>#<contact_key>   gsi1sk=<iso time>#<message_id>   (thread timeline;
+                  inbound: <iso sent>#<received ms>-<message_id>, because providers stamp whole seconds and two
+                  messages of one second must keep the order the FIFO processed them in)
                   gsi2pk=T#<tenant>#WAMID#<channel>#<wamid>      gsi2sk=MSG   (outbound only, after Meta accepts)
   send claim      (the outbound message item itself, created before the Graph call)
   orphan status   pk=T#<tenant>#ORPHAN#<channel>#<wamid>         sk=STATUS#<status>
@@ -202,7 +204,7 @@ class DynamoMessageStore:
         item = {
             **message_key(tenant_id, channel_id, message.provider_message_id),
             "gsi1pk": thread_key(tenant_id, channel_id, message.sender.key)["pk"],
-            "gsi1sk": f"{_iso(message.sent_at)}#{message.provider_message_id}",
+            "gsi1sk": f"{_iso(message.sent_at)}#{_ms(received_at):013d}-{message.provider_message_id}",
             "type": "message", "direction": "in", "tenant_id": tenant_id, "channel_id": channel_id,
             "message_id": message.provider_message_id, "provider_message_id": message.provider_message_id,
             "contact_key": message.sender.key, "message_type": message.type.value, "text": message.text,

@@ -48,3 +48,23 @@ def test_a_claimed_send_is_in_flight_until_an_outcome_is_recorded_then_done(stac
     assert store.claim_outbound(request, now=now) is OutboundClaim.IN_FLIGHT
     store.record_sent(request, provider_message_id="wamid.CLAIMED", now=now)
     assert store.claim_outbound(request, now=now) is OutboundClaim.DONE
+
+
+def test_two_messages_stamped_with_the_same_second_read_back_in_the_order_they_arrived(stack: LocalStack) -> None:
+    """WhatsApp stamps whole seconds and wamids are random: the timeline must not fall back to id order."""
+    from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.models.conversations import Conversation
+
+    store = DynamoMessageStore(table(stack))
+    sent = datetime.now(UTC).replace(microsecond=0)
+    wa_id = "5491155550192"
+    # the ids sort the other way round from arrival
+    for wamid, text, received in (("wamid.ZZZ-first", "Necesito ayuda", sent + timedelta(milliseconds=120)),
+                                  ("wamid.AAA-second", "Es por una factura", sent + timedelta(milliseconds=870))):
+        message = parse_message({"from": wa_id, "id": wamid, "timestamp": str(int(sent.timestamp())),
+                                 "type": "text", "text": {"body": text}}, [{"wa_id": wa_id}])
+        assert store.put_inbound("demo", "demo-whatsapp", message, received_at=received)  # type: ignore[arg-type]
+    conversation = Conversation(conversation_id="cv_same_second", tenant_id="demo", channel_id="demo-whatsapp",
+                                contact_key=wa_id, opened_at=sent)
+    texts = [m.text for m in DynamoConversations(table(stack)).messages(conversation)]
+    assert texts == ["Necesito ayuda", "Es por una factura"]
