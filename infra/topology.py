@@ -15,6 +15,8 @@ from shared.topology_names import (
     ROUTING_EVENT_TYPES,
     ROUTING_TICK,
     WEBHOOK_EVENT_TYPES,
+    WORKFLOW_EVENT_TYPES,
+    WORKFLOW_TICK,
 )
 from shared.topology_names import EVENT_SOURCE as EVENT_SOURCE  # one name shared with the runtime publisher
 
@@ -135,6 +137,10 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "receipts", 512, 10),
     FunctionSpec("email_processor", "Email channel: SES receipt notifications to inbound messages (verdicts, "
                  "threading, attachments)", 512, 60),
+    FunctionSpec("workflows", "Workflows: triggers from domain events, the durable step engine, waits and cron "
+                 "schedules", 512, 60),
+    FunctionSpec("workflow_webhook", "Incoming-webhook trigger of workflows: checks the workflow's token, enqueues "
+                 "the start", 256, 10),
     FunctionSpec("broadcast_worker", "Broadcasts: prepares audiences, sends buckets paced per number, the "
                  "per-minute schedule and recovery tick", 1024, 900),
 )
@@ -155,6 +161,7 @@ ROUTES: tuple[RouteSpec, ...] = (
     RouteSpec("POST", "/webchat/{channel_id}/messages", "webchat_api"),
     RouteSpec("POST", "/webchat/{channel_id}/read", "webchat_api"),
     RouteSpec("OPTIONS", "/webchat/{channel_id}/{proxy+}", "webchat_api"),  # CORS preflight of the widget's calls
+    RouteSpec("POST", "/hooks/workflows/{workflow_id}", "workflow_webhook"),
     RouteSpec("GET", "/v1/openapi.json", "api"),
     RouteSpec("GET", "/v1/docs", "api"),
     RouteSpec("ANY", "/v1/{proxy+}", "api", auth="tenant"),
@@ -185,6 +192,10 @@ QUEUES: tuple[QueueSpec, ...] = (
     # SES receipt notifications (through SNS): one per received email; the processor is idempotent (Message-ID).
     QueueSpec("email", fifo=False, consumer="email_processor", batch_size=5, max_receive_count=5,
               visibility_timeout_s=360),
+    # Workflows: trigger events, start/resume/continue messages and the Scheduler's timers. Standard: every step
+    # commits with a conditional transaction on the execution, so duplicates and concurrency are harmless.
+    QueueSpec("workflows", fifo=False, consumer="workflows", batch_size=10, max_receive_count=10,
+              visibility_timeout_s=360),
     QueueSpec("broadcasts", fifo=False, consumer="broadcast_worker", batch_size=1, max_receive_count=20,
               visibility_timeout_s=5400, max_concurrency=10),
 )
@@ -195,6 +206,7 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec("integrator-webhooks", WEBHOOK_EVENT_TYPES, "webhooks"),
     RuleSpec("routing", ROUTING_EVENT_TYPES, "routing"),
     RuleSpec("realtime-push", PUSH_EVENT_TYPES, "realtime"),
+    RuleSpec("workflows", WORKFLOW_EVENT_TYPES, "workflows"),
 )
 
 # Once a minute the router re-checks queues that wait for opening hours, expired 24-hour windows and long chats.
@@ -202,6 +214,8 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("routing-tick", rate_minutes=1, target_queue="routing", detail_type=ROUTING_TICK),
     # Starts scheduled broadcasts when due and re-enqueues the work of active ones (lost messages, crashes).
     ScheduleSpec("broadcast-tick", rate_minutes=1, target_queue="broadcasts", detail_type=BROADCAST_TICK),
+    # Starts cron-triggered workflows when due (one execution per workflow, minute and contact).
+    ScheduleSpec("workflow-tick", rate_minutes=1, target_queue="workflows", detail_type=WORKFLOW_TICK),
 )
 
 # The agents' and supervisors' push channel (API Gateway WebSocket API); $connect is authorized by the token.

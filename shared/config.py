@@ -90,6 +90,12 @@ class Settings(BaseModel):
     llm_vision_model: str = "amazon.nova-lite-v1:0"
     openai_base_url: str = ""
     openai_secret_name: str = "omnichannel/platform/openai-key"
+    # Workflows: their queue (start/resume/continue messages and trigger events), and the EventBridge Scheduler
+    # group and role its one-time schedules (waits, question timeouts) put messages on that queue with.
+    workflows_queue_url: str = ""
+    workflows_queue_arn: str = ""
+    workflow_scheduler_group: str = "omnichannel-workflows"
+    workflow_scheduler_role_arn: str = ""
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

@@ -23,3 +23,8 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
 )
 ROUTING_TICK = "RoutingTick"  # detail-type of the per-minute schedule (not a tenant event)
 BROADCAST_TICK = "BroadcastTick"  # the broadcasts' per-minute schedule
+WORKFLOW_TICK = "WorkflowTick"  # the workflows' per-minute schedule (cron triggers)
+# What starts or resumes workflows (their triggers; MessageReceived also answers waiting questions).
+WORKFLOW_EVENT_TYPES: tuple[str, ...] = (
+    "ConversationOpened", "ConversationClosed", "ConversationAssigned", "MessageReceived", "ContactUpdated",
+)

@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from shared.services.users import UserService
     from shared.services.webchat import VisitorPush, WebChatService
     from shared.services.webhooks import WebhookService
+    from shared.services.workflows import WorkflowService
 
 
 def _directory(settings: Settings) -> CachedChannelDirectory:
@@ -624,3 +625,64 @@ def broadcast_service(settings: Settings) -> BroadcastService:
         queue=SqsBroadcastQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
         clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenancy(settings).contact_count,
         events=_events(settings))
+
+
+def _hook_key(settings: Settings) -> bytes:
+    """The workflows' incoming-webhook URL key, derived from the platform's link secret (one secret to rotate)."""
+    import hashlib
+    import hmac
+
+    from shared.adapters import aws
+
+    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.bot_link_secret_name)["SecretString"]
+    return hmac.new(str(secret).encode(), b"workflow-hooks", hashlib.sha256).digest()
+
+
+def workflow_templates() -> dict[str, dict[str, object]]:
+    import json
+    from pathlib import Path
+
+    path = Path(__file__).parent / "data" / "workflow_templates.json"
+    loaded: dict[str, dict[str, object]] = json.loads(path.read_text(encoding="utf-8"))
+    return loaded
+
+
+def workflow_service(settings: Settings) -> WorkflowService:
+    from functools import lru_cache
+
+    from shared.adapters import aws
+    from shared.adapters.bot_delivery import SesEmailSender
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_bots import DynamoBotControl
+    from shared.adapters.dynamodb_contact_center import DynamoContactCenter
+    from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.adapters.dynamodb_workflows import DynamoWorkflows
+    from shared.adapters.http_integrations import HttpxTransport, SecretsManagerJsonReader
+    from shared.adapters.sqs import SqsOutboundQueue
+    from shared.adapters.workflow_queue import SchedulerTimers, SqsWorkQueue
+    from shared.services.integrations import IntegrationRunner
+    from shared.services.workflow_actions import PlatformWorkflowActions
+    from shared.services.workflows import WorkflowService
+
+    table = aws.table(settings.table_name)
+    store = DynamoWorkflows(table)
+    clock = SystemClock()
+    allow = frozenset(h.strip() for h in settings.integrations_allow_private_hosts.split(",") if h.strip())
+    actions = PlatformWorkflowActions(
+        contacts=contact_service(settings), conversations=DynamoConversations(table), threads=_store(settings),
+        directory=_directory(settings),
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url),
+        routing=routing_service(settings), center=DynamoContactCenter(table), notes=DynamoContactCenter(table),
+        events=_events(settings), bots=DynamoBotControl(table),
+        mailer=SesEmailSender(aws.client("ses"), aws.client("s3"), settings.media_bucket, settings.bot_email_from),
+        email_sender=settings.bot_email_from,
+        integrations=IntegrationRunner(transport=HttpxTransport(allow_private=allow),
+                                       secrets=SecretsManagerJsonReader(aws.client("secretsmanager")),
+                                       secret_prefix=settings.bot_secret_prefix),
+        segments=segment_service(settings), clock=clock.now, round_robin=store.round_robin)
+    timers = SchedulerTimers(aws.client("scheduler"), group=settings.workflow_scheduler_group,
+                             queue_arn=settings.workflows_queue_arn, role_arn=settings.workflow_scheduler_role_arn)
+    key = lru_cache(maxsize=1)(lambda: _hook_key(settings))
+    return WorkflowService(store=store, actions=actions, timers=timers,
+                           queue=SqsWorkQueue(aws.client("sqs"), settings.workflows_queue_url), clock=clock,
+                           hook_key=key, templates=workflow_templates)

@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from shared.services.templates import TemplateService
     from shared.services.users import UserService
     from shared.services.webhooks import WebhookService
+    from shared.services.workflows import WorkflowService
 
 
 @lru_cache(maxsize=1)
@@ -122,3 +123,21 @@ def clear() -> None:
         getter = getattr(module, name)
         if callable(getter) and hasattr(getter, "cache_clear"):
             getter.cache_clear()
+
+
+@lru_cache(maxsize=1)
+def workflows() -> WorkflowService:
+    return wiring.workflow_service(get_settings())
+
+
+def public_url(path: str) -> str:
+    """An absolute URL of this API for `path`: the configured public base, else the request's own host."""
+    base = get_settings().public_base_url.rstrip("/")
+    if not base:
+        from functions.api.handler import app
+
+        event = app.current_event
+        host = (event.headers or {}).get("host") or event.request_context.domain_name
+        scheme = "http" if str(host).startswith(("127.0.0.1", "localhost")) else "https"
+        base = f"{scheme}://{host}"
+    return base + path

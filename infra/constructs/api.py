@@ -152,6 +152,12 @@ def _public_route_reason(route: RouteSpec) -> str:
             "Provider webhook route: Meta cannot send auth headers, so the handler authenticates every POST by its "
             "X-Hub-Signature-256 HMAC (app secret) and the GET verification by the channel's verify token."
         )
+    if route.path.startswith("/hooks/workflows/"):
+        return (
+            "Incoming-webhook trigger of a workflow, called by the tenant's own systems: the URL carries the workflow's "
+            "HMAC token (checked in constant time), the tenant comes from the workflow, and the function only enqueues "
+            "a start."
+        )
     if route.path.startswith("/webchat/"):
         return (
             "Web chat's public API for site visitors (no account with us): sessions are HMAC-signed tokens issued by "

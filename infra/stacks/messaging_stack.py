@@ -22,6 +22,7 @@ from infra.constructs.messaging import Messaging
 from infra.constructs.observability import MAX_QUEUE_AGE_S, Observability
 from infra.constructs.realtime import Realtime
 from infra.constructs.workers import Workers
+from infra.constructs.workflows import Workflows
 from infra.topology import FUNCTIONS, QUEUES, ROUTES, RULES, SCHEDULES, TABLE, WEBSOCKET_ROUTES
 from infra.topology import function as function_spec
 from shared.config import Settings
@@ -177,6 +178,18 @@ class MessagingStack(Stack):
             self.functions[name].add_environment("WEBSOCKET_MANAGEMENT_URL", self.realtime.management_url)
         self.functions["webchat_api"].add_environment("WEBSOCKET_PUBLIC_URL", self.realtime.url)
         self.email = EmailReceiving(self, "Email", bucket=self.data.media_bucket, queue=self.messaging.queues["email"])
+        self.workflows = Workflows(self, "WorkflowTimers", queue=self.messaging.queues["workflows"],
+                                   group_name=f"{self.stack_name}-workflows")
+        workflow_env = {
+            "WORKFLOWS_QUEUE_ARN": self.messaging.queues["workflows"].queue_arn,
+            "WORKFLOW_SCHEDULER_GROUP": self.workflows.group_name,
+            "WORKFLOW_SCHEDULER_ROLE_ARN": self.workflows.role.role_arn,
+            "BOT_LINK_SECRET_NAME": self.bot_settings["BOT_LINK_SECRET_NAME"],
+            "BOT_SECRET_PREFIX": self.bot_settings["BOT_SECRET_PREFIX"],
+        }
+        for name in ("workflows", "workflow_webhook", "api"):
+            for key, value in workflow_env.items():
+                self.functions[name].add_environment(key, value)
         self._grant_access(secret_prefix)
         # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
         # authorizer included); only the functions behind neither need an alarm of their own (ws_connect among
@@ -417,6 +430,7 @@ class MessagingStack(Stack):
         _explain(pre_token, table_indexes)
 
         self._grant_contact_center(table_indexes)
+        self._grant_workflows(table_indexes)
         self._grant_broadcasts(table_indexes, channel_secrets, read_channel_secrets, bucket_arn)
 
     def _grant_broadcasts(self, table_indexes: NagPackSuppression, channel_secrets: NagPackSuppression,
@@ -517,6 +531,52 @@ class MessagingStack(Stack):
 
         _explain(fn["api"], manage_connections)
         _explain(fn["outbound_sender"], manage_connections)  # web chat: the visitor's open widgets
+
+    def _grant_workflows(self, table_indexes: NagPackSuppression) -> None:
+        """The workflow engine (shared/wiring.py workflow_service) acts through the platform's services: the table
+        (definitions, executions, contacts, conversations, routing), events, the outbound and its own queue, its
+        Scheduler group (waits), the link key (webhook URLs), integration secrets (HTTP steps) and SES (emails).
+        The public webhook only reads the workflow and enqueues; the api also enqueues manual runs."""
+        table, bus, queues = self.data.table, self.messaging.bus, self.messaging.queues
+        engine, hook, api = self.functions["workflows"], self.functions["workflow_webhook"], self.functions["api"]
+        table.grant_read_write_data(engine)
+        bus.grant_put_events_to(engine)
+        queues["outbound"].grant_send_messages(engine)
+        queues["workflows"].grant_send_messages(engine)  # continuations, trigger-another-workflow, cron fan-out
+        engine.add_to_role_policy(iam.PolicyStatement(actions=["scheduler:CreateSchedule"],
+                                                      resources=[self.workflows.schedules_arn]))
+        engine.add_to_role_policy(iam.PolicyStatement(actions=["iam:PassRole"],
+                                                      resources=[self.workflows.role.role_arn]))
+        bot_secrets_arn = self._secret_arn(f"{self.bot_settings['BOT_SECRET_PREFIX']}/*")
+        engine.add_to_role_policy(iam.PolicyStatement(
+            actions=["secretsmanager:GetSecretValue"], resources=[bot_secrets_arn, self.bots.link_secret.secret_arn]))
+        ses_identities = self.format_arn(service="ses", resource="identity", resource_name="*")
+        engine.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendRawEmail"], resources=[ses_identities]))
+        _explain(
+            engine,
+            table_indexes,
+            _wildcard(
+                f"Resource::{self.workflows.schedules_arn}",
+                reason="One-time schedules are created per execution and step at runtime, named <execution>-<seq>, "
+                "only inside this stack's workflows schedule group; CreateSchedule is the only action.",
+            ),
+            _wildcard(
+                f"Resource::{bot_secrets_arn}",
+                reason=f"HTTP steps read integration secrets created per tenant at runtime as "
+                f"{self.bot_settings['BOT_SECRET_PREFIX']}/<tenant>/<name>; GetSecretValue only.",
+            ),
+            _wildcard(
+                f"Resource::{ses_identities}",
+                reason="Send-email steps send from the platform's verified sender identity, known at runtime; "
+                "SendRawEmail only, only identities of this account and region.",
+            ),
+        )
+        table.grant(hook, "dynamodb:GetItem")  # the workflow of the hook
+        queues["workflows"].grant_send_messages(hook)
+        hook.add_to_role_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"],
+                                                    resources=[self.bots.link_secret.secret_arn]))
+        _explain(hook, table_indexes)
+        queues["workflows"].grant_send_messages(api)  # manual runs
 
     def _grant_bot_turn(self, *, table_indexes: NagPackSuppression, bucket_arn: str) -> None:
         """The bot engine (shared/wiring.py bot_runtime): sessions and logs in the table, replies to the outbound

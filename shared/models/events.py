@@ -93,6 +93,10 @@ class ContactCreated(ContactEvent):
 
 class ContactUpdated(ContactEvent):
     changes: tuple[str, ...] = ()
+    tags_added: tuple[str, ...] = ()
+    tags_removed: tuple[str, ...] = ()
+    fields_changed: tuple[str, ...] = ()  # custom fields whose value changed, and "lifecycle"
+    actor: str | None = None  # who changed it (workflow:<execution> bounds workflow chains)
 
 
 class ContactMerged(ContactEvent):

@@ -386,17 +386,10 @@ class CloseConversationStep(_Step):
 
 
 class BotStep(_Step):
-    """Turn the bot on or off for the conversation, or start one of its flows."""
+    """Turn the bot on (it answers the customer's next message) or off for the conversation."""
 
     type: Literal["bot"]
-    action: Literal["on", "off", "start_flow"]
-    flow: str | None = None
-
-    @model_validator(mode="after")
-    def _flow(self) -> BotStep:
-        if (self.action == "start_flow") != bool(self.flow):
-            raise ValueError("`flow` goes with action start_flow, and only with it")
-        return self
+    action: Literal["on", "off"]
 
 
 class TriggerWorkflowStep(_Step):

@@ -212,7 +212,8 @@ class ContactService:
         return contact
 
     def _save(self, before: Contact, after: Contact, *, actor: str, kind: str, summary: str,
-              changes: Sequence[str], added: Sequence[Identity] = (), removed: Sequence[Identity] = ()) -> Contact:
+              changes: Sequence[str], added: Sequence[Identity] = (), removed: Sequence[Identity] = ()
+              ) -> Contact:
         now = self._clock.now()
         after = after.model_copy(update={"updated_at": now, "version": before.version + 1})
         try:
@@ -223,7 +224,16 @@ class ContactService:
             raise Conflict(f"the {exc.kind} identity '{exc.value}' already belongs to contact {exc.owner}") from None
         self._store.add_activity(after.tenant_id, after.contact_id, Activity(
             at=now, kind=kind, summary=summary, data={"actor": actor, "changes": list(changes)}))
-        self._publish(ContactUpdated(tenant_id=after.tenant_id, contact_id=after.contact_id, changes=tuple(changes)))
+        tags_before, tags_after = set(before.tags), set(after.tags)
+        fields_changed = sorted(k for k in set(before.fields) | set(after.fields)
+                                if before.fields.get(k) != after.fields.get(k))
+        if before.lifecycle != after.lifecycle:
+            fields_changed.append("lifecycle")
+        self._publish(ContactUpdated(
+            tenant_id=after.tenant_id, contact_id=after.contact_id, changes=tuple(changes),
+            tags_added=tuple(t for t in after.tags if t not in tags_before),
+            tags_removed=tuple(t for t in before.tags if t not in tags_after),
+            fields_changed=tuple(fields_changed), actor=actor))
         return after
 
     def _live(self, tenant_id: str, contact_id: str) -> Contact:

@@ -37,6 +37,7 @@ from shared.models.workflows import (
     AT_MOST_ONCE,
     END,
     NEEDS_CONVERSATION,
+    TRIGGER_TYPES,
     AddNoteStep,
     AskQuestionStep,
     AssignStep,
@@ -70,6 +71,10 @@ MAX_DEPTH = 5
 STEPS_PER_INVOCATION = 25
 MAX_WORKFLOWS_PER_TENANT = 100
 MAX_INVALID_ANSWERS = 2
+TRIGGER_AND_STEP_TAGS = frozenset(TRIGGER_TYPES) | frozenset({
+    "send_message", "ask_question", "assign", "branch", "wait", "http_request", "update_contact", "add_note",
+    "close_conversation", "bot", "trigger_workflow", "send_email", "set_variable", "field", "business_hours",
+    "time_of_day"})
 
 
 # --- ports ----------------------------------------------------------------------------------------------------
@@ -152,7 +157,7 @@ class WorkflowActions(Protocol):
     def close(self, tenant_id: str, conversation_id: str, *, category: str | None, note: str | None,
               actor: str) -> None: ...
 
-    def bot(self, tenant_id: str, conversation_id: str, *, action: str, flow: str | None, key: str) -> None: ...
+    def bot(self, tenant_id: str, conversation_id: str, *, action: str) -> None: ...
 
     def send_email(self, tenant_id: str, *, to: str, subject: str, body: str) -> str: ...
 
@@ -264,6 +269,47 @@ def conditions_hold(conditions: Sequence[Any], match: str, context: Mapping[str,
     return match == "all"
 
 
+# --- definitions from JSON or YAML --------------------------------------------------------------------------
+
+def parse_definition(definition: Mapping[str, Any] | None = None, source: str | None = None) -> WorkflowInput:
+    """A definition from a JSON object or from YAML/JSON text; InvalidInput lists every problem with its place
+    (`steps[2].next: unknown step 'x'`, `trigger.cron: cron field 2 (hour): 25 is outside 0-23`)."""
+    import yaml
+    from pydantic import ValidationError
+
+    if (definition is None) == (source is None):
+        raise InvalidInput("give `definition` (a JSON object) or `source` (YAML or JSON text)")
+    data: Any = definition
+    if source is not None:
+        try:
+            data = yaml.safe_load(source)
+        except yaml.YAMLError as exc:
+            mark = getattr(exc, "problem_mark", None)
+            where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+            raise InvalidInput(f"the source is not valid YAML{where}: {getattr(exc, 'problem', exc)}") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("the source must be a mapping (name, trigger, steps)")
+    try:
+        return WorkflowInput.model_validate(data)
+    except ValidationError as exc:
+        errors = [{"field": _loc(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")}
+                  for e in exc.errors()]
+        raise InvalidInput(f"the workflow definition has {len(errors)} problem(s): "
+                           + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors) from None
+
+
+def _loc(loc: Sequence[Any]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        elif part in TRIGGER_AND_STEP_TAGS:
+            continue  # the discriminated union's tag adds nothing a person needs
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(definition)"
+
+
 # --- the service ----------------------------------------------------------------------------------------------
 
 @dataclass
@@ -296,7 +342,7 @@ def closed_by_kind(closed_by: str) -> str:
 
 class WorkflowService:
     def __init__(self, *, store: WorkflowStore, actions: WorkflowActions, timers: Timers, queue: WorkQueue,
-                 clock: Clock, hook_key: bytes, new_id: Callable[[], str] | None = None,
+                 clock: Clock, hook_key: bytes | Callable[[], bytes], new_id: Callable[[], str] | None = None,
                  templates: Callable[[], Mapping[str, dict[str, Any]]] | None = None) -> None:
         self._store = store
         self._actions = actions
@@ -446,7 +492,8 @@ class WorkflowService:
         """The secret part of a workflow's incoming-webhook URL: HMAC of tenant and workflow with the platform's
         hook key (nothing to store; rotating the key changes every URL)."""
         message = f"{workflow.tenant_id}:{workflow.workflow_id}".encode()
-        return hmac.new(self._hook_key, message, hashlib.sha256).hexdigest()[:40]
+        key = self._hook_key() if callable(self._hook_key) else self._hook_key
+        return hmac.new(key, message, hashlib.sha256).hexdigest()[:40]
 
     def hook_url_path(self, workflow: Workflow) -> str:
         return f"/hooks/workflows/{workflow.workflow_id}?token={self.hook_token(workflow)}"
@@ -832,8 +879,8 @@ class WorkflowService:
             return Outcome(output={"closed": conversation_id})
         if isinstance(step, BotStep):
             conversation_id = str(self._conversation_id(x))
-            self._actions.bot(tenant_id, conversation_id, action=step.action, flow=step.flow, key=key)
-            return Outcome(output={"bot": step.action, **({"flow": step.flow} if step.flow else {})})
+            self._actions.bot(tenant_id, conversation_id, action=step.action)
+            return Outcome(output={"bot": step.action})
         if isinstance(step, TriggerWorkflowStep):
             if x.depth + 1 > MAX_DEPTH:
                 return Outcome(error=f"trigger_workflow: more than {MAX_DEPTH} workflows deep", fail=True)

@@ -123,6 +123,8 @@ def test_only_public_routes_suppress_the_no_authorizer_finding_each_with_its_rea
             assert "HMAC" in reason, spec
         elif spec.path.startswith("/webchat/"):
             assert "signed tokens" in reason, spec
+        elif spec.path.startswith("/hooks/workflows/"):
+            assert "HMAC token" in reason, spec
         else:
             assert "documentation" in reason, spec
 
@@ -258,7 +260,7 @@ def test_authorizer_only_gets_and_touches_items(template_dict: Template) -> None
     assert not {a for a in actions if a.split(":")[0] in {"s3", "sqs", "events", "cognito-idp"}}
 
 
-def test_api_can_send_to_the_outbound_jobs_and_broadcasts_queues_only(synthesized: Synthesized) -> None:
+def test_api_can_send_to_the_outbound_jobs_broadcasts_and_workflows_queues_only(synthesized: Synthesized) -> None:
     queues = queues_by_name(synthesized.template)
     by_name = {spec.name: queues[queue_name(synthesized, spec)][0] for spec in QUEUES}
     sent_to = {
@@ -267,7 +269,7 @@ def test_api_can_send_to_the_outbound_jobs_and_broadcasts_queues_only(synthesize
         if "sqs:SendMessage" in as_list(s["Action"])
         for resource in as_list(s["Resource"])
     }
-    assert sent_to == {by_name["outbound"], by_name["jobs"], by_name["broadcasts"]}
+    assert sent_to == {by_name["outbound"], by_name["jobs"], by_name["broadcasts"], by_name["workflows"]}
 
 
 def test_api_objects_are_limited_to_the_files_imports_and_exports_prefixes(template_dict: Template) -> None:

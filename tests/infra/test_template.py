@@ -133,7 +133,8 @@ def test_every_function_gets_the_shared_environment(synthesized: Synthesized) ->
         # the pre-token trigger is attached to the pool, so it cannot reference it (circular dependency)
         assert (identity <= env.keys()) is (name != "cognito_pre_token"), name
         assert ("OPERATOR_SECRET_NAME" in env) is (name == "authorizer"), name
-        assert ("BOT_LINK_SECRET_NAME" in env) is (name in {"bot_turn", "api"}), name
+        assert ("BOT_LINK_SECRET_NAME" in env) is (name in {"bot_turn", "api", "workflows", "workflow_webhook"}), name
+        assert ("WORKFLOW_SCHEDULER_ROLE_ARN" in env) is (name in {"api", "workflows", "workflow_webhook"}), name
         assert ("WEBSOCKET_MANAGEMENT_URL" in env) is (
             name in {"realtime_push", "ws_connect", "api", "outbound_sender"}), name
         assert {var: env.get(var) for var in queue_urls} == queue_urls
@@ -414,6 +415,9 @@ def test_every_secret_read_is_one_the_function_uses(synthesized: Synthesized) ->
             f"{secret_arn}{Settings().openai_secret_name}-??????",  # one secret, its random suffix only
             link,
         ],
+        # HTTP steps' integration secrets; the link key derives the incoming-webhook URL tokens
+        "workflows": [f"{secret_arn}{Settings().bot_secret_prefix}/*", link],
+        "workflow_webhook": [link],
     }
 
 
@@ -440,7 +444,9 @@ def holders(template: Template, action: str) -> set[str]:
     ],
 )
 def test_only_the_bot_turn_reaches_ai_and_email_and_sms(template_dict: Template, action: str) -> None:
-    assert holders(template_dict, action) == {"bot_turn"}
+    # workflows' send_email steps email through SES too
+    assert holders(template_dict, action) == ({"bot_turn", "workflows"} if action == "ses:SendRawEmail"
+                                              else {"bot_turn"})
 
 
 def test_bot_turn_reaches_only_the_services_it_uses(template_dict: Template) -> None:
@@ -532,7 +538,7 @@ def test_link_key_is_a_generated_secret_kept_on_delete(synthesized: Synthesized)
     assert synthesized.template["Outputs"]["BotLinkSecretName"]["Value"] == name
     readers = {fn for fn, secrets in secret_readers(synthesized.template).items()
                if {"Ref": secret_id(synthesized.template, name)} in secrets}  # fmt: skip
-    assert readers == {"bot_turn", "api"}
+    assert readers == {"bot_turn", "api", "workflows", "workflow_webhook"}
 
 
 def test_bot_turn_queue_retries_a_coalescing_record_up_to_30_times(synthesized: Synthesized) -> None:
@@ -575,7 +581,7 @@ def test_event_publishers_may_put_events(template_dict: Template) -> None:
     publishers = {name for name, _ in functions_by_name(template_dict).items()
                   if "events:PutEvents" in actions_of(template_dict, name)}  # fmt: skip
     assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker", "bot_turn",
-                          "router", "broadcast_worker"}
+                          "router", "broadcast_worker", "workflows"}
 
 
 # --- observability -----------------------------------------------------------------------------------------

@@ -19,8 +19,9 @@ def routers() -> list[Any]:
         transcripts,
         users,
         webhooks,
+        workflows,
     )
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
             webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router,
-            broadcasts.router]
+            broadcasts.router, workflows.router]
