@@ -154,9 +154,9 @@ def _public_route_reason(route: RouteSpec) -> str:
         )
     if route.path.startswith("/hooks/workflows/"):
         return (
-            "Incoming-webhook trigger of a workflow, called by the tenant's own systems: the URL carries the workflow's "
-            "HMAC token (checked in constant time), the tenant comes from the workflow, and the function only enqueues "
-            "a start."
+            "Incoming-webhook trigger of a workflow, called by the tenant's own systems: the URL carries the "
+            "workflow's HMAC token (checked in constant time), the tenant comes from the workflow, and the function "
+            "only enqueues a start."
         )
     if route.path.startswith("/webchat/"):
         return (

@@ -35,6 +35,11 @@ class LocalResources:
                "USER_POOL_ID": self.user_pool_id, "USER_POOL_CLIENT_ID": self.user_pool_client_id}
         for spec in topology.QUEUES:
             env[spec.env_var] = self.queue_urls[spec.name]
+        # workflow waits: one-time schedules in moto's EventBridge Scheduler; the local stack fires them (moto
+        # stores schedules but never runs them)
+        env["WORKFLOWS_QUEUE_ARN"] = self.queue_arns["workflows"]
+        env["WORKFLOW_SCHEDULER_GROUP"] = f"{self.prefix}-workflows"
+        env["WORKFLOW_SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::123456789012:role/{self.prefix}-workflow-scheduler"
         return env
 
 
@@ -87,6 +92,7 @@ def provision(prefix: str = "omnichannel", *, visibility_timeout_s: int | None =
         events.put_targets(Rule=f"{prefix}-{rule.name}", EventBusName=res.bus_name,
                            Targets=[{"Id": rule.target_queue, "Arn": res.queue_arns[rule.target_queue]}])
         res.rule_targets[rule.name] = rule.target_queue
+    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=f"{prefix}-workflows")
     res.user_pool_id, res.user_pool_client_id = _user_pool(prefix)
     return res
 

@@ -26,6 +26,7 @@ import urllib.request
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
@@ -335,6 +336,9 @@ class LocalStack:
                                          name=f"schedule-{name}")
                 timer.start()
                 self._timers.append(timer)
+            timer = threading.Thread(target=self._fire_schedules_forever, daemon=True, name="workflow-timers")
+            timer.start()
+            self._timers.append(timer)
         return self
 
     def stop(self) -> None:
@@ -466,6 +470,45 @@ class LocalStack:
             except Exception as exc:  # keep ticking; print what went wrong
                 if not self.stopping.is_set():
                     print(f"[schedule {name}] {exc!r}", file=sys.stderr)
+
+    def fire_schedules(self, now: datetime | None = None) -> int:
+        """Fire the workflow timers (one-time EventBridge Scheduler schedules) due at `now` (default: the real
+        time; tests pass a later time to play a wait of hours or days): what Scheduler does in AWS. Each is sent
+        to its target queue once and deleted (ActionAfterCompletion=DELETE)."""
+        import boto3
+
+        from shared.adapters.sqs import queue_url_from_arn
+
+        client = boto3.client("scheduler", region_name=REGION)
+        group = f"{self.prefix}-workflows"
+        at = now or datetime.now(UTC)
+        fired = 0
+        for summary in client.list_schedules(GroupName=group).get("Schedules", []):
+            name = summary["Name"]
+            try:
+                schedule = client.get_schedule(Name=name, GroupName=group)
+            except client.exceptions.ResourceNotFoundException:
+                continue
+            expression = str(schedule.get("ScheduleExpression", ""))
+            if not expression.startswith("at("):
+                continue
+            due = datetime.fromisoformat(expression[3:-1]).replace(tzinfo=UTC)
+            if due > at:
+                continue
+            target = schedule["Target"]
+            boto3.client("sqs", region_name=REGION).send_message(
+                QueueUrl=queue_url_from_arn(target["Arn"], self.moto_url), MessageBody=target.get("Input") or "{}")
+            client.delete_schedule(Name=name, GroupName=group)
+            fired += 1
+        return fired
+
+    def _fire_schedules_forever(self) -> None:
+        while not self.stopping.wait(1.0):
+            try:
+                self.fire_schedules()
+            except Exception as exc:  # keep firing; print what went wrong
+                if not self.stopping.is_set():
+                    print(f"[workflow timers] {exc!r}", file=sys.stderr)
 
     def tick(self, name: str) -> None:
         """Send a schedule's message now (what its EventBridge rule does once per period)."""

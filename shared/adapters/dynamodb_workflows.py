@@ -88,19 +88,21 @@ class DynamoWorkflows:
             items.append({"Put": {"TableName": self._table.name, "Item": {
                 "pk": f"WFHOOK#{wid}", "sk": "WFHOOK", "tenant_id": t}}})
         old_cron = self._cron_item(t, wid)
-        if old_cron is not None:
-            items.append({"Delete": {"TableName": self._table.name, "Key": {"pk": "WFCRON", "sk": old_cron}}})
+        new_cron: str | None = None
         if trigger == "schedule" and workflow.enabled:
             from shared.services.workflow_time import Cron
 
             spec: Any = workflow.trigger
-            next_run = Cron.parse(spec.cron, spec.time_zone).next_after(workflow.updated_at)
+            new_cron = _cron_sk(Cron.parse(spec.cron, spec.time_zone).next_after(workflow.updated_at), t, wid)
+        if old_cron is not None and old_cron != new_cron:
+            items.append({"Delete": {"TableName": self._table.name, "Key": {"pk": "WFCRON", "sk": old_cron}}})
+        if new_cron is not None:
+            next_run = new_cron.split("#", 1)[0]
             items.append({"Put": {"TableName": self._table.name, "Item": {
-                "pk": "WFCRON", "sk": _cron_sk(next_run, t, wid), "tenant_id": t, "workflow_id": wid,
-                "next_run": _iso(next_run)}}})
+                "pk": "WFCRON", "sk": new_cron, "tenant_id": t, "workflow_id": wid, "next_run": next_run}}})
             items.append({"Update": {"TableName": self._table.name, "Key": {"pk": _wf_pk(t, wid), "sk": "CRON"},
                                      "UpdateExpression": "SET cron_sk = :s",
-                                     "ExpressionAttributeValues": {":s": _cron_sk(next_run, t, wid)}}})
+                                     "ExpressionAttributeValues": {":s": new_cron}}})
         elif old_cron is not None:
             items.append({"Delete": {"TableName": self._table.name, "Key": {"pk": _wf_pk(t, wid), "sk": "CRON"}}})
         try:
@@ -206,8 +208,30 @@ class DynamoWorkflows:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
             codes = _codes(exc)
-            return "exists" if codes and codes[0] == "ConditionalCheckFailed" else "refused"
+            if codes and codes[0] == "ConditionalCheckFailed":
+                return "exists"
+            if reentry == "not_while_running" and execution.contact_id and self._stale_lock(execution):
+                return self.create_execution(execution, reentry=reentry)
+            return "refused"
         return "created"
+
+    def _stale_lock(self, execution: Execution) -> bool:
+        """The lock names an execution that has ended (its release after the end's commit was lost in a crash):
+        free it once, conditionally, so the contact can enter again."""
+        key = {"pk": f"T#{execution.tenant_id}#WFRUN#{execution.workflow_id}#{execution.contact_id}", "sk": "RUN"}
+        holder = (self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}).get("running")
+        if not holder:
+            return False
+        other = self.get_execution(execution.tenant_id, str(holder))
+        if other is not None and other.status not in _ENDED:
+            return False
+        try:
+            self._table.update_item(Key=key, UpdateExpression="REMOVE running", ConditionExpression="running = :x",
+                                    ExpressionAttributeValues={":x": holder})
+        except ClientError as exc:
+            if not _condition_failed(exc):
+                raise
+        return True
 
     def get_execution(self, tenant_id: str, execution_id: str) -> Execution | None:
         item = self._table.get_item(Key={"pk": _x_pk(tenant_id, execution_id), "sk": "X"},

@@ -320,6 +320,13 @@ class WaitStep(_Step):
     _duration = field_validator("duration")(_check_duration)
     _zone = field_validator("time_zone")(_check_zone)
 
+    @field_validator("days")
+    @classmethod
+    def _days(cls, value: list[int] | None) -> list[int] | None:
+        if value is not None and (not value or any(d < 0 or d > 6 for d in value)):
+            raise ValueError("days lists 0 (Monday) to 6 (Sunday), at least one")
+        return value
+
     @model_validator(mode="after")
     def _one(self) -> WaitStep:
         if sum(x is not None for x in (self.duration, self.until_time, self.until_open)) != 1:
@@ -340,7 +347,7 @@ class HttpRequestStep(_Step):
     body: Any = None
     secrets: dict[str, str] = Field(default_factory=dict)
     save: dict[str, str] = Field(default_factory=dict)
-    timeout_s: float = Field(default=10, gt=0, le=30)
+    timeout_s: float = Field(default=10, gt=0, le=15)
     on_error: str | None = None
 
     def integration(self) -> Any:
@@ -545,6 +552,7 @@ class Execution(BaseModel):
     trigger_data: dict[str, Any] = Field(default_factory=dict)
     wait: dict[str, Any] | None = Field(default=None, description="What it waits for: {kind, until, token}")
     depth: int = 0
+    seen_messages: list[str] = Field(default_factory=list, description="Customer messages already used as answers")
     error: str | None = None
     started_at: datetime
     updated_at: datetime
@@ -577,4 +585,6 @@ class RunInput(_Strict):
     def _one(self) -> RunInput:
         if bool(self.contact_id) == bool(self.segment_id):
             raise ValueError("give exactly one of `contact_id` or `segment_id`")
+        if self.segment_id and self.conversation_id:
+            raise ValueError("`conversation_id` goes with one contact, not with a segment")
         return self

@@ -292,8 +292,8 @@ def parse_definition(definition: Mapping[str, Any] | None = None, source: str | 
     try:
         return WorkflowInput.model_validate(data)
     except ValidationError as exc:
-        errors = [{"field": _loc(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")}
-                  for e in exc.errors()]
+        errors: list[dict[str, object]] = [
+            {"field": _loc(e["loc"]), "message": str(e["msg"]).removeprefix("Value error, ")} for e in exc.errors()]
         raise InvalidInput(f"the workflow definition has {len(errors)} problem(s): "
                            + "; ".join(f"{e['field']}: {e['message']}" for e in errors[:5]), errors=errors) from None
 
@@ -322,6 +322,7 @@ class Outcome:
     wait: dict[str, Any] | None = None
     error: str | None = None
     fail: bool = False  # the execution fails (an error with nowhere to go)
+    seen: str | None = None  # the customer message this outcome consumed (replies are used once)
 
 
 def execution_id_for(workflow_id: str, key: str) -> str:
@@ -459,7 +460,7 @@ class WorkflowService:
         tenant_id = self._store.hook_tenant(workflow_id)
         workflow = self._store.get_workflow(tenant_id, workflow_id) if tenant_id else None
         if workflow is None or workflow.trigger.type != "incoming_webhook" or \
-                not secrets.compare_digest(token, self.hook_token(workflow)):
+                not hmac.compare_digest(token.encode(), self.hook_token(workflow).encode()):
             raise NotFound("no such workflow hook")  # the same answer for a bad token: nothing to probe
         if not workflow.enabled:
             raise Conflict("the workflow is disabled")
@@ -506,7 +507,7 @@ class WorkflowService:
                 "version": workflow.version, "execution_id": execution_id_for(workflow.workflow_id, key),
                 "contact_id": contact_id, "conversation_id": conversation_id, "channel_id": channel_id,
                 "contact_key": contact_key, "trigger": workflow.trigger.type, "trigger_data": trigger_data or {},
-                "depth": depth}
+                "depth": depth, "check_conditions": workflow.trigger.type in ("schedule", "manual")}
 
     def on_event(self, detail_type: str, detail: Mapping[str, Any], *, event_id: str) -> dict[str, int]:
         """A domain event: resume executions waiting for this reply, start the workflows it triggers."""
@@ -628,6 +629,11 @@ class WorkflowService:
             channel_id=message.get("channel_id"), contact_key=message.get("contact_key"), step_id=first,
             trigger_data=dict(message.get("trigger_data") or {}), depth=int(message.get("depth") or 0),
             started_at=now, updated_at=now)
+        if message.get("check_conditions") and workflow.trigger.when:
+            context = self._context(execution)
+            if not conditions_hold(workflow.trigger.when, workflow.trigger.match, context, now=now,
+                                   campaign_open=lambda c: self._actions.campaign_open(tenant_id, c, now)):
+                return False  # a cron or manual run for a contact the trigger's conditions leave out
         created = self._store.create_execution(execution, reentry=workflow.reentry)
         if created == "refused":
             return False
@@ -664,15 +670,23 @@ class WorkflowService:
         wait = execution.wait
         outcome: Outcome
         if isinstance(step, AskQuestionStep):
+            answer = dict(message.get("answer") or {})
+            message_id = str(answer.get("message_id") or "")
             if reason == "reply":
-                outcome = self._answer(execution, workflow, step, dict(message.get("answer") or {}))
+                if message_id and message_id in execution.seen_messages:
+                    return False  # a redelivered message: it already answered (or was refused) once
+                outcome = self._answer(execution, workflow, step, answer)
+                if message_id:
+                    outcome.seen = message_id
                 if outcome.wait is not None:  # an invalid answer: asked again, still waiting
                     self._commit(execution, workflow, step, outcome, kind="answer", keep_step=True)
                     return True
             else:
                 outcome = Outcome(output={"timed_out": True}, next=step.on_timeout or END)
+            if not self._commit(execution, workflow, step, outcome,
+                                kind="answer" if reason == "reply" else "timeout"):
+                return False
             self._store.remove_reply_wait(execution, str(wait.get("token")))
-            self._commit(execution, workflow, step, outcome, kind="answer" if reason == "reply" else "timeout")
         else:
             if reason != "timer":
                 return False
@@ -744,7 +758,7 @@ class WorkflowService:
         self._commit(execution, workflow, step, outcome, kind=step.type)
 
     def _commit(self, execution: Execution, workflow: Workflow, step: Any, outcome: Outcome, *, kind: str,
-                keep_step: bool = False) -> None:
+                keep_step: bool = False) -> bool:
         now = self._clock.now()
         seq = execution.seq + 1
         if outcome.fail:
@@ -760,18 +774,25 @@ class WorkflowService:
                             input=_shorten(self._input_of(step)) if kind == step.type else {},
                             output=_shorten(outcome.output), error=outcome.error,
                             next=None if status == "waiting" else next_id, started_at=now, ended_at=now)
+        seen = list(execution.seen_messages)
+        if outcome.seen:
+            seen = (seen + [outcome.seen])[-20:]
         updated = execution.model_copy(update={
-            "seq": seq, "step_id": next_id if not keep_step else step.id, "vars": {**execution.vars, **outcome.vars},
+            "seen_messages": seen, "seq": seq, "step_id": next_id if not keep_step else step.id,
+            "vars": {**execution.vars, **outcome.vars},
             "outputs": outputs, "wait": outcome.wait, "status": status, "updated_at": now,
             "error": outcome.error if outcome.fail else None, "ended_at": now if status == "failed" else None,
             "version_token": execution.version_token + 1})
+        if outcome.wait is not None and outcome.wait.get("kind") == "reply" and not keep_step:
+            # before the commit: a crash in between leaves a wait whose token the execution never had (ignored),
+            # never a waiting execution that no reply can reach
+            self._store.add_reply_wait(updated, str(outcome.wait["token"]),
+                                       datetime.fromisoformat(str(outcome.wait["until"]).replace("Z", "+00:00")))
         if not self._store.commit(updated, expected_token=execution.version_token, record=record):
             logger.info("workflow step committed by another runner", extra={
                 "tenant_id": execution.tenant_id, "execution_id": execution.execution_id, "seq": seq})
-            return
-        if outcome.wait is not None and outcome.wait.get("kind") == "reply" and not keep_step:
-            self._store.add_reply_wait(updated, str(outcome.wait["token"]),
-                                       datetime.fromisoformat(str(outcome.wait["until"]).replace("Z", "+00:00")))
+            return False
+        return True
 
     @staticmethod
     def _input_of(step: Any) -> dict[str, Any]:
@@ -824,7 +845,7 @@ class WorkflowService:
                                        "request_id": key})
             self._actions.send(tenant_id, reach, _question(step, step.text, context), request_id=key, origin=origin)
             until = self._clock.now() + parse_duration(step.timeout)
-            token = secrets.token_hex(8)
+            token = _token(key)
             self._timers.schedule(f"{x.execution_id}-{x.seq + 1}", until, {
                 "kind": "resume", "tenant_id": tenant_id, "execution_id": x.execution_id, "token": token,
                 "reason": "timeout"})
@@ -845,7 +866,7 @@ class WorkflowService:
                 if opens <= now:
                     return Outcome(output={"waited": False})
                 until = opens
-            token = secrets.token_hex(8)
+            token = _token(key)
             self._timers.schedule(f"{x.execution_id}-{x.seq + 1}", until, {
                 "kind": "resume", "tenant_id": tenant_id, "execution_id": x.execution_id, "token": token,
                 "reason": "timer"})
@@ -938,6 +959,12 @@ class WorkflowService:
                 self._queue.send(messages[i:i + 10])
             started += len(messages)
         return {"started": started}
+
+
+def _token(key: str) -> str:
+    """A wait's token from its step's key: a step re-run after a crash names the same schedule with the same
+    token, so the schedule that already exists (the first one wins) still resumes it."""
+    return hashlib.sha256(f"wait:{key}".encode()).hexdigest()[:16]
 
 
 def _merge(base: Mapping[str, Any], overrides: Mapping[str, Any]) -> dict[str, Any]:

@@ -70,7 +70,7 @@ class FakeWorkflowStore:
         self.created_order: dict[tuple[str, str], int] = {}
         self.records: dict[tuple[str, str], dict[int, StepRecord]] = {}
         self.waits: dict[tuple[str, str, str], dict[str, tuple[str, datetime]]] = {}
-        self.rotations: dict[tuple[str, str], int] = {}
+        self.rotations: dict[tuple[str, str], str] = {}  # (tenant, key) -> last picked
         self.crash_on_commit: int | None = None
         self.crash_after_commit: int | None = None
         self.commit_calls = 0
@@ -219,9 +219,12 @@ class FakeWorkflowStore:
             del waiting[execution.execution_id]
 
     def round_robin(self, tenant_id: str, key: str, candidates: Sequence[str]) -> str:
-        turn = self.rotations.get((tenant_id, key), 0)
-        self.rotations[(tenant_id, key)] = turn + 1
-        return candidates[turn % len(candidates)]
+        """The first candidate (in sorted order) after the one picked last time, wrapping around."""
+        ordered = sorted(candidates)
+        last = self.rotations.get((tenant_id, key), "")
+        chosen = next((c for c in ordered if c > last), ordered[0])
+        self.rotations[(tenant_id, key)] = chosen
+        return chosen
 
 
 # --- actions ----------------------------------------------------------------------------------------------
@@ -274,16 +277,28 @@ class FakeActions:
         found = self.conversations.get((tenant_id, conversation_id))
         return dict(found) if found else None
 
+    def find_contact(self, tenant_id: str, who: Mapping[str, str]) -> str | None:
+        """By phone or email, like the CRM lookup the webhook trigger uses."""
+        for (t, contact_id), contact in self.contacts.items():
+            if t == tenant_id and any(who.get(k) and who.get(k) == contact.get(k) for k in ("phone", "email")):
+                return contact_id
+        return None
+
     def reach(self, tenant_id: str, *, contact_id: str | None, conversation_id: str | None,
               channel_id: str | None, contact_key: str | None) -> Reach | None:
+        """Like the platform's: a known conversation decides the thread; then the trigger's thread; then the
+        contact's phone on the channel (default: the tenant's WhatsApp number)."""
+        conversation = self.conversations.get((tenant_id, conversation_id)) if conversation_id else None
+        if conversation is not None:
+            channel_id, contact_key = conversation["channel_id"], conversation["contact_key"]
         contact = self.contacts.get((tenant_id, contact_id)) if contact_id else None
-        if contact is not None and contact.get("phone"):
-            return Reach(channel_id=channel_id or self.default_channel, contact_key=contact_key or contact["phone"],
-                         address=contact["phone"],
-                         conversation_id=conversation_id or self.open_conversation.get((tenant_id, str(contact_id))))
-        if contact_key and channel_id:
+        open_conversation = self.open_conversation.get((tenant_id, contact_id)) if contact_id else None
+        if channel_id and contact_key:
             return Reach(channel_id=channel_id, contact_key=contact_key, address=contact_key,
-                         conversation_id=conversation_id)
+                         conversation_id=conversation_id or open_conversation)
+        if contact is not None and contact.get("phone"):
+            return Reach(channel_id=channel_id or self.default_channel, contact_key=contact["phone"],
+                         address=contact["phone"], conversation_id=conversation_id or open_conversation)
         return None
 
     # -- effects -----------------------------------------------------------------------------------------
@@ -326,9 +341,8 @@ class FakeActions:
         self.calls.append(("close", {"tenant_id": tenant_id, "conversation_id": conversation_id,
                                      "category": category, "note": note, "actor": actor}))
 
-    def bot(self, tenant_id: str, conversation_id: str, *, action: str, flow: str | None, key: str) -> None:
-        self.calls.append(("bot", {"tenant_id": tenant_id, "conversation_id": conversation_id, "action": action,
-                                   "flow": flow, "key": key}))
+    def bot(self, tenant_id: str, conversation_id: str, *, action: str) -> None:
+        self.calls.append(("bot", {"tenant_id": tenant_id, "conversation_id": conversation_id, "action": action}))
 
     def send_email(self, tenant_id: str, *, to: str, subject: str, body: str) -> str:
         message_id = f"email-{len(self.emails) + 1}"
@@ -360,14 +374,19 @@ class FakeActions:
 # --- timers and the queue ---------------------------------------------------------------------------------
 
 class FakeTimers:
-    """One-time schedules, kept in order as (name, at, message)."""
+    """One-time schedules as (name, at, message). Like EventBridge Scheduler behind SchedulerTimers, a name is
+    taken once: scheduling it again (a step re-run after a crash) is a ConflictException the adapter ignores, so
+    the FIRST schedule stays (`scheduled`); `calls` keeps every attempt."""
 
     def __init__(self) -> None:
+        self.calls: list[tuple[str, datetime, dict[str, Any]]] = []
         self.scheduled: list[tuple[str, datetime, dict[str, Any]]] = []
         self.fired: set[int] = set()
 
     def schedule(self, name: str, at: datetime, message: dict[str, Any]) -> None:
-        self.scheduled.append((name, at, dict(message)))
+        self.calls.append((name, at, dict(message)))
+        if all(existing != name for existing, _, _ in self.scheduled):
+            self.scheduled.append((name, at, dict(message)))
 
 
 class FakeQueue:
