@@ -7,6 +7,7 @@ Imports live inside each builder so that a function's cold start loads only the 
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from datetime import timedelta
 from typing import TYPE_CHECKING
 
@@ -488,7 +489,14 @@ def bot_runtime(settings: Settings) -> BotRuntime:
         addons=Addons(transcriber=_transcriber(settings), describer=_describer(settings),
                       blobs=files, media_key=media_key),
         config=BotRuntimeConfig(coalesce_cap_s=settings.bot_coalesce_cap_s, plans=plans.plan),
-        threads=_store(settings))
+        threads=_store(settings), workflow_waits=_workflow_waits(table))
+
+
+def _workflow_waits(table: object) -> Callable[[str, str, str], bool]:
+    from shared.adapters.dynamodb_workflows import DynamoWorkflows
+
+    store = DynamoWorkflows(table)
+    return lambda tenant_id, channel_id, contact_key: bool(store.reply_waits(tenant_id, channel_id, contact_key))
 
 
 def _llm(settings: Settings) -> LlmProvider:

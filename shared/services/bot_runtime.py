@@ -102,7 +102,9 @@ class BotRuntime:
                  outbound: OutboundQueue, events: EventPublisher, engine: BotEngine, clock: Clock,
                  scheduler: TimeoutScheduler, contacts: ContactLookup, closer: ConversationCloser,
                  threads: ThreadReader, addons: Addons | None = None,
-                 config: BotRuntimeConfig | None = None) -> None:
+                 config: BotRuntimeConfig | None = None,
+                 workflow_waits: Callable[[str, str, str], bool] | None = None) -> None:
+        self._workflow_waits = workflow_waits  # a workflow's question waits for this thread's next message
         self._registry = registry
         self._sessions = sessions
         self._directory = directory
@@ -140,6 +142,9 @@ class BotRuntime:
     def on_message(self, event: MessageReceived) -> BotOutcome:
         if event.message_type in NO_TURN_TYPES:
             return BotOutcome("skipped")
+        if self._workflow_waits is not None and self._workflow_waits(event.tenant_id, event.channel_id,
+                                                                     event.contact_key):
+            return BotOutcome("workflow_answer")  # the workflow that asked takes this reply; the bot stays quiet
         channel = self._directory.get_channel(event.channel_id)
         if channel is None or channel.tenant_id != event.tenant_id:
             return BotOutcome("channel_not_found")

@@ -118,3 +118,54 @@ def test_a_wait_of_two_days_is_a_schedule_fired_by_a_later_clock(shop: Tenant) -
     wait_for(lambda: "Hola Lucía, ¿pudiste resolverlo?" in shop.texts(wa_id))
     done = wait_for(lambda: [x for x in shop.executions(workflow_id) if x["status"] == "completed"])
     assert done[0]["execution_id"] == waiting["execution_id"]
+
+
+def test_an_incoming_webhook_with_its_token_starts_the_workflow_for_the_contact_it_names(shop: Tenant) -> None:
+    definition = {
+        "name": "Pedido despachado", "enabled": True, "trigger": {"type": "incoming_webhook"},
+        "steps": [
+            {"id": "avisar", "type": "send_message",
+             "text": "Hola {{contact.first_name}}, tu pedido {{trigger.pedido}} ya salió."},
+            {"id": "etiquetar", "type": "update_contact", "add_tags": ["despachado"]},
+        ]}
+    created = shop.api("POST", "/v1/workflows", {"source": json_to_yaml(definition)}, status=201)
+    workflow_id, hook_url = created["workflow"]["workflow_id"], created["hook_url"]
+    assert hook_url.startswith("http") and f"/hooks/workflows/{workflow_id}?token=" in hook_url
+    wa_id = "5491160000803"
+    shop.say(wa_id, "hola")
+    contact_id = shop.conversation(wa_id)["contact_id"]
+    path = hook_url[hook_url.index("/hooks/"):]
+    body = {"contact": {"phone": f"+{wa_id}"}, "data": {"pedido": "A-1029"}, "tenant_id": "otro-tenant"}
+    wrong = call(shop.stack, "POST", path.replace("token=", "token=x"), body, key=None)
+    assert wrong.status == 404
+    accepted = call(shop.stack, "POST", path, body, key=None, headers={"Idempotency-Key": "envio-1"})
+    assert accepted.status == 202, accepted.text
+    again = call(shop.stack, "POST", path, body, key=None, headers={"Idempotency-Key": "envio-1"})
+    assert again.body["execution_id"] == accepted.body["execution_id"]
+    wait_for(lambda: "Hola Lucía, tu pedido A-1029 ya salió." in shop.texts(wa_id))
+    wait_for(lambda: "despachado" in shop.api("GET", f"/v1/contacts/{contact_id}")["tags"])
+    shop.stack.wait_idle()
+    assert shop.texts(wa_id).count("Hola Lucía, tu pedido A-1029 ya salió.") == 1
+    assert [x["contact_id"] for x in shop.executions(workflow_id)] == [contact_id]
+
+
+def test_invalid_definitions_are_refused_with_the_place_of_each_problem(shop: Tenant) -> None:
+    answer = call(shop.stack, "POST", "/v1/workflows", {"definition": {
+        "name": "Roto", "trigger": {"type": "schedule", "cron": "0 25 * * *"},
+        "steps": [{"id": "a", "type": "send_message", "text": "hola", "next": "nada"}]}}, key=shop.key)
+    assert answer.status == 422
+    fields = {e["field"]: e["message"] for e in answer.body["errors"]}
+    assert "25 is outside 0-23" in fields["trigger"]
+    answer = call(shop.stack, "POST", "/v1/workflows/validate", {"definition": {
+        "name": "Roto", "trigger": {"type": "manual"},
+        "steps": [{"id": "a", "type": "send_message", "text": "hola", "next": "nada"},
+                  {"id": "b", "type": "wait", "duration": "mucho"}]}}, key=shop.key)
+    assert answer.status == 200 and answer.body["valid"] is False
+    messages = [f"{e['field']}: {e['message']}" for e in answer.body["errors"]]
+    assert any("steps[1].duration" in m and "'mucho' is not a duration" in m for m in messages), messages
+
+
+def json_to_yaml(value: dict[str, Any]) -> str:
+    import yaml
+
+    return str(yaml.safe_dump(value, allow_unicode=True, sort_keys=False))

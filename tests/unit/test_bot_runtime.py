@@ -350,3 +350,14 @@ def test_a_voice_note_waits_for_the_media_fetcher() -> None:
         rig.runtime.on_message(rig.event(None, message_type="audio", media={"id": "m1", "mime_type": "audio/ogg"}))
     assert voice.calls == [] and rig.outbound.requests == []
     assert rig.sessions.get("demo", "cv_1").state is None  # type: ignore[union-attr]  # nothing committed
+
+
+def test_a_reply_a_workflow_question_waits_for_is_left_to_the_workflow() -> None:
+    rig = RuntimeRig()
+    waiting = {("demo", "wa")}
+    rig.runtime._workflow_waits = lambda tenant, channel, key: (tenant, channel) in waiting  # noqa: SLF001
+    assert rig.runtime.on_message(rig.event("5")).kind == "workflow_answer"
+    assert rig.outbound.requests == []
+    waiting.clear()  # answered: the bot talks again
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_message(rig.event("hola"))

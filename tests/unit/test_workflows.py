@@ -78,7 +78,8 @@ def message(text: str | None, *, reply_id: str | None = None, contact_id: str | 
             channel_id: str = CHANNEL, broadcast_id: str | None = None, message_id: str | None = None
             ) -> dict[str, Any]:
     return {"tenant_id": TENANT, "channel_id": channel_id, "contact_key": PHONE, "contact_id": contact_id,
-            "conversation_id": "cv-1", "message_id": message_id or f"wamid.{next(_MESSAGE_IDS)}", "message_type": "text", "text": text,
+            "conversation_id": "cv-1", "message_id": message_id or f"wamid.{next(_MESSAGE_IDS)}",
+            "message_type": "text", "text": text,
             "reply_id": reply_id, "broadcast_id": broadcast_id}
 
 
