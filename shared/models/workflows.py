@@ -29,7 +29,7 @@ import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
 STEP_ID = r"^[a-z][a-z0-9_]{0,39}$"
 WORKFLOW_ID = r"^wf_[a-z0-9]{8,40}$"
@@ -141,7 +141,16 @@ class TimeCondition(_Strict):
         return value
 
 
-Condition = Annotated[FieldCondition | HoursCondition | TimeCondition, Field(discriminator="type")]
+def _condition_kind(value: Any) -> str:
+    """A condition without `type` is a field condition (the common case reads `{subject, op, value}`)."""
+    kind = value.get("type", "field") if isinstance(value, dict) else getattr(value, "type", "field")
+    return str(kind)
+
+
+Condition = Annotated[
+    Annotated[FieldCondition, Tag("field")] | Annotated[HoursCondition, Tag("business_hours")]
+    | Annotated[TimeCondition, Tag("time_of_day")],
+    Discriminator(_condition_kind)]
 
 
 class _Conditions(_Strict):
