@@ -105,6 +105,10 @@ class DynamoWorkflows:
                                      "ExpressionAttributeValues": {":s": new_cron}}})
         elif old_cron is not None:
             items.append({"Delete": {"TableName": self._table.name, "Key": {"pk": _wf_pk(t, wid), "sk": "CRON"}}})
+        return self._transact(items)
+
+    def _transact(self, items: list[dict[str, Any]]) -> bool:
+        """One transaction; False when a condition failed (someone else changed it first)."""
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
@@ -160,8 +164,7 @@ class DynamoWorkflows:
 
     def advance_schedule(self, tenant_id: str, workflow_id: str, *, expected: datetime, next_run: datetime) -> bool:
         old, new = _cron_sk(expected, tenant_id, workflow_id), _cron_sk(next_run, tenant_id, workflow_id)
-        try:
-            self._client.transact_write_items(TransactItems=[
+        return self._transact([
                 {"Delete": {"TableName": self._table.name, "Key": {"pk": "WFCRON", "sk": old},
                             "ConditionExpression": "attribute_exists(pk)"}},
                 {"Put": {"TableName": self._table.name, "Item": {
@@ -169,11 +172,6 @@ class DynamoWorkflows:
                     "next_run": _iso(next_run)}}},
                 {"Update": {"TableName": self._table.name, "Key": {"pk": _wf_pk(tenant_id, workflow_id), "sk": "CRON"},
                             "UpdateExpression": "SET cron_sk = :s", "ExpressionAttributeValues": {":s": new}}}])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise
-        return True
 
     # -- executions ---------------------------------------------------------------------------------------------
     def _x_item(self, x: Execution) -> dict[str, Any]:
@@ -245,12 +243,8 @@ class DynamoWorkflows:
             "ExpressionAttributeValues": {":e": expected_token}}}]
         if record is not None:
             items.append({"Put": {"TableName": self._table.name, "Item": self._record_item(execution, record)}})
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                return False
-            raise
+        if not self._transact(items):
+            return False
         if execution.status in _ENDED and execution.contact_id:
             try:  # free the reentry guard (not_while_running); only if it is still this execution's
                 self._table.update_item(

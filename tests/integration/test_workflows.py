@@ -169,3 +169,32 @@ def json_to_yaml(value: dict[str, Any]) -> str:
     import yaml
 
     return str(yaml.safe_dump(value, allow_unicode=True, sort_keys=False))
+
+
+def test_cron_workflows_are_due_once_per_minute_in_dynamodb(stack: LocalStack) -> None:
+    from shared.adapters.dynamodb_workflows import DynamoWorkflows
+    from shared.models.workflows import Workflow
+    from tests.integration.conftest import table
+
+    store = DynamoWorkflows(table(stack))
+    created = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=3)
+    workflow = Workflow.model_validate({
+        "workflow_id": "wf_cron00000001", "tenant_id": "wf-cron", "version": 1, "created_at": created,
+        "updated_at": created, "name": "Cada minuto", "enabled": True,
+        "trigger": {"type": "schedule", "cron": "* * * * *", "time_zone": "America/Argentina/Buenos_Aires"},
+        "steps": [{"id": "a", "type": "set_variable", "name": "x", "value": 1}]})
+    assert store.put_workflow(workflow, previous=None)
+    now = datetime.now(UTC)
+    due = [d for d in store.due_schedules(now) if d[1] == "wf_cron00000001"]
+    assert [(t, w) for t, w, _ in due] == [("wf-cron", "wf_cron00000001")]
+    [(_, _, next_run)] = due
+    assert next_run == created + timedelta(minutes=1)
+    later = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
+    assert store.advance_schedule("wf-cron", "wf_cron00000001", expected=next_run, next_run=later)
+    assert not store.advance_schedule("wf-cron", "wf_cron00000001", expected=next_run, next_run=later)  # taken
+    assert [d for d in store.due_schedules(now) if d[1] == "wf_cron00000001"] == []
+    disabled = workflow.model_copy(update={"version": 2, "enabled": False})
+    assert store.put_workflow(disabled, previous=workflow)
+    assert [d for d in store.due_schedules(later + timedelta(hours=1)) if d[1] == "wf_cron00000001"] == []
+    assert store.enabled_for("wf-cron", "schedule") == []
+    assert store.get_workflow("wf-cron", "wf_cron00000001", 1) == workflow  # versions stay readable
