@@ -10,9 +10,9 @@ import time
 from datetime import timedelta
 from typing import Any
 
-from tests.unit.fakes_workflows import make_service
 from shared.models.workflows import WorkflowInput
 from shared.services.workflows import Reach
+from tests.unit.fakes_workflows import make_service
 
 STEPS: list[dict[str, Any]] = [
     {"id": "dato", "type": "set_variable", "name": "plan", "value": "{{contact.fields.plan | default: 'basico'}}"},
