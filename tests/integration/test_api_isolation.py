@@ -22,6 +22,9 @@ METHODS = ("get", "post", "put", "patch", "delete")
 
 # A valid body per operation, so that the answer is about the id and not about the body.
 EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
+    ("put", "/v1/workflows/{workflow_id}"): {"definition": {"name": "x", "trigger": {"type": "manual"},
+                                                            "steps": [{"id": "a", "type": "bot", "action": "on"}]}},
+    ("post", "/v1/workflows/{workflow_id}/runs"): {"contact_id": "ct_x"},
     ("patch", "/v1/contacts/{contact_id}"): {"name": "Intruso"},
     ("post", "/v1/contacts/{contact_id}/tags"): {"add": ["hacked"]},
     ("post", "/v1/contacts/{contact_id}/identities"): {"kind": "email", "value": "intruso@example.com"},
@@ -108,6 +111,15 @@ def tenants(stack: LocalStack) -> dict[str, Any]:
     ids["conversation_id"], ids["channel_id"] = _conversation_of(stack, "iso-b", key_b)
     ids["name"] = "aviso_b"
     ids["broadcast_id"] = _broadcast_of(stack, "iso-b", key_b, ids["channel_id"], ids["contact_id"])
+    workflow = call(stack, "POST", "/v1/workflows", {"definition": {
+        "name": "B", "enabled": True, "trigger": {"type": "manual"},
+        "steps": [{"id": "a", "type": "set_variable", "name": "x", "value": 1}]}}, key=key_b)
+    assert workflow.status == 201, workflow.text
+    ids["workflow_id"] = workflow.body["workflow"]["workflow_id"]
+    run = call(stack, "POST", f"/v1/workflows/{ids['workflow_id']}/runs", {"contact_id": ids["contact_id"]},
+               key=key_b)
+    assert run.status == 202, run.text
+    ids["execution_id"] = run.body["execution_ids"][0]
     return {"a": key_a, "b": key_b, "ids": ids}
 
 

@@ -163,6 +163,7 @@ def run_workflow(workflow_id: str, body: RunInput) -> RunAccepted:
 @router.get("/v1/workflows/<workflow_id>/executions", tags=TAGS, summary="A workflow's executions, newest first")
 def workflow_executions(workflow_id: str) -> ExecutionList:
     who = require(router, "bots:read")
+    deps.workflows().get(who.tenant_id or "", workflow_id)  # 404 for another tenant's (or no) workflow
     return ExecutionList(executions=deps.workflows().executions(who.tenant_id or "", workflow_id=workflow_id))
 
 
@@ -170,6 +171,7 @@ def workflow_executions(workflow_id: str) -> ExecutionList:
             summary="A contact's workflow executions, newest first")
 def contact_executions(contact_id: str) -> ExecutionList:
     who = require(router, "contacts:read")
+    deps.contacts().get(who.tenant_id or "", contact_id)  # 404 for another tenant's (or no) contact
     return ExecutionList(executions=deps.workflows().executions(who.tenant_id or "", contact_id=contact_id))
 
 
