@@ -571,7 +571,8 @@ class MessagingStack(Stack):
                 "SendRawEmail only, only identities of this account and region.",
             ),
         )
-        table.grant(hook, "dynamodb:GetItem")  # the workflow of the hook
+        # the workflow of the hook, and the contact it names (identity lookups Query the table)
+        table.grant(hook, "dynamodb:GetItem", "dynamodb:Query")
         queues["workflows"].grant_send_messages(hook)
         hook.add_to_role_policy(iam.PolicyStatement(actions=["secretsmanager:GetSecretValue"],
                                                     resources=[self.bots.link_secret.secret_arn]))
