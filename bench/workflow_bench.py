@@ -1,8 +1,9 @@
 """Workflow engine overhead per step, our code only (in-memory fakes of the store and the platform's actions).
 
 Baseline in the same run: the same effects called directly, without the engine (no step records, no cursor, no
-templates, no conditions). The difference is what durability and bookkeeping cost per step in CPU; AWS calls per
-step are fixed by design: 1 conditional PutItem (started) + 1 TransactWriteItems (done + cursor) + 1 GetItem."""
+templates, no conditions). The difference is what durability and bookkeeping cost per step in CPU; the workflow
+store's AWS calls per step are fixed by design: 1 conditional PutItem (started) + 1 TransactWriteItems (done +
+cursor); the execution is read once per run, and steps that render templates read the contact and conversation."""
 
 from __future__ import annotations
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from datetime import timedelta
+from functools import lru_cache
 from typing import TYPE_CHECKING
 
 from shared.config import Settings
@@ -41,6 +42,7 @@ if TYPE_CHECKING:
     from shared.services.generative import LlmProvider
     from shared.services.inbound import InboundService
     from shared.services.ingest import IngestService
+    from shared.services.integrations import IntegrationRunner
     from shared.services.jobs import JobService
     from shared.services.media import MediaService
     from shared.services.outbound import SenderService
@@ -456,23 +458,18 @@ def bot_runtime(settings: Settings) -> BotRuntime:
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_bots import DynamoBotRegistry, DynamoBotSessions
     from shared.adapters.dynamodb_tenancy import CachedTenantPlans
-    from shared.adapters.http_integrations import HttpxTransport, SecretsManagerJsonReader
     from shared.adapters.sqs import SqsOutboundQueue
     from shared.adapters.sqs_jobs import S3JobFiles
     from shared.services.bot_engine import BotEngine, BotPorts
     from shared.services.bot_runtime import Addons, BotRuntime, BotRuntimeConfig, StoreContactCards
-    from shared.services.integrations import IntegrationRunner
     from shared.services.media import media_key
 
     table = aws.table(settings.table_name)
     s3 = aws.client("s3")
     files = S3JobFiles(s3, settings.media_bucket, presigner=aws.presigning_client())
     links = SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name, settings.bot_link_base_url)
-    allow = frozenset(h.strip() for h in settings.integrations_allow_private_hosts.split(",") if h.strip())
     ports = BotPorts(
-        integrations=IntegrationRunner(transport=HttpxTransport(allow_private=allow),
-                                       secrets=SecretsManagerJsonReader(aws.client("secretsmanager")),
-                                       secret_prefix=settings.bot_secret_prefix),
+        integrations=_integration_runner(settings),
         email=SesEmailSender(aws.client("ses"), s3, settings.media_bucket, settings.bot_email_from),
         sms=SnsSmsSender(aws.client("sns")),
         documents=S3DocumentStore(files),
@@ -609,7 +606,7 @@ def broadcast_service(settings: Settings) -> BroadcastService:
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
     from shared.adapters.dynamodb_pacing import DynamoRateSlots
-    from shared.adapters.sqs_jobs import SqsBroadcastQueue
+    from shared.adapters.sqs_jobs import SqsJsonQueue
     from shared.services.broadcast_sender import BucketSender, SenderPolicy
     from shared.services.broadcasts import BroadcastService
     from shared.services.pacing import Pacer
@@ -630,22 +627,38 @@ def broadcast_service(settings: Settings) -> BroadcastService:
         store=store, templates=template_service(settings, pauses_broadcasts=False),
         contacts=contact_service(settings), lookup=_contact_store(settings), segments=segment_service(settings),
         files=file_service(settings), channels=_directory(settings),
-        queue=SqsBroadcastQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
+        queue=SqsJsonQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
         clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenancy(settings).contact_count,
         events=_events(settings))
 
 
-def _hook_key(settings: Settings) -> bytes:
-    """The workflows' incoming-webhook URL key, derived from the platform's link secret (one secret to rotate)."""
+def _integration_runner(settings: Settings) -> IntegrationRunner:
+    """HTTP calls to a tenant's own systems (bot integrations, workflow HTTP steps): SSRF-safe transport, secrets
+    under BOT_SECRET_PREFIX."""
+    from shared.adapters import aws
+    from shared.adapters.http_integrations import HttpxTransport, SecretsManagerJsonReader
+    from shared.services.integrations import IntegrationRunner
+
+    allow = frozenset(h.strip() for h in settings.integrations_allow_private_hosts.split(",") if h.strip())
+    return IntegrationRunner(transport=HttpxTransport(allow_private=allow),
+                             secrets=SecretsManagerJsonReader(aws.client("secretsmanager")),
+                             secret_prefix=settings.bot_secret_prefix)
+
+
+def _hook_key(settings: Settings) -> Callable[[], bytes]:
+    """The workflows' incoming-webhook URL key, derived from the platform's link key (one secret to rotate; the
+    signing entry when it holds a list), read on first use."""
     import hashlib
     import hmac
 
     from shared.adapters import aws
+    from shared.adapters.bot_delivery import SignedLinkIssuer
 
-    secret = aws.client("secretsmanager").get_secret_value(SecretId=settings.bot_link_secret_name)["SecretString"]
-    return hmac.new(str(secret).encode(), b"workflow-hooks", hashlib.sha256).digest()
+    link_key = SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name, "").key
+    return lru_cache(maxsize=1)(lambda: hmac.new(link_key(), b"workflow-hooks", hashlib.sha256).digest())
 
 
+@lru_cache(maxsize=1)
 def workflow_templates() -> dict[str, dict[str, object]]:
     import json
     from pathlib import Path
@@ -656,8 +669,6 @@ def workflow_templates() -> dict[str, dict[str, object]]:
 
 
 def workflow_service(settings: Settings) -> WorkflowService:
-    from functools import lru_cache
-
     from shared.adapters import aws
     from shared.adapters.bot_delivery import SesEmailSender
     from shared.adapters.clock import SystemClock
@@ -665,32 +676,29 @@ def workflow_service(settings: Settings) -> WorkflowService:
     from shared.adapters.dynamodb_contact_center import DynamoContactCenter
     from shared.adapters.dynamodb_conversations import DynamoConversations
     from shared.adapters.dynamodb_workflows import DynamoWorkflows
-    from shared.adapters.http_integrations import HttpxTransport, SecretsManagerJsonReader
     from shared.adapters.sqs import SqsOutboundQueue
-    from shared.adapters.workflow_queue import SchedulerTimers, SqsWorkQueue
-    from shared.services.integrations import IntegrationRunner
+    from shared.adapters.sqs_jobs import SqsJsonQueue
+    from shared.adapters.workflow_timers import SchedulerTimers
     from shared.services.workflow_actions import PlatformWorkflowActions
     from shared.services.workflows import WorkflowService
 
     table = aws.table(settings.table_name)
     store = DynamoWorkflows(table)
     clock = SystemClock()
-    allow = frozenset(h.strip() for h in settings.integrations_allow_private_hosts.split(",") if h.strip())
+    center = DynamoContactCenter(table)
     actions = PlatformWorkflowActions(
         contacts=contact_service(settings), conversations=DynamoConversations(table), threads=_store(settings),
         directory=_directory(settings),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url),
-        routing=routing_service(settings), center=DynamoContactCenter(table), notes=DynamoContactCenter(table),
+        routing=routing_service(settings), center=center, notes=center,
         events=_events(settings), bots=DynamoBotControl(table),
         mailer=SesEmailSender(aws.client("ses"), aws.client("s3"), settings.media_bucket, settings.bot_email_from),
         email_sender=settings.bot_email_from,
-        integrations=IntegrationRunner(transport=HttpxTransport(allow_private=allow),
-                                       secrets=SecretsManagerJsonReader(aws.client("secretsmanager")),
-                                       secret_prefix=settings.bot_secret_prefix),
+        # built on first use: the webhook and the api never run HTTP steps (and need not import httpx)
+        integrations=lru_cache(maxsize=1)(lambda: _integration_runner(settings)),
         segments=segment_service(settings), clock=clock.now, round_robin=store.round_robin)
     timers = SchedulerTimers(aws.client("scheduler"), group=settings.workflow_scheduler_group,
                              queue_arn=settings.workflows_queue_arn, role_arn=settings.workflow_scheduler_role_arn)
-    key = lru_cache(maxsize=1)(lambda: _hook_key(settings))
     return WorkflowService(store=store, actions=actions, timers=timers,
-                           queue=SqsWorkQueue(aws.client("sqs"), settings.workflows_queue_url), clock=clock,
-                           hook_key=key, templates=workflow_templates)
+                           queue=SqsJsonQueue(aws.client("sqs"), settings.workflows_queue_url), clock=clock,
+                           hook_key=_hook_key(settings), templates=workflow_templates)

@@ -129,15 +129,3 @@ def clear() -> None:
 def workflows() -> WorkflowService:
     return wiring.workflow_service(get_settings())
 
-
-def public_url(path: str) -> str:
-    """An absolute URL of this API for `path`: the configured public base, else the request's own host."""
-    base = get_settings().public_base_url.rstrip("/")
-    if not base:
-        from functions.api.handler import app
-
-        event = app.current_event
-        host = (event.headers or {}).get("host") or event.request_context.domain_name
-        scheme = "http" if str(host).startswith(("127.0.0.1", "localhost")) else "https"
-        base = f"{scheme}://{host}"
-    return base + path

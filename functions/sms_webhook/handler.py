@@ -13,7 +13,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import DomainError
 from shared.http import webhooks
-from shared.http.context import base_url
+from shared.http.context import public_base
 from shared.observability import logger, metrics, tracer
 from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import header
@@ -32,8 +32,7 @@ def get_service() -> IngestService:
 
 def public_url(event: dict[str, Any]) -> str:
     """The URL exactly as Twilio requested it (scheme, host, path, query): what it signed."""
-    settings = get_settings()
-    base = settings.public_base_url.rstrip("/") if settings.public_base_url else base_url(event)
+    base = public_base(event)
     query = event.get("rawQueryString") or ""
     return f"{base}{event.get('rawPath') or ''}" + (f"?{query}" if query else "")
 

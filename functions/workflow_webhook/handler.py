@@ -20,8 +20,10 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import InvalidInput, NotFound
 from shared.http import problems
+from shared.http.context import IDEMPOTENCY_HEADER
 from shared.http.webhooks import raw_body
 from shared.observability import logger, metrics, tracer
+from shared.services.signature import header
 from shared.services.workflows import WorkflowService
 from shared.wiring import workflow_service
 
@@ -50,9 +52,7 @@ def receive(workflow_id: str) -> Response[dict[str, Any]]:
         raise InvalidInput("the body is not JSON") from None
     if not isinstance(payload, dict):
         raise InvalidInput("the body must be a JSON object")
-    headers = event.headers or {}
-    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None) or \
-        hashlib.sha256(body).hexdigest()
+    key = header(event.headers, IDEMPOTENCY_HEADER) or hashlib.sha256(body).hexdigest()
     result = get_service().run_webhook(workflow_id, token, payload, delivery_key=key)
     metrics.add_metric(name="WorkflowWebhooks", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=result)

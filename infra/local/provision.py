@@ -29,6 +29,11 @@ class LocalResources:
     user_pool_id: str = ""
     user_pool_client_id: str = ""
 
+    @property
+    def scheduler_group(self) -> str:
+        """The EventBridge Scheduler group of workflow waits (the CDK stack names it <stack>-workflows)."""
+        return f"{self.prefix}-workflows"
+
     def env(self) -> dict[str, str]:
         """Environment for the handlers, as the CDK stack sets it."""
         env = {"TABLE_NAME": self.table_name, "BUS_NAME": self.bus_name, "MEDIA_BUCKET": self.bucket,
@@ -38,7 +43,7 @@ class LocalResources:
         # workflow waits: one-time schedules in moto's EventBridge Scheduler; the local stack fires them (moto
         # stores schedules but never runs them)
         env["WORKFLOWS_QUEUE_ARN"] = self.queue_arns["workflows"]
-        env["WORKFLOW_SCHEDULER_GROUP"] = f"{self.prefix}-workflows"
+        env["WORKFLOW_SCHEDULER_GROUP"] = self.scheduler_group
         env["WORKFLOW_SCHEDULER_ROLE_ARN"] = f"arn:aws:iam::123456789012:role/{self.prefix}-workflow-scheduler"
         return env
 
@@ -92,7 +97,7 @@ def provision(prefix: str = "omnichannel", *, visibility_timeout_s: int | None =
         events.put_targets(Rule=f"{prefix}-{rule.name}", EventBusName=res.bus_name,
                            Targets=[{"Id": rule.target_queue, "Arn": res.queue_arns[rule.target_queue]}])
         res.rule_targets[rule.name] = rule.target_queue
-    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=f"{prefix}-workflows")
+    boto3.client("scheduler", region_name=REGION).create_schedule_group(Name=res.scheduler_group)
     res.user_pool_id, res.user_pool_client_id = _user_pool(prefix)
     return res
 

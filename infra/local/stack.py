@@ -263,6 +263,7 @@ class LocalStack:
         self._moto: Any = None
         self.websockets = WebSocketGateway(self.host.invoke, port=self.ws_port)
         self._timers: list[threading.Thread] = []
+        self._clients: tuple[Any, Any] | None = None  # moto Scheduler and SQS clients of the workflow timers
 
     def pollers_for(self, spec: topology.QueueSpec) -> int:
         """Concurrent batches of a queue. A standard queue scales out as Lambda's event source mapping does
@@ -475,12 +476,10 @@ class LocalStack:
         """Fire the workflow timers (one-time EventBridge Scheduler schedules) due at `now` (default: the real
         time; tests pass a later time to play a wait of hours or days): what Scheduler does in AWS. Each is sent
         to its target queue once and deleted (ActionAfterCompletion=DELETE)."""
-        import boto3
-
         from shared.adapters.sqs import queue_url_from_arn
 
-        client = boto3.client("scheduler", region_name=REGION)
-        group = f"{self.prefix}-workflows"
+        client, sqs = self._scheduler_clients()
+        group = self.resources.scheduler_group
         at = now or datetime.now(UTC)
         fired = 0
         for summary in client.list_schedules(GroupName=group).get("Schedules", []):
@@ -496,11 +495,19 @@ class LocalStack:
             if due > at:
                 continue
             target = schedule["Target"]
-            boto3.client("sqs", region_name=REGION).send_message(
+            sqs.send_message(
                 QueueUrl=queue_url_from_arn(target["Arn"], self.moto_url), MessageBody=target.get("Input") or "{}")
             client.delete_schedule(Name=name, GroupName=group)
             fired += 1
         return fired
+
+    def _scheduler_clients(self) -> tuple[Any, Any]:
+        """Scheduler and SQS clients of moto, made once (the timer thread polls every second)."""
+        if self._clients is None:
+            import boto3
+
+            self._clients = (boto3.client("scheduler", region_name=REGION), boto3.client("sqs", region_name=REGION))
+        return self._clients
 
     def _fire_schedules_forever(self) -> None:
         while not self.stopping.wait(1.0):

@@ -47,6 +47,11 @@ def _dt(ms: Any) -> datetime | None:
     return datetime.fromtimestamp(int(ms) / 1000, tz=UTC) if ms is not None else None
 
 
+def cancel_codes(exc: ClientError) -> list[str]:
+    """The per-item reasons of a cancelled transaction ("ConditionalCheckFailed", "None", ...)."""
+    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+
+
 def _condition_failed(exc: ClientError) -> bool:
     return bool(exc.response.get("Error", {}).get("Code") == _CONDITION_FAILED)
 

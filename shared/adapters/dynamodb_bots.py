@@ -26,7 +26,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _iso, _old_item
+from shared.adapters.dynamodb import _condition_failed, _iso, _old_item, cancel_codes
 from shared.ports import BotRecord, BotVersion, ChannelTaken, PendingInbox, SessionSnapshot, VersionTaken
 
 _LOG_RETENTION_S = 400 * 86400
@@ -43,10 +43,6 @@ def session_pk(tenant_id: str, conversation_id: str) -> str:
 
 def _dt(value: str) -> datetime:
     return datetime.fromisoformat(value.replace("Z", "+00:00"))
-
-
-def _cancel_codes(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
 
 
 class DynamoBotRegistry:
@@ -139,7 +135,7 @@ class DynamoBotRegistry:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            codes = _cancel_codes(exc)
+            codes = cancel_codes(exc)
             for index, code in enumerate(codes[1:len(new) + 1]):
                 if code == "ConditionalCheckFailed":
                     owner = self._table.get_item(Key={"pk": bots_pk(tenant_id), "sk": f"CHAN#{new[index]}"}

@@ -504,13 +504,19 @@ class DynamoContactCenter:
         return str(later[0]["conversation_id"]) if later else None
 
     # -- notes and transcript lines ------------------------------------------------------------------------------
-    def add_note(self, c: Conversation, *, note_id: str, text: str, author: str, at: datetime) -> None:
+    def add_note(self, c: Conversation, *, note_id: str, text: str, author: str, at: datetime) -> bool:
         thread = thread_key(c.tenant_id, c.channel_id, c.contact_key)["pk"]
-        self._table.put_item(Item={
-            "pk": f"T#{c.tenant_id}#NOTE#{c.conversation_id}", "sk": note_id, "gsi1pk": thread,
-            "gsi1sk": f"{_iso(at)}#note-{note_id}", "item_kind": "note", "text": text, "author": author,
-            "tenant_id": c.tenant_id, "conversation_id": c.conversation_id, "created_at": _iso(at)},
-            ConditionExpression="attribute_not_exists(pk)")
+        try:
+            self._table.put_item(Item={
+                "pk": f"T#{c.tenant_id}#NOTE#{c.conversation_id}", "sk": note_id, "gsi1pk": thread,
+                "gsi1sk": f"{_iso(at)}#note-{note_id}", "item_kind": "note", "text": text, "author": author,
+                "tenant_id": c.tenant_id, "conversation_id": c.conversation_id, "created_at": _iso(at)},
+                ConditionExpression="attribute_not_exists(pk)")
+        except ClientError as exc:
+            if _condition_failed(exc):
+                return False  # this note id is there already (a re-run of the same step)
+            raise
+        return True
 
     def mark_first_response(self, c: Conversation, at: datetime) -> bool:
         try:

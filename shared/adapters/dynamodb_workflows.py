@@ -19,7 +19,6 @@ Executions, step records and waits expire (TTL) `retention_days` after they star
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,7 +26,7 @@ from typing import Any
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import _condition_failed, _iso
+from shared.adapters.dynamodb import _condition_failed, _iso, cancel_codes
 from shared.models.workflows import Execution, StepRecord, Workflow
 
 _ENDED = ("completed", "failed", "cancelled")
@@ -45,8 +44,9 @@ def _x_pk(tenant_id: str, execution_id: str) -> str:
     return f"T#{tenant_id}#WFX#{execution_id}"
 
 
-def _codes(exc: ClientError) -> list[str]:
-    return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+def _run_key(execution: Execution) -> dict[str, str]:
+    """The reentry guard of the execution's workflow and contact."""
+    return {"pk": f"T#{execution.tenant_id}#WFRUN#{execution.workflow_id}#{execution.contact_id}", "sk": "RUN"}
 
 
 def _cron_sk(next_run: datetime, tenant_id: str, workflow_id: str) -> str:
@@ -87,7 +87,7 @@ class DynamoWorkflows:
         if trigger == "incoming_webhook":
             items.append({"Put": {"TableName": self._table.name, "Item": {
                 "pk": f"WFHOOK#{wid}", "sk": "WFHOOK", "tenant_id": t}}})
-        old_cron = self._cron_item(t, wid)
+        old_cron = self._cron_item(t, wid) if previous is not None and previous.trigger.type == "schedule" else None
         new_cron: str | None = None
         if trigger == "schedule" and workflow.enabled:
             from shared.services.workflow_time import Cron
@@ -189,8 +189,7 @@ class DynamoWorkflows:
         items: list[dict[str, Any]] = [{"Put": {"TableName": self._table.name, "Item": self._x_item(execution),
                                                 "ConditionExpression": "attribute_not_exists(pk)"}}]
         if execution.contact_id:
-            guard = {"pk": f"T#{execution.tenant_id}#WFRUN#{execution.workflow_id}#{execution.contact_id}",
-                     "sk": "RUN"}
+            guard = _run_key(execution)
             condition = {"once": "attribute_not_exists(ever)",
                          "not_while_running": "attribute_not_exists(running)"}.get(reentry)
             update: dict[str, Any] = {"TableName": self._table.name, "Key": guard,
@@ -205,7 +204,7 @@ class DynamoWorkflows:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            codes = _codes(exc)
+            codes = cancel_codes(exc)
             if codes and codes[0] == "ConditionalCheckFailed":
                 return "exists"
             if reentry == "not_while_running" and execution.contact_id and self._stale_lock(execution):
@@ -216,7 +215,7 @@ class DynamoWorkflows:
     def _stale_lock(self, execution: Execution) -> bool:
         """The lock names an execution that has ended (its release after the end's commit was lost in a crash):
         free it once, conditionally, so the contact can enter again."""
-        key = {"pk": f"T#{execution.tenant_id}#WFRUN#{execution.workflow_id}#{execution.contact_id}", "sk": "RUN"}
+        key = _run_key(execution)
         holder = (self._table.get_item(Key=key, ConsistentRead=True).get("Item") or {}).get("running")
         if not holder:
             return False
@@ -248,8 +247,7 @@ class DynamoWorkflows:
         if execution.status in _ENDED and execution.contact_id:
             try:  # free the reentry guard (not_while_running); only if it is still this execution's
                 self._table.update_item(
-                    Key={"pk": f"T#{execution.tenant_id}#WFRUN#{execution.workflow_id}#{execution.contact_id}",
-                         "sk": "RUN"}, UpdateExpression="REMOVE running", ConditionExpression="running = :x",
+                    Key=_run_key(execution), UpdateExpression="REMOVE running", ConditionExpression="running = :x",
                     ExpressionAttributeValues={":x": execution.execution_id})
             except ClientError as exc:
                 if not _condition_failed(exc):
@@ -293,8 +291,9 @@ class DynamoWorkflows:
     def _wait_pk(self, tenant_id: str, channel_id: str, contact_key: str) -> str:
         return f"T#{tenant_id}#WFWAIT#{channel_id}#{contact_key}"
 
-    def add_reply_wait(self, execution: Execution, token: str, until: datetime) -> None:
+    def add_reply_wait(self, execution: Execution) -> None:
         wait = execution.wait or {}
+        token, until = str(wait["token"]), _dt(str(wait["until"]))
         self._table.put_item(Item={
             "pk": self._wait_pk(execution.tenant_id, str(wait.get("channel_id") or execution.channel_id),
                                 str(wait.get("contact_key") or execution.contact_key)),
@@ -329,6 +328,3 @@ class DynamoWorkflows:
         self._table.put_item(Item={"pk": f"T#{tenant_id}#WFRR#{key}", "sk": "RR", "last": chosen})
         return chosen
 
-
-def dumps(value: Any) -> str:
-    return json.dumps(value, separators=(",", ":"), default=str)

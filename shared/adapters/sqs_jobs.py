@@ -103,8 +103,9 @@ class S3JobFiles:
         return url
 
 
-class SqsBroadcastQueue:
-    """Satisfies shared.services.broadcasts.BroadcastQueue: the `broadcasts` queue (standard), 10 per call."""
+class SqsJsonQueue:
+    """JSON messages to a standard queue, 10 per call: the `broadcasts` queue (shared.services.broadcasts.
+    BroadcastQueue) and the `workflows` queue (shared.services.workflows.WorkQueue)."""
 
     def __init__(self, client: Any, queue_url: str) -> None:
         self._client = client
@@ -113,8 +114,8 @@ class SqsBroadcastQueue:
     def send(self, messages: Sequence[dict[str, Any]], *, delay_s: int = 0) -> None:
         for start in range(0, len(messages), 10):
             chunk = messages[start:start + 10]
-            entries = [{"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":")),
+            entries = [{"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"), default=str),
                         "DelaySeconds": max(0, min(int(delay_s), 900))} for i, m in enumerate(chunk)]
             failed = self._client.send_message_batch(QueueUrl=self._url, Entries=entries).get("Failed") or []
             if failed:
-                raise RuntimeError(f"{len(failed)} broadcast messages were not enqueued: {failed[0]}")
+                raise RuntimeError(f"{len(failed)} messages were not enqueued: {failed[0]}")

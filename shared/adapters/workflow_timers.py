@@ -1,4 +1,4 @@
-"""Workflow waits and work: one-time EventBridge Scheduler schedules, and the workflows SQS queue.
+"""Workflow waits: one-time EventBridge Scheduler schedules that put a message on the workflows queue.
 
 A wait is a schedule `at(<UTC time>)` in the workflows schedule group whose target is the workflows queue
 (the message is the schedule's Input) and which deletes itself after it fires. Names are deterministic
@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-from collections.abc import Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -43,18 +42,3 @@ class SchedulerTimers:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConflictException":
                 raise
-
-
-class SqsWorkQueue:
-    def __init__(self, client: Any, queue_url: str) -> None:
-        self._client = client
-        self._url = queue_url
-
-    def send(self, messages: Sequence[dict[str, Any]]) -> None:
-        for start in range(0, len(messages), 10):
-            chunk = messages[start:start + 10]
-            result = self._client.send_message_batch(QueueUrl=self._url, Entries=[
-                {"Id": str(i), "MessageBody": json.dumps(m, separators=(",", ":"), default=str)}
-                for i, m in enumerate(chunk)])
-            if result.get("Failed"):
-                raise RuntimeError(f"could not enqueue {len(result['Failed'])} workflow messages")

@@ -30,6 +30,14 @@ def base_url(event: Any) -> str:
     return f"{scheme}://{(event.get('requestContext') or {}).get('domainName', '')}"
 
 
+def public_base(event: Any) -> str:
+    """The base URL callers use: the configured PUBLIC_BASE_URL (a custom domain), else the request's own."""
+    from shared.config import get_settings
+
+    configured = get_settings().public_base_url
+    return configured.rstrip("/") if configured else base_url(event)
+
+
 def principal_of(event: Any) -> Principal:
     ctx = ((event.get("requestContext") or {}).get("authorizer") or {}).get("lambda") or {}
     kind = ctx.get("kind")

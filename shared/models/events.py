@@ -210,6 +210,13 @@ class ConversationNoteAdded(DomainEvent):
     campaign_id: str | None = None
     assignee: str | None = None
 
+    @classmethod
+    def of(cls, c: Any, *, note_id: str, text: str, author: str) -> ConversationNoteAdded:
+        """The event of a note on conversation `c` (its campaign, and its agent while one holds it)."""
+        return cls(tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id,
+                   note_id=note_id, author=author, text=text, campaign_id=c.campaign_id,
+                   assignee=c.assignee if c.routing == "assigned" else None)
+
 
 class RoutedMessageReceived(DomainEvent):
     """A customer message in a conversation people hold (an agent or an external desk): what their clients

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, field_validator, model_validator
 
@@ -36,14 +36,6 @@ WORKFLOW_ID = r"^wf_[a-z0-9]{8,40}$"
 MAX_STEPS = 100
 END = "end"
 _TEXT = 4096
-
-
-class WorkflowDefinitionError(ValueError):
-    """A definition that cannot be stored: `errors` lists every problem with where it is."""
-
-    def __init__(self, errors: list[str]) -> None:
-        super().__init__("; ".join(errors))
-        self.errors = errors
 
 
 def _check_template(value: str | None) -> str | None:
@@ -235,9 +227,13 @@ Trigger = Annotated[
     | TagTrigger | FieldUpdatedTrigger | BroadcastReplyTrigger | WebhookTrigger | ScheduleTrigger | ManualTrigger,
     Field(discriminator="type")]
 
-TRIGGER_TYPES = ("conversation_opened", "conversation_closed", "conversation_assigned", "message_received",
-                 "tag_added", "tag_removed", "field_updated", "broadcast_reply", "incoming_webhook", "schedule",
-                 "manual")
+def _tags(union: Any) -> tuple[str, ...]:
+    """The `type` values of a discriminated union of models."""
+    members = get_args(get_args(union)[0])
+    return tuple(t for m in members for t in get_args(m.model_fields["type"].annotation))
+
+
+TRIGGER_TYPES = _tags(Trigger)
 
 # --- steps --------------------------------------------------------------------------------------------------
 
@@ -433,10 +429,15 @@ Step = Annotated[
     | AddNoteStep | CloseConversationStep | BotStep | TriggerWorkflowStep | SendEmailStep | SetVariableStep,
     Field(discriminator="type")]
 
+STEP_TYPES = _tags(Step)
+
 # Steps whose effect cannot be made idempotent by a key: after a crash in the middle they are not repeated.
 AT_MOST_ONCE = frozenset({"http_request", "send_email"})
 # Steps that need a conversation (the trigger's, or the contact's latest one on the step's channel).
 NEEDS_CONVERSATION = frozenset({"assign", "add_note", "close_conversation", "bot"})
+# Steps that render templates or evaluate conditions over the contact, conversation and variables.
+USES_CONTEXT = frozenset({"send_message", "ask_question", "branch", "update_contact", "add_note", "send_email",
+                          "http_request", "set_variable"})
 
 
 class WorkflowInput(_Strict):

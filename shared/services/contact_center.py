@@ -76,7 +76,9 @@ class CenterStore(Protocol):
 
     def stats(self, tenant_id: str, day: str, scopes: Sequence[str]) -> dict[str, dict[str, int]]: ...
 
-    def add_note(self, c: Conversation, *, note_id: str, text: str, author: str, at: datetime) -> None: ...
+    def add_note(self, c: Conversation, *, note_id: str, text: str, author: str, at: datetime) -> bool:
+        """False when a note with this id is there already."""
+        ...
 
     def mark_first_response(self, c: Conversation, at: datetime) -> bool: ...
 
@@ -312,10 +314,7 @@ class ContactCenterService:
         now = self._clock.now()
         note_id = f"note_{int(now.timestamp() * 1000):013d}{secrets.token_hex(4)}"
         self._store.add_note(c, note_id=note_id, text=text, author=principal.principal_id, at=now)
-        self._events.publish([ConversationNoteAdded(
-            tenant_id=tenant_id, channel_id=c.channel_id, conversation_id=conversation_id, note_id=note_id,
-            author=principal.principal_id, text=text, campaign_id=c.campaign_id,
-            assignee=c.assignee if c.routing == "assigned" else None)])
+        self._events.publish([ConversationNoteAdded.of(c, note_id=note_id, text=text, author=principal.principal_id)])
         return note_id
 
     def reply(self, principal: Principal, conversation_id: str, data: ReplyInput, *, request_id: str

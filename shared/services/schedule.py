@@ -40,11 +40,11 @@ def check_zone(name: str) -> str:
 
 def local_day(time_zone: str, at: datetime) -> date:
     """The calendar date of `at` in `time_zone`."""
-    return _aware(at).astimezone(zone(time_zone)).date()
+    return aware(at).astimezone(zone(time_zone)).date()
 
 
 def is_open(schedule: Schedule, at: datetime) -> bool:
-    local = _aware(at).astimezone(zone(schedule.time_zone))
+    local = aware(at).astimezone(zone(schedule.time_zone))
     if local.date() in schedule.holidays:
         return False
     minute = local.hour * 60 + local.minute
@@ -57,7 +57,7 @@ def next_open(schedule: Schedule, at: datetime) -> datetime | None:
     The schedule can only become open at a range's start (local wall time) or at a daylight-saving
     transition (the wall clock jumps into a range), so those are the candidates, day by day.
     """
-    at = _aware(at).astimezone(UTC)
+    at = aware(at).astimezone(UTC)
     if is_open(schedule, at):
         return at
     tz = zone(schedule.time_zone)
@@ -67,7 +67,7 @@ def next_open(schedule: Schedule, at: datetime) -> datetime | None:
         candidates = {
             instant
             for start, _ in _ranges(schedule, day.weekday())
-            for instant in _instants(tz, datetime.combine(day, time()) + timedelta(minutes=start))
+            for instant in instants(tz, datetime.combine(day, time()) + timedelta(minutes=start))
         }
         candidates.update(_transitions(tz, day))
         opening = min((c for c in candidates if c >= at and is_open(schedule, c)), default=None)
@@ -76,8 +76,8 @@ def next_open(schedule: Schedule, at: datetime) -> datetime | None:
     return None
 
 
-def _aware(at: datetime) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
+def aware(at: datetime) -> datetime:
+    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
         raise ValueError("a timezone-aware datetime is required")
     return at
 
@@ -86,15 +86,15 @@ def _ranges(schedule: Schedule, weekday: int) -> list[tuple[int, int]]:
     """The day's ranges as (start, end) minutes since local midnight; all day when there are no hours at all."""
     if not schedule.weekly:
         return [(0, _DAY_MINUTES)]
-    return [(_minutes(r.start), _minutes(r.end)) for r in schedule.weekly.get(WEEKDAYS[weekday], [])]
+    return [(minutes(r.start), minutes(r.end)) for r in schedule.weekly.get(WEEKDAYS[weekday], [])]
 
 
-def _minutes(hhmm: str) -> int:
+def minutes(hhmm: str) -> int:
     hours, minutes = hhmm.split(":")
     return int(hours) * 60 + int(minutes)
 
 
-def _instants(tz: ZoneInfo, wall: datetime) -> set[datetime]:
+def instants(tz: ZoneInfo, wall: datetime) -> set[datetime]:
     """The UTC instants whose local time in `tz` is the naive `wall`: none in a DST gap, two when it repeats."""
     found: set[datetime] = set()
     for fold in (0, 1):

@@ -41,7 +41,7 @@ class _Directory(Protocol):
 
 
 class _Notes(Protocol):
-    def add_note(self, c: Any, *, note_id: str, text: str, author: str, at: datetime) -> None: ...
+    def add_note(self, c: Any, *, note_id: str, text: str, author: str, at: datetime) -> bool: ...
 
 
 class _Mailer(Protocol):
@@ -64,7 +64,7 @@ def contact_view(contact: Contact) -> dict[str, Any]:
 class PlatformWorkflowActions:
     def __init__(self, *, contacts: Any, conversations: _Conversations, threads: _Threads, directory: _Directory,
                  outbound: OutboundQueue, routing: Any, center: Any, notes: _Notes, events: EventPublisher, bots: _Bots,
-                 mailer: _Mailer, email_sender: str | None, integrations: Any, segments: Any,
+                 mailer: _Mailer, email_sender: str | None, integrations: Callable[[], Any], segments: Any,
                  clock: Callable[[], datetime], round_robin: Callable[[str, str, list[str]], str]) -> None:
         self._contacts = contacts  # ContactService
         self._conversations = conversations
@@ -78,7 +78,7 @@ class PlatformWorkflowActions:
         self._bots = bots
         self._mailer = mailer
         self._sender = email_sender
-        self._integrations = integrations  # IntegrationRunner
+        self._integrations = integrations  # () -> IntegrationRunner, built on first use
         self._segments = segments  # SegmentService
         self._now = clock
         self._round_robin = round_robin
@@ -97,9 +97,9 @@ class PlatformWorkflowActions:
         contact = self._contact(tenant_id, contact_id)
         return contact_view(contact) if contact else None
 
-    def find_contact(self, tenant_id: str, who: Mapping[str, str]) -> str | None:
+    def find_contact(self, tenant_id: str, who: Mapping[str, str]) -> dict[str, Any] | None:
         found = self._contacts.find(tenant_id, phone=who.get("phone"), email=who.get("email"))
-        return str(found[0].contact_id) if found else None
+        return contact_view(found[0]) if found else None
 
     def conversation(self, tenant_id: str, conversation_id: str) -> dict[str, Any] | None:
         c = self._conversations.get(tenant_id, conversation_id)
@@ -115,7 +115,8 @@ class PlatformWorkflowActions:
             if c is not None:
                 channel_id, contact_key = c.channel_id, c.contact_key
         if channel_id and contact_key:
-            return self._thread_reach(tenant_id, channel_id, contact_key, conversation_id)
+            found = self._thread_reach(tenant_id, channel_id, contact_key, conversation_id)
+            return found[0] if found else None
         contact = self._contact(tenant_id, contact_id) if contact_id else None
         if contact is None:
             return None
@@ -135,23 +136,25 @@ class PlatformWorkflowActions:
         best: Reach | None = None
         best_at: datetime | None = None
         for cid, key in candidates:
-            reach = self._thread_reach(tenant_id, cid, key, None)
-            thread = self._threads.get_thread(tenant_id, cid, key)
+            found = self._thread_reach(tenant_id, cid, key, None)
+            if found is None:
+                continue
+            reach, thread = found
             at = thread.last_inbound_at if thread else None
-            if reach is not None and (best is None or (at and (best_at is None or at > best_at))):
+            if best is None or (at and (best_at is None or at > best_at)):
                 best, best_at = reach, at
         return best
 
     def _thread_reach(self, tenant_id: str, channel_id: str, contact_key: str, conversation_id: str | None
-                      ) -> Reach | None:
+                      ) -> tuple[Reach, Any | None] | None:
+        """The reach of a thread of this tenant's channel, with the thread (None when it has none yet)."""
         channel = self._directory.get_channel(channel_id)
         if channel is None or channel.tenant_id != tenant_id:
             return None
         thread = self._threads.get_thread(tenant_id, channel_id, contact_key)
         return Reach(channel_id=channel_id, contact_key=contact_key,
                      address=thread.address if thread else contact_key,
-                     conversation_id=conversation_id or (thread.conversation_id if thread else None),
-                     channel_kind=str(channel.kind))
+                     conversation_id=conversation_id or (thread.conversation_id if thread else None)), thread
 
     def campaign_open(self, tenant_id: str, campaign_id: str, at: datetime) -> bool | None:
         campaign = self._center.get_campaign(tenant_id, campaign_id)
@@ -197,10 +200,7 @@ class PlatformWorkflowActions:
                     pass  # taken meanwhile: the campaign's queue decides
         result = self._routing.route(tenant_id, conversation_id, team=step.campaign_id, skills=[],
                                      priority=step.priority, reason="workflow", summary=None, event_key=key)
-        status = {"queued": "queued", "assigned": "assigned", "desk": "desk", "overflow": "overflow",
-                  "out_of_hours": "out_of_hours", "no_campaign": "no_campaign", "already_routed": "already_routed",
-                  "closed": "closed"}.get(result.outcome, result.outcome)
-        out: dict[str, Any] = {"status": status, "campaign_id": result.campaign_id}
+        out: dict[str, Any] = {"status": result.outcome, "campaign_id": result.campaign_id}
         if result.position is not None:
             out["position"] = result.position
         if result.assignee:
@@ -218,11 +218,8 @@ class PlatformWorkflowActions:
             return None
         if strategy == "least_busy":
             return min(eligible, key=lambda a: (a.active, a.last_assigned_ms, a.user_id))
-        chosen = self._rr(tenant_id, campaign_id, [a.user_id for a in eligible])
+        chosen = self._round_robin(tenant_id, f"campaign:{campaign_id}", [a.user_id for a in eligible])
         return next(a for a in eligible if a.user_id == chosen)
-
-    def _rr(self, tenant_id: str, campaign_id: str, candidates: list[str]) -> str:
-        return str(self._round_robin(tenant_id, f"campaign:{campaign_id}", candidates))
 
     def update_contact(self, tenant_id: str, contact_id: str, *, fields: dict[str, Any], add_tags: list[str],
                        remove_tags: list[str], lifecycle: str | None, actor: str) -> None:
@@ -231,27 +228,19 @@ class PlatformWorkflowActions:
             patch["fields"] = fields
         if lifecycle:
             patch["lifecycle"] = lifecycle
+        current: Contact | None = None
         if patch:
-            self._contacts.update(tenant_id, contact_id, ContactPatch.model_validate(patch), actor=actor)
+            current = self._contacts.update(tenant_id, contact_id, ContactPatch.model_validate(patch), actor=actor)
         if add_tags or remove_tags:
-            current = self._contacts.get(tenant_id, contact_id)
+            current = current or self._contacts.get(tenant_id, contact_id)
             if set(add_tags) - set(current.tags) or set(remove_tags) & set(current.tags):
                 self._contacts.change_tags(tenant_id, contact_id, add=add_tags, remove=remove_tags, actor=actor)
 
     def add_note(self, tenant_id: str, conversation_id: str, text: str, *, note_id: str, actor: str) -> None:
-        from botocore.exceptions import ClientError
-
         c = self._routing.conversation(tenant_id, conversation_id)
-        try:
-            self._notes.add_note(c, note_id=note_id, text=text, author=actor, at=self._now())
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] == "ConditionalCheckFailedException":
-                return  # this step's note is there already (a re-run)
-            raise
-        self._events.publish([ConversationNoteAdded(
-            tenant_id=tenant_id, channel_id=c.channel_id, conversation_id=conversation_id, note_id=note_id,
-            author=actor, text=text, campaign_id=c.campaign_id,
-            assignee=c.assignee if c.routing == "assigned" else None)])
+        if self._notes.add_note(c, note_id=note_id, text=text, author=actor, at=self._now()):
+            self._events.publish([ConversationNoteAdded.of(c, note_id=note_id, text=text, author=actor)])
+        # else: a re-run of this step found its note (the first run published the event, unless it died between)
 
     def close(self, tenant_id: str, conversation_id: str, *, category: str | None, note: str | None,
               actor: str) -> None:
@@ -269,6 +258,6 @@ class PlatformWorkflowActions:
         spec = step.integration()
         if not any(h.lower() == "idempotency-key" for h in spec.headers):
             spec = spec.model_copy(update={"headers": {**spec.headers, "Idempotency-Key": key}})
-        result = self._integrations.call(tenant_id, spec, variables=variables, contact=contact)
+        result = self._integrations().call(tenant_id, spec, variables=variables, contact=contact)
         return {"ok": result.ok, "status": result.status, "outputs": result.outputs, "error": result.error,
                 "duration_ms": result.duration_ms}

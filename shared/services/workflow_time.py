@@ -23,49 +23,25 @@ import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
+
+from shared.services.schedule import aware, instants, zone
 
 __all__ = ["Cron", "CronError", "local_minutes", "next_local_time", "parse_duration"]
 
 HORIZON_YEARS = 5
-_ZONE_NAME = re.compile(r"[A-Za-z0-9_+-]+(?:/[A-Za-z0-9_+-]+){0,3}")  # "America/Argentina/Buenos_Aires"
 
 
 class CronError(ValueError):
     """A cron expression that cannot be parsed, or one that never fires."""
 
 
-# --- time zones ---------------------------------------------------------------------------------------------
-
-
-def _zone(name: str) -> ZoneInfo:
-    """The zone named `name`; ValueError when it is not an IANA time zone (paths and odd input included)."""
-    if not isinstance(name, str) or len(name) > 64 or not _ZONE_NAME.fullmatch(name):
-        raise ValueError(f"unknown time zone {name!r}")
-    return _load_zone(name)
-
-
-@lru_cache(maxsize=128)
-def _load_zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError, OSError, UnicodeError):  # not found, not TZif, a directory
-        raise ValueError(f"unknown time zone {name!r}") from None
-
-
-def _aware(at: datetime) -> datetime:
-    if not isinstance(at, datetime) or at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError("a timezone-aware datetime is required")
-    return at
+# --- time zones (shared/services/schedule.py: IANA names checked, aware datetimes, wall times across DST) -------
 
 
 def _instant(wall: datetime, tz: ZoneInfo) -> datetime | None:
     """The UTC instant of the naive local `wall` time (its first occurrence), or None when it does not exist."""
-    instant = wall.replace(tzinfo=tz, fold=0).astimezone(UTC)
-    if instant.astimezone(tz).replace(tzinfo=None) != wall:
-        return None  # in a spring-forward gap: the wall clock skips this minute
-    return instant
+    return min(instants(tz, wall), default=None)
 
 
 # --- cron ---------------------------------------------------------------------------------------------------
@@ -170,7 +146,7 @@ class Cron:
             raise CronError("a cron expression has 5 fields (minute hour day-of-month month day-of-week), "
                             f"got {len(fields)} in {expression!r}")
         try:
-            _zone(timezone)
+            zone(timezone)
         except ValueError:
             raise CronError(f"unknown time zone {timezone!r}") from None
         minutes, hours, days, months, weekdays = (_parse_field(text, i) for i, text in enumerate(fields))
@@ -192,7 +168,7 @@ class Cron:
 
         The second occurrence of a repeated wall time (clocks falling back) does not match: it fired already.
         """
-        local = _aware(at).astimezone(_zone(self.timezone))
+        local = aware(at).astimezone(zone(self.timezone))
         if local.fold and local.utcoffset() != local.replace(fold=0).utcoffset():
             return False
         return local.minute in self.minutes and local.hour in self.hours and self._day_matches(local.date())
@@ -203,8 +179,8 @@ class Cron:
         Walks local days (skipping whole months and days that cannot match), then the allowed hours and
         minutes of a matching day. CronError when nothing fires within 5 years of `at`.
         """
-        at = _aware(at)
-        tz = _zone(self.timezone)
+        at = aware(at)
+        tz = zone(self.timezone)
         local = at.astimezone(tz).replace(tzinfo=None, fold=0, second=0, microsecond=0)
         start = local + timedelta(minutes=1)  # seconds ignored: the next whole wall minute
         hours = sorted(self.hours)
@@ -280,7 +256,7 @@ def next_local_time(after: datetime, hhmm: str, timezone: str, *, weekdays: froz
     match = _HHMM.fullmatch(hhmm) if isinstance(hhmm, str) else None
     if match is None or int(match[1]) > 23 or int(match[2]) > 59:
         raise ValueError(f"{hhmm!r} is not a time of day: use 24-hour HH:MM like 09:00")
-    _zone(timezone)
+    zone(timezone)
     if weekdays is None:
         cron_days = _ALL_WEEKDAYS
     else:
@@ -299,5 +275,5 @@ def next_local_time(after: datetime, hhmm: str, timezone: str, *, weekdays: froz
 
 def local_minutes(at: datetime, timezone: str) -> tuple[int, int]:
     """(Python weekday 0 = Monday ... 6 = Sunday, minutes since local midnight) of `at` in `timezone`."""
-    local = _aware(at).astimezone(_zone(timezone))
+    local = aware(at).astimezone(zone(timezone))
     return local.weekday(), local.hour * 60 + local.minute

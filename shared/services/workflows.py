@@ -37,7 +37,9 @@ from shared.models.workflows import (
     AT_MOST_ONCE,
     END,
     NEEDS_CONVERSATION,
+    STEP_TYPES,
     TRIGGER_TYPES,
+    USES_CONTEXT,
     AddNoteStep,
     AskQuestionStep,
     AssignStep,
@@ -61,6 +63,8 @@ from shared.models.workflows import (
     WorkflowInput,
     WorkflowSummary,
 )
+from shared.ports import Clock
+from shared.services.schedule import minutes as wall_minutes
 from shared.services.templating import TemplateError, lookup, render, render_value
 from shared.services.text_norm import fold
 from shared.services.workflow_time import local_minutes, next_local_time, parse_duration
@@ -71,10 +75,8 @@ MAX_DEPTH = 5
 STEPS_PER_INVOCATION = 25
 MAX_WORKFLOWS_PER_TENANT = 100
 MAX_INVALID_ANSWERS = 2
-TRIGGER_AND_STEP_TAGS = frozenset(TRIGGER_TYPES) | frozenset({
-    "send_message", "ask_question", "assign", "branch", "wait", "http_request", "update_contact", "add_note",
-    "close_conversation", "bot", "trigger_workflow", "send_email", "set_variable", "field", "business_hours",
-    "time_of_day"})
+TRIGGER_AND_STEP_TAGS = frozenset(TRIGGER_TYPES) | frozenset(STEP_TYPES) | frozenset({
+    "field", "business_hours", "time_of_day"})
 
 
 # --- ports ----------------------------------------------------------------------------------------------------
@@ -114,7 +116,9 @@ class WorkflowStore(Protocol):
     def executions(self, tenant_id: str, *, contact_id: str | None = None, workflow_id: str | None = None,
                    limit: int = 50) -> list[Execution]: ...
 
-    def add_reply_wait(self, execution: Execution, token: str, until: datetime) -> None: ...
+    def add_reply_wait(self, execution: Execution) -> None:
+        """Remember that `execution.wait` (a question: token, until, channel and contact key) waits for a reply."""
+        ...
 
     def reply_waits(self, tenant_id: str, channel_id: str, contact_key: str) -> list[tuple[str, str]]:
         """(execution id, token) of executions waiting for this thread's next message."""
@@ -131,13 +135,16 @@ class Reach:
     contact_key: str
     address: str
     conversation_id: str | None
-    channel_kind: str = "whatsapp"
 
 
 class WorkflowActions(Protocol):
     """Effects on the rest of the platform (implemented over the existing services)."""
 
     def contact(self, tenant_id: str, contact_id: str) -> dict[str, Any] | None: ...
+
+    def find_contact(self, tenant_id: str, who: Mapping[str, str]) -> dict[str, Any] | None:
+        """The contact (as `contact`) with this phone or email, if any."""
+        ...
 
     def conversation(self, tenant_id: str, conversation_id: str) -> dict[str, Any] | None: ...
 
@@ -176,11 +183,9 @@ class Timers(Protocol):
 
 
 class WorkQueue(Protocol):
-    def send(self, messages: Sequence[dict[str, Any]]) -> None: ...
-
-
-class Clock(Protocol):
-    def now(self) -> datetime: ...
+    def send(self, messages: Sequence[dict[str, Any]]) -> None:
+        """Enqueue any number of messages (the adapter batches them)."""
+        ...
 
 
 # --- conditions -----------------------------------------------------------------------------------------------
@@ -259,8 +264,7 @@ def conditions_hold(conditions: Sequence[Any], match: str, context: Mapping[str,
             results.append(is_open is not None and is_open == c.is_open)
         elif isinstance(c, TimeCondition):
             weekday, minutes = local_minutes(now, c.time_zone)
-            start = int(c.after[:2]) * 60 + int(c.after[3:])
-            end = int(c.before[:2]) * 60 + int(c.before[3:])
+            start, end = wall_minutes(c.after), wall_minutes(c.before)
             results.append(weekday in c.days and start <= minutes < end)
         if match == "any" and results and results[-1]:
             return True
@@ -380,7 +384,10 @@ class WorkflowService:
 
     def replace(self, tenant_id: str, workflow_id: str, data: WorkflowInput) -> Workflow:
         """A new version; executions already running finish on theirs."""
-        current = self.get(tenant_id, workflow_id)
+        return self._replace(self.get(tenant_id, workflow_id), data)
+
+    def _replace(self, current: Workflow, data: WorkflowInput) -> Workflow:
+        tenant_id, workflow_id = current.tenant_id, current.workflow_id
         self._check_references(tenant_id, data, workflow_id)
         workflow = Workflow(**data.model_dump(), workflow_id=workflow_id, tenant_id=tenant_id,
                             version=current.version + 1, created_at=current.created_at, updated_at=self._clock.now(),
@@ -395,7 +402,7 @@ class WorkflowService:
             return current
         data = WorkflowInput.model_validate({**current.model_dump(include=set(WorkflowInput.model_fields)),
                                              "enabled": enabled})
-        return self.replace(tenant_id, workflow_id, data)
+        return self._replace(current, data)
 
     def get(self, tenant_id: str, workflow_id: str, version: int | None = None) -> Workflow:
         workflow = self._store.get_workflow(tenant_id, workflow_id, version)
@@ -433,6 +440,8 @@ class WorkflowService:
                    limit: int = 50) -> list[Execution]:
         if not contact_id and not workflow_id:
             raise InvalidInput("filter by contact_id or workflow_id")
+        if workflow_id:
+            self.get(tenant_id, workflow_id)  # 404 for another tenant's (or no) workflow
         return self._store.executions(tenant_id, contact_id=contact_id, workflow_id=workflow_id, limit=limit)
 
     # -- starting -----------------------------------------------------------------------------------------------
@@ -449,8 +458,7 @@ class WorkflowService:
         messages = [self._start_message(workflow, contact_id=c, conversation_id=data.conversation_id,
                                         key=f"manual:{request_key}:{c}", trigger_data=dict(data.data))
                     for c in contacts]
-        for start in range(0, len(messages), 10):
-            self._queue.send(messages[start:start + 10])
+        self._queue.send(messages)
         return {"workflow_id": workflow_id, "version": workflow.version, "contacts": len(messages),
                 "execution_ids": [m["execution_id"] for m in messages[:100]]}
 
@@ -467,9 +475,9 @@ class WorkflowService:
         raw_who, raw_data = body.get("contact"), body.get("data")
         who: Mapping[str, Any] = raw_who if isinstance(raw_who, Mapping) else {}
         data: Mapping[str, Any] = raw_data if isinstance(raw_data, Mapping) else {}
-        contact_id = self._actions_find_contact(workflow.tenant_id, who)
-        context = {"trigger": dict(data), "contact": self._actions.contact(workflow.tenant_id, contact_id)
-                   if contact_id else None}
+        contact = self._find_contact(workflow.tenant_id, who)
+        contact_id = str(contact["contact_id"]) if contact else None
+        context = {"trigger": dict(data), "contact": contact}
         if not conditions_hold(workflow.trigger.when, workflow.trigger.match, context, now=self._clock.now(),
                                campaign_open=lambda c: self._actions.campaign_open(workflow.tenant_id, c,
                                                                                    self._clock.now())):
@@ -479,15 +487,11 @@ class WorkflowService:
         self._queue.send([message])
         return {"accepted": True, "execution_id": message["execution_id"]}
 
-    def _actions_find_contact(self, tenant_id: str, who: Mapping[str, Any]) -> str | None:
+    def _find_contact(self, tenant_id: str, who: Mapping[str, Any]) -> dict[str, Any] | None:
         contact_id = who.get("contact_id")
-        if isinstance(contact_id, str) and self._actions.contact(tenant_id, contact_id):
-            return contact_id
-        finder = getattr(self._actions, "find_contact", None)
-        if finder is not None:
-            found: str | None = finder(tenant_id, {k: str(v) for k, v in who.items() if isinstance(v, str | int)})
-            return found
-        return None
+        contact = self._actions.contact(tenant_id, contact_id) if isinstance(contact_id, str) else None
+        return contact or self._actions.find_contact(
+            tenant_id, {k: str(v) for k, v in who.items() if isinstance(v, str | int)})
 
     def hook_token(self, workflow: Workflow) -> str:
         """The secret part of a workflow's incoming-webhook URL: HMAC of tenant and workflow with the platform's
@@ -637,8 +641,11 @@ class WorkflowService:
         created = self._store.create_execution(execution, reentry=workflow.reentry)
         if created == "refused":
             return False
-        self.run(tenant_id, execution.execution_id)
-        return created == "created"
+        if created == "created":
+            self._run(execution, workflow)
+            return True
+        self.run(tenant_id, execution.execution_id)  # a redelivered start: finish what the first one left
+        return False
 
     # -- resuming ---------------------------------------------------------------------------------------------
     def _on_reply(self, tenant_id: str, detail: Mapping[str, Any]) -> int:
@@ -683,16 +690,20 @@ class WorkflowService:
                     return True
             else:
                 outcome = Outcome(output={"timed_out": True}, next=step.on_timeout or END)
-            if not self._commit(execution, workflow, step, outcome,
-                                kind="answer" if reason == "reply" else "timeout"):
+            resumed = self._commit(execution, workflow, step, outcome,
+                                   kind="answer" if reason == "reply" else "timeout")
+            if resumed is None:
                 return False
             self._store.remove_reply_wait(execution, str(wait.get("token")))
         else:
             if reason != "timer":
                 return False
-            self._commit(execution, workflow, step, Outcome(output={"waited_until": wait.get("until")}),
-                         kind="resume")
-        self.run(tenant_id, execution_id)
+            resumed = self._commit(execution, workflow, step, Outcome(output={"waited_until": wait.get("until")}),
+                                   kind="resume")
+        if resumed is None:
+            self.run(tenant_id, execution_id)
+        else:
+            self._run(resumed, workflow)
         return True
 
     def _answer(self, execution: Execution, workflow: Workflow, step: AskQuestionStep, answer: dict[str, Any]
@@ -716,37 +727,47 @@ class WorkflowService:
 
     # -- running --------------------------------------------------------------------------------------------------
     def run(self, tenant_id: str, execution_id: str) -> Execution | None:
-        for _ in range(STEPS_PER_INVOCATION):
-            execution = self._store.get_execution(tenant_id, execution_id)
-            if execution is None or execution.status != "running":
-                return execution
-            workflow = self.get(tenant_id, execution.workflow_id, execution.version)
-            if execution.step_id in (None, END):
-                self._end(execution, "completed")
-                continue
-            if execution.seq >= workflow.max_steps:
-                self._end(execution, "failed", error=f"runaway: ran {workflow.max_steps} steps (max_steps)")
-                continue
-            step = workflow.step(str(execution.step_id))
-            self._step(execution, workflow, step)
+        """Run an execution from what is stored (a `continue` message, a redelivered start)."""
         execution = self._store.get_execution(tenant_id, execution_id)
-        if execution is not None and execution.status == "running":
-            self._queue.send([{"kind": "continue", "tenant_id": tenant_id, "execution_id": execution_id}])
-        return execution
+        if execution is None or execution.status != "running":
+            return execution
+        return self._run(execution, self.get(tenant_id, execution.workflow_id, execution.version))
 
-    def _end(self, execution: Execution, status: str, *, error: str | None = None) -> None:
+    def _run(self, execution: Execution, workflow: Workflow) -> Execution | None:
+        """Run steps from a known state: each commit returns the new state, so the execution is read again only
+        when another runner moved it first (the version's steps never change)."""
+        current: Execution | None = execution
+        for _ in range(STEPS_PER_INVOCATION):
+            if current is None:  # a commit lost to another runner: see where it is now
+                current = self._store.get_execution(execution.tenant_id, execution.execution_id)
+            if current is None or current.status != "running":
+                return current
+            if current.step_id in (None, END):
+                current = self._end(current, "completed")
+            elif current.seq >= workflow.max_steps:
+                current = self._end(current, "failed", error=f"runaway: ran {workflow.max_steps} steps (max_steps)")
+            else:
+                current = self._step(current, workflow, workflow.step(str(current.step_id)))
+        if current is None:
+            current = self._store.get_execution(execution.tenant_id, execution.execution_id)
+        if current is not None and current.status == "running":
+            self._queue.send([{"kind": "continue", "tenant_id": current.tenant_id,
+                               "execution_id": current.execution_id}])
+        return current
+
+    def _end(self, execution: Execution, status: str, *, error: str | None = None) -> Execution | None:
         now = self._clock.now()
         ended = execution.model_copy(update={"status": status, "error": error, "ended_at": now, "updated_at": now,
                                              "wait": None, "version_token": execution.version_token + 1})
-        self._store.commit(ended, expected_token=execution.version_token, record=None)
+        return ended if self._store.commit(ended, expected_token=execution.version_token, record=None) else None
 
-    def _step(self, execution: Execution, workflow: Workflow, step: Any) -> None:
+    def _step(self, execution: Execution, workflow: Workflow, step: Any) -> Execution | None:
         seq = execution.seq + 1
         now = self._clock.now()
         started = StepRecord(seq=seq, step_id=step.id, type=step.type, state="started", started_at=now)
         existing = self._store.begin_step(execution, started)
         if existing is not None and existing.state != "started":
-            return  # another runner finished it; the next read sees its commit
+            return None  # another runner finished it: read its commit
         if existing is not None and step.type in AT_MOST_ONCE:
             outcome = Outcome(error="interrupted: the step may have run before a crash; not repeated",
                               next=getattr(step, "on_error", None), fail=getattr(step, "on_error", None) is None)
@@ -755,10 +776,12 @@ class WorkflowService:
                 outcome = self._execute(execution, workflow, step)
             except (TemplateError, InvalidInput, NotFound, Conflict) as exc:
                 outcome = Outcome(error=f"{type(exc).__name__}: {exc}", fail=True)
-        self._commit(execution, workflow, step, outcome, kind=step.type)
+        return self._commit(execution, workflow, step, outcome, kind=step.type)
 
     def _commit(self, execution: Execution, workflow: Workflow, step: Any, outcome: Outcome, *, kind: str,
-                keep_step: bool = False) -> bool:
+                keep_step: bool = False) -> Execution | None:
+        """Write the step's record and move the cursor in one conditional write: the new state, or None when
+        another runner committed first."""
         now = self._clock.now()
         seq = execution.seq + 1
         if outcome.fail:
@@ -786,13 +809,12 @@ class WorkflowService:
         if outcome.wait is not None and outcome.wait.get("kind") == "reply" and not keep_step:
             # before the commit: a crash in between leaves a wait whose token the execution never had (ignored),
             # never a waiting execution that no reply can reach
-            self._store.add_reply_wait(updated, str(outcome.wait["token"]),
-                                       datetime.fromisoformat(str(outcome.wait["until"]).replace("Z", "+00:00")))
+            self._store.add_reply_wait(updated)
         if not self._store.commit(updated, expected_token=execution.version_token, record=record):
             logger.info("workflow step committed by another runner", extra={
                 "tenant_id": execution.tenant_id, "execution_id": execution.execution_id, "seq": seq})
-            return False
-        return True
+            return None
+        return updated
 
     @staticmethod
     def _input_of(step: Any) -> dict[str, Any]:
@@ -827,8 +849,11 @@ class WorkflowService:
         key = f"wf:{x.execution_id}:{x.seq + 1}"
         origin = f"workflow:{x.workflow_id}"
         actor = f"workflow:{x.execution_id}"
-        context = self._context(x)
+        # reads only what the step uses: the contact and conversation for templates and conditions, the
+        # conversation id (possibly the contact's latest thread) for the steps that act on one
+        context = self._context(x) if step.type in USES_CONTEXT else {}
         tenant_id = x.tenant_id
+        conversation_id: str | None = None
         if step.type in NEEDS_CONVERSATION:
             conversation_id = self._conversation_id(x)
             if conversation_id is None:
@@ -879,7 +904,7 @@ class WorkflowService:
                     return Outcome(output={"branch": branch.name}, next=branch.next)
             return Outcome(output={"branch": "otherwise"}, next=step.otherwise)
         if isinstance(step, AssignStep):
-            result = self._actions.assign(tenant_id, str(self._conversation_id(x)), step, key=key)
+            result = self._actions.assign(tenant_id, str(conversation_id), step, key=key)
             return Outcome(output=result)
         if isinstance(step, UpdateContactStep):
             if not x.contact_id:
@@ -892,15 +917,13 @@ class WorkflowService:
         if isinstance(step, AddNoteStep):
             text = render(step.text, context)
             note_id = "note_" + hashlib.sha256(key.encode()).hexdigest()[:20]
-            self._actions.add_note(tenant_id, str(self._conversation_id(x)), text, note_id=note_id, actor=actor)
+            self._actions.add_note(tenant_id, str(conversation_id), text, note_id=note_id, actor=actor)
             return Outcome(output={"note_id": note_id, "text": text})
         if isinstance(step, CloseConversationStep):
-            conversation_id = str(self._conversation_id(x))
-            self._actions.close(tenant_id, conversation_id, category=step.category, note=step.note, actor=actor)
+            self._actions.close(tenant_id, str(conversation_id), category=step.category, note=step.note, actor=actor)
             return Outcome(output={"closed": conversation_id})
         if isinstance(step, BotStep):
-            conversation_id = str(self._conversation_id(x))
-            self._actions.bot(tenant_id, conversation_id, action=step.action)
+            self._actions.bot(tenant_id, str(conversation_id), action=step.action)
             return Outcome(output={"bot": step.action})
         if isinstance(step, TriggerWorkflowStep):
             if x.depth + 1 > MAX_DEPTH:
@@ -955,8 +978,7 @@ class WorkflowService:
             key = f"cron:{_iso(due)}"
             messages = [self._start_message(workflow, key=f"{key}:{c or '-'}", contact_id=c,
                                             trigger_data={"scheduled_for": _iso(due)}) for c in contacts]
-            for i in range(0, len(messages), 10):
-                self._queue.send(messages[i:i + 10])
+            self._queue.send(messages)
             started += len(messages)
         return {"started": started}
 

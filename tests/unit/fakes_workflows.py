@@ -207,8 +207,10 @@ class FakeWorkflowStore:
         return (execution.tenant_id, str(wait.get("channel_id") or execution.channel_id),
                 str(wait.get("contact_key") or execution.contact_key))
 
-    def add_reply_wait(self, execution: Execution, token: str, until: datetime) -> None:
-        self.waits.setdefault(self._thread(execution), {})[execution.execution_id] = (token, until)
+    def add_reply_wait(self, execution: Execution) -> None:
+        wait = execution.wait or {}
+        until = datetime.fromisoformat(str(wait["until"]).replace("Z", "+00:00"))
+        self.waits.setdefault(self._thread(execution), {})[execution.execution_id] = (str(wait["token"]), until)
 
     def reply_waits(self, tenant_id: str, channel_id: str, contact_key: str) -> list[tuple[str, str]]:
         return [(x, token) for x, (token, _) in self.waits.get((tenant_id, channel_id, contact_key), {}).items()]
@@ -277,11 +279,11 @@ class FakeActions:
         found = self.conversations.get((tenant_id, conversation_id))
         return dict(found) if found else None
 
-    def find_contact(self, tenant_id: str, who: Mapping[str, str]) -> str | None:
+    def find_contact(self, tenant_id: str, who: Mapping[str, str]) -> dict[str, Any] | None:
         """By phone or email, like the CRM lookup the webhook trigger uses."""
-        for (t, contact_id), contact in self.contacts.items():
+        for (t, _), contact in self.contacts.items():
             if t == tenant_id and any(who.get(k) and who.get(k) == contact.get(k) for k in ("phone", "email")):
-                return contact_id
+                return dict(contact)
         return None
 
     def reach(self, tenant_id: str, *, contact_id: str | None, conversation_id: str | None,
@@ -397,8 +399,7 @@ class FakeQueue:
         self.pending: deque[dict[str, Any]] = deque()
 
     def send(self, messages: Sequence[dict[str, Any]]) -> None:
-        if not 1 <= len(messages) <= 10:
-            raise ValueError(f"an SQS batch has 1 to 10 messages, got {len(messages)}")
+        """Any number of messages, like the SQS adapter (it sends them in batches of 10)."""
         for message in messages:
             self.messages.append(dict(message))
             self.pending.append(dict(message))

@@ -9,8 +9,9 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import deps
-from shared.http.context import require
+from shared.http.context import IDEMPOTENCY_HEADER, public_base, require
 from shared.models.workflows import Execution, RunInput, StepRecord, Workflow, WorkflowSummary
+from shared.services.signature import header
 from shared.services.workflows import parse_definition
 
 router = APIGatewayHttpRouter()
@@ -67,9 +68,10 @@ class RunAccepted(BaseModel):
 
 
 def _view(workflow: Workflow) -> WorkflowView:
-    service = deps.workflows()
-    hook = service.hook_url_path(workflow) if workflow.trigger.type == "incoming_webhook" else None
-    return WorkflowView(workflow=workflow, hook_url=deps.public_url(hook) if hook else None)
+    if workflow.trigger.type != "incoming_webhook":
+        return WorkflowView(workflow=workflow)
+    base = public_base(router.current_event.raw_event)
+    return WorkflowView(workflow=workflow, hook_url=base + deps.workflows().hook_url_path(workflow))
 
 
 @router.get("/v1/workflow-templates", tags=TAGS, summary="The built-in templates (Spanish, ready to enable)")
@@ -153,9 +155,8 @@ def delete_workflow(workflow_id: str) -> None:
              summary="Run a manual workflow for one contact or every contact of a segment")
 def run_workflow(workflow_id: str, body: RunInput) -> RunAccepted:
     who = require(router, "bots:write")
-    key = router.current_event.request_context.request_id or ""
-    headers = router.current_event.headers or {}
-    key = next((v for k, v in headers.items() if k.lower() == "idempotency-key"), None) or key
+    event = router.current_event
+    key = header(event.headers, IDEMPOTENCY_HEADER) or event.request_context.request_id or ""
     return RunAccepted.model_validate(deps.workflows().run_manual(who.tenant_id or "", workflow_id, body,
                                                                   request_key=key))
 
@@ -163,7 +164,6 @@ def run_workflow(workflow_id: str, body: RunInput) -> RunAccepted:
 @router.get("/v1/workflows/<workflow_id>/executions", tags=TAGS, summary="A workflow's executions, newest first")
 def workflow_executions(workflow_id: str) -> ExecutionList:
     who = require(router, "bots:read")
-    deps.workflows().get(who.tenant_id or "", workflow_id)  # 404 for another tenant's (or no) workflow
     return ExecutionList(executions=deps.workflows().executions(who.tenant_id or "", workflow_id=workflow_id))
 
 
