@@ -397,10 +397,10 @@ def webchat_parser_times(rounds: int) -> dict[str, Any]:
     from shared.services.webchat import (
         Visitor,
         message_id_for,
-        parse_webchat,
         read_token,
         sign_token,
     )
+    from shared.services.webchat_parser import parse_webchat
 
     now = datetime(2026, 11, 22, tzinfo=UTC)
     token, _ = sign_token("bench-key", Visitor(channel_id="wc", contact_key="anon:0123456789abcdef", name="Ana",
@@ -424,8 +424,8 @@ def email_parser_times(rounds: int) -> dict[str, Any]:
     from datetime import UTC, datetime
     from email.message import EmailMessage
 
-    from shared.services.email_channel import parse_email_unit
     from shared.services.email_mime import parse_email
+    from shared.services.email_parser import parse_email_unit
 
     now = datetime(2026, 11, 22, tzinfo=UTC)
     first = EmailMessage()

@@ -24,6 +24,7 @@ from shared.config import get_settings
 from shared.errors import ChannelNotFound, EnqueueFailed
 from shared.http import problems
 from shared.observability import logger, metrics, tracer
+from shared.services.signature import header
 from shared.services.webchat import WIDGET_PATH, ReadInput, SessionInput, VisitorMessageInput, WebChatService
 from shared.wiring import webchat_service
 
@@ -43,13 +44,11 @@ def widget_source() -> str:
 
 
 def _origin() -> str | None:
-    headers = app.current_event.headers or {}
-    return next((v for k, v in headers.items() if k.lower() == "origin"), None)
+    return header(app.current_event.headers, "origin")
 
 
 def _token() -> str | None:
-    headers = app.current_event.headers or {}
-    value = next((v for k, v in headers.items() if k.lower() == "authorization"), "") or ""
+    value = header(app.current_event.headers, "authorization") or ""
     scheme, _, token = value.partition(" ")
     return token.strip() if scheme.lower() == "bearer" and token.strip() else None
 

@@ -20,6 +20,7 @@ from shared.errors import ChannelNotFound, Forbidden, Unauthorized
 from shared.observability import logger, metrics, tracer
 from shared.services.auth import Authenticator
 from shared.services.realtime import RealtimeService
+from shared.services.signature import header
 from shared.services.webchat import WebChatService
 from shared.wiring import authenticator, realtime_service, webchat_service
 
@@ -48,7 +49,7 @@ def _credentials(event: dict[str, Any]) -> dict[str, str]:
 
 
 def _connect_visitor(event: dict[str, Any], token: str, connection_id: str) -> dict[str, Any]:
-    origin = next((v for k, v in (event.get("headers") or {}).items() if k.lower() == "origin"), None)
+    origin = header(event.get("headers"), "origin")
     try:
         connection = get_webchat().connect(token, connection_id, origin=origin)
     except (Unauthorized, Forbidden, ChannelNotFound) as exc:
@@ -87,8 +88,7 @@ def lambda_handler(event: dict[str, Any], context: LambdaContext) -> dict[str, A
     if route == "$connect":
         return _connect(event, connection_id)
     if route == "$disconnect":
-        if get_webchat().disconnect(connection_id) is None:  # a visitor's, or else an agent's
-            get_service().disconnect(connection_id)
+        get_service().disconnect(connection_id)  # an agent's or a web chat visitor's: the lookup says which
         return {"statusCode": 200}
     try:
         action = json.loads(event.get("body") or "{}").get("action")

@@ -131,7 +131,7 @@ class DynamoConversations:
             direction = "out" if i.get("direction") == "out" else "in"
             at = i.get("sent_at") or i.get("created_at") or str(i["gsi1sk"]).split("#", 1)[0]
             media = i.get("media")
-            raw = _raw_content(i) if '"provider":"email"' in str(i.get("content") or "") else {}
+            raw = _email_raw(i)
             out.append(
                 MessageView(
                     message_id=str(i.get("message_id") or i.get("provider_message_id") or i["pk"]),
@@ -152,11 +152,13 @@ class DynamoConversations:
         return out
 
 
-def _raw_content(item: dict[str, Any]) -> dict[str, Any]:
-    """What an inbound message kept raw (email: subject and attachments)."""
+def _email_raw(item: dict[str, Any]) -> dict[str, Any]:
+    """What an inbound email kept raw (subject and attachments); {} for other messages."""
+    if '"email"' not in str(item.get("content") or ""):  # cheap: most messages carry no email content
+        return {}
     try:
-        content = json.loads(str(item.get("content") or "{}"))
+        content = json.loads(str(item["content"]))
     except ValueError:
         return {}
-    raw = content.get("raw") if isinstance(content, dict) else None
+    raw = content.get("raw") if isinstance(content, dict) and content.get("provider") == "email" else None
     return raw if isinstance(raw, dict) else {}

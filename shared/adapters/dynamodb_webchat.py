@@ -16,7 +16,7 @@ from typing import Any
 
 from boto3.dynamodb.conditions import Key
 
-from shared.adapters.websocket import CONNECTION_TTL_S, lookup_key
+from shared.adapters.websocket import CONNECTION_TTL_S, forget_connection, lookup_key
 from shared.services.webchat import VisitorConnection
 
 
@@ -46,13 +46,8 @@ class DynamoVisitorConnections:
         ])
 
     def remove(self, connection_id: str) -> VisitorConnection | None:
-        lookup = self._table.get_item(Key=lookup_key(connection_id)).get("Item")
-        if lookup is None or "visitor_pk" not in lookup:
-            return None
-        old = self._table.delete_item(Key={"pk": lookup["visitor_pk"], "sk": f"C#{connection_id}"},
-                                      ReturnValues="ALL_OLD").get("Attributes")
-        self._table.delete_item(Key=lookup_key(connection_id))
-        if not old:
+        visitor, old = forget_connection(self._table, connection_id)
+        if not visitor or not old:
             return None
         return VisitorConnection(connection_id=connection_id, tenant_id=str(old["tenant_id"]),
                                  channel_id=str(old["channel_id"]), contact_key=str(old["contact_key"]))

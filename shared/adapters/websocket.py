@@ -28,6 +28,20 @@ def connection_key(tenant_id: str, connection_id: str) -> dict[str, str]:
     return {"pk": f"T#{tenant_id}#WS", "sk": f"C#{connection_id}"}
 
 
+def forget_connection(table: Any, connection_id: str) -> tuple[bool, dict[str, Any] | None]:
+    """Delete a connection (the item its lookup names: an agent's, or a visitor's when the lookup carries
+    `visitor_pk`) and its lookup: (whether it was a visitor's, the deleted item or None)."""
+    lookup = table.get_item(Key=lookup_key(connection_id)).get("Item")
+    if lookup is None:
+        return False, None
+    visitor = "visitor_pk" in lookup
+    key = {"pk": lookup["visitor_pk"], "sk": f"C#{connection_id}"} if visitor else \
+        connection_key(str(lookup["tenant_id"]), connection_id)
+    old = table.delete_item(Key=key, ReturnValues="ALL_OLD").get("Attributes")
+    table.delete_item(Key=lookup_key(connection_id))
+    return visitor, old
+
+
 def lookup_key(connection_id: str) -> dict[str, str]:
     return {"pk": f"WSCONN#{connection_id}", "sk": "WS"}
 
@@ -65,13 +79,10 @@ class DynamoConnections:
         ])
 
     def remove(self, connection_id: str) -> Connection | None:
-        lookup = self._table.get_item(Key=lookup_key(connection_id)).get("Item")
-        if lookup is None:
-            return None
-        old = self._table.delete_item(Key=connection_key(str(lookup["tenant_id"]), connection_id),
-                                      ReturnValues="ALL_OLD").get("Attributes")
-        self._table.delete_item(Key=lookup_key(connection_id))
-        return _connection(old) if old else None
+        """Forget a connection, an agent's or a web chat visitor's (one $disconnect route serves both); the
+        agent's connection it was, or None."""
+        visitor, old = forget_connection(self._table, connection_id)
+        return _connection(old) if old and not visitor else None
 
     def list_for_tenant(self, tenant_id: str) -> list[Connection]:
         now = int(time.time())

@@ -71,6 +71,18 @@ class MessageStatusChanged(DomainEvent):
     error_title: str | None = None
     error_details: str | None = None
 
+    @classmethod
+    def of(cls, tenant_id: str, channel_id: str, update: Any, applied: Any, *, contact_key: str | None = None
+           ) -> MessageStatusChanged:
+        """The event of a status `update` (shared.models.messages.StatusUpdate) that moved a stored message
+        (shared.ports.StatusApplied) forward; its first error, if any."""
+        error = update.errors[0] if update.errors else None
+        return cls(tenant_id=tenant_id, channel_id=channel_id, message_id=applied.message_id,
+                   provider_message_id=update.provider_message_id, contact_key=contact_key or applied.contact_key,
+                   status=update.raw_status, previous_status=applied.previous_status,
+                   error_code=error.code if error else None, error_title=error.title if error else None,
+                   error_details=error.details if error else None)
+
 
 class ConversationClosed(DomainEvent):
     conversation_id: str

@@ -24,16 +24,15 @@ import json
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Protocol
 
 from shared.models.channel import Channel
-from shared.models.envelopes import InboundUnit, OutboundRequest
-from shared.models.messages import Identity, InboundMessage, MessageType
-from shared.ports import ChannelDirectory, Clock, InboundQueue, QueuedUnit, SendResult
+from shared.models.envelopes import OutboundRequest
+from shared.ports import ChannelDirectory, Clock, InboundQueue, SendResult
 from shared.services.email_mime import (
     MalformedEmail,
-    attachment_bytes,
+    attachments_bytes,
     build_email,
     make_message_id,
     parse_email,
@@ -42,9 +41,9 @@ from shared.services.email_mime import (
     ses_message_id_header,
     ses_verdicts,
 )
-from shared.services.queue_keys import dedup_id, thread_group_id
+from shared.services.queue_keys import queued_unit
 from shared.services.send_policy import UnsupportedOnChannel
-from shared.services.webhook_units import PayloadShapeError, as_dict, nonempty_str
+from shared.services.webhook_units import as_dict, nonempty_str
 
 MAX_ATTACHMENTS = 10
 MAX_ATTACHMENT_BYTES = 20 * 1024 * 1024
@@ -138,6 +137,8 @@ class EmailIngestService:
         spam = verdicts.spam
         now = self._clock.now()
         outcome = EmailOutcome("enqueued")
+        # decoded once for every addressed channel (the parse above only measured them)
+        contents = attachments_bytes(raw) if email.attachments else []
         for channel in channels:
             known = self._threads.find(channel.tenant_id, channel.channel_id,
                                        [*reversed(email.in_reply_to), *reversed(email.references)])
@@ -148,7 +149,7 @@ class EmailIngestService:
                     attachments.append({"filename": attachment.filename, "content_type": attachment.content_type,
                                         "size": attachment.size, "error": "too large"})
                     continue
-                filename, content_type, data = attachment_bytes(raw, attachment.index)
+                filename, content_type, data = contents[attachment.index]
                 s3_key = attachment_key(channel.tenant_id, channel.channel_id, email.message_id, attachment.index,
                                         filename)
                 self._raw.put_attachment(channel.tenant_id, s3_key, data, content_type)
@@ -165,38 +166,12 @@ class EmailIngestService:
             self._threads.set_state(channel.tenant_id, channel.channel_id, contact_key, EmailThreadState(
                 subject=email.subject, last_message_id=email.message_id, references=email.references,
                 reply_to=email.reply_to))
-            unit = InboundUnit(tenant_id=channel.tenant_id, channel_id=channel.channel_id, kind="message",
-                               provider="email", phone_number_id=channel.phone_number_id, payload=payload,
-                               received_at_ms=_ms(now))
-            self._queue.enqueue([QueuedUnit(unit=unit,
-                                            group_id=thread_group_id(channel.tenant_id, channel.channel_id,
-                                                                     contact_key),
-                                            dedup_id=dedup_id(channel.channel_id, email.message_id))])
+            self._queue.enqueue([queued_unit(channel, kind="message", provider="email", payload=payload,
+                                             contact_key=contact_key, dedup_key=email.message_id,
+                                             received_at_ms=_ms(now))])
             outcome.units += 1
             outcome.channels.append(channel.channel_id)
         return outcome
-
-
-def parse_email_unit(payload: Mapping[str, Any], *, received_at: datetime) -> InboundMessage:
-    """Normalize an email unit (built by EmailIngestService): the new text of the message, the subject and the
-    attachments (already in S3) in `raw`."""
-    message_id, contact_key = nonempty_str(payload.get("id")), nonempty_str(payload.get("from"))
-    if message_id is None or contact_key is None:
-        raise PayloadShapeError("email unit without Message-ID or sender")
-    sent_ms = payload.get("sent_at_ms")
-    sent_at = datetime.fromtimestamp(sent_ms / 1000, UTC) if isinstance(sent_ms, int) else received_at
-    subject = nonempty_str(payload.get("subject"))
-    text = nonempty_str(payload.get("text"))
-    attachments = [a for a in payload.get("attachments") or [] if isinstance(a, dict)]
-    if text is None:
-        names = ", ".join(str(a.get("filename") or "adjunto") for a in attachments)
-        text = f"[{names}]" if names else (subject or "(sin texto)")
-    sender = Identity(key=contact_key, provider="email", email=nonempty_str(payload.get("from_address")),
-                      name=nonempty_str(payload.get("from_name")))
-    raw = {k: payload.get(k) for k in ("subject", "attachments", "spam", "raw", "from_address")
-           if payload.get(k) not in (None, [], False)}
-    return InboundMessage(provider="email", provider_message_id=message_id, type=MessageType.TEXT, raw_type="email",
-                          sender=sender, sent_at=sent_at, text=text, raw=raw or None)
 
 
 def plain_text(content: Mapping[str, Any]) -> str:

@@ -161,13 +161,18 @@ def parse_email(raw: bytes, *, max_text_chars: int = 20_000) -> ParsedEmail:
     )
 
 
+def attachments_bytes(raw: bytes) -> list[tuple[str | None, str, bytes]]:
+    """(filename, content type, decoded payload) of every `ParsedEmail.attachments[i]`, in order, from one parse."""
+    return [(_filename(part), _content_type(part), _part_bytes(part))
+            for part in _classify_parts(_parse_bytes(raw)).attachments]
+
+
 def attachment_bytes(raw: bytes, index: int) -> tuple[str | None, str, bytes]:
     """(filename, content type, decoded payload) of `ParsedEmail.attachments[index]` for the same raw bytes."""
-    attachments = _classify_parts(_parse_bytes(raw)).attachments
+    attachments = attachments_bytes(raw)
     if not 0 <= index < len(attachments):
         raise IndexError(f"the message has no attachment {index} ({len(attachments)} attachments)")
-    part = attachments[index]
-    return _filename(part), _content_type(part), _part_bytes(part)
+    return attachments[index]
 
 
 def _parse_bytes(raw: bytes) -> Message:

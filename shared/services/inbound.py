@@ -15,12 +15,12 @@ from shared.models.envelopes import InboundUnit
 from shared.models.events import CommentReceived, ConversationOpened, DomainEvent, MessageReceived, MessageStatusChanged
 from shared.models.messages import MEDIA_TYPES, Identity, InboundMessage, StatusUpdate
 from shared.ports import Clock, EventPublisher, MessageStore, StatusApplied, Thread, ThreadTouch
-from shared.services.email_channel import parse_email_unit
+from shared.services.email_parser import parse_email_unit
 from shared.services.messenger_parser import parse_comment, parse_messaging, parse_page_status
 from shared.services.send_policy import WINDOWED_KINDS, window_open
 from shared.services.sms_parser import parse_sms, parse_sms_status
 from shared.services.telegram_parser import parse_update
-from shared.services.webchat import parse_webchat, parse_webchat_status
+from shared.services.webchat_parser import parse_webchat, parse_webchat_status
 from shared.services.whatsapp_parser import parse_message, parse_status
 
 # A status for a message we do not (yet) know is retried this many times before it is kept as an orphan:
@@ -245,10 +245,4 @@ class InboundService:
         return InboundOutcome("status_applied" if any(a.advanced for a in applied) else "status_stale")
 
     def _publish_status(self, unit: InboundUnit, update: StatusUpdate, applied: StatusApplied) -> None:
-        error = update.errors[0] if update.errors else None
-        self._events.publish([MessageStatusChanged(
-            tenant_id=unit.tenant_id, channel_id=unit.channel_id, message_id=applied.message_id,
-            provider_message_id=update.provider_message_id, contact_key=applied.contact_key,
-            status=update.raw_status, previous_status=applied.previous_status,
-            error_code=error.code if error else None, error_title=error.title if error else None,
-            error_details=error.details if error else None)])
+        self._events.publish([MessageStatusChanged.of(unit.tenant_id, unit.channel_id, update, applied)])

@@ -18,10 +18,9 @@ from shared.errors import (
     VerificationFailed,
 )
 from shared.models.channel import Channel, ChannelKind, ChannelSecrets
-from shared.models.envelopes import InboundUnit
-from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine, QueuedUnit
+from shared.ports import ChannelDirectory, Clock, InboundQueue, Quarantine
 from shared.services.messenger_parser import PageKind, split_page_webhook
-from shared.services.queue_keys import dedup_id, thread_group_id
+from shared.services.queue_keys import queued_unit
 from shared.services.signature import verify_challenge, verify_signature
 from shared.services.sms_parser import split_sms_webhook
 from shared.services.telegram_parser import SECRET_HEADER as TELEGRAM_SECRET_HEADER
@@ -181,14 +180,9 @@ class IngestService:
         now = self._clock.now()
         received_ms = int(now.timestamp() * 1000)
         queued = [
-            QueuedUnit(
-                unit=InboundUnit(tenant_id=channel.tenant_id, channel_id=channel.channel_id, kind=draft.kind,
-                                 provider=provider, phone_number_id=channel.phone_number_id, payload=draft.payload,
-                                 contacts=draft.contacts, value_errors=draft.value_errors,
-                                 received_at_ms=received_ms),
-                group_id=thread_group_id(channel.tenant_id, channel.channel_id, draft.contact_key),
-                dedup_id=dedup_id(channel.channel_id, draft.dedup_key),
-            )
+            queued_unit(channel, kind=draft.kind, provider=provider, payload=draft.payload,
+                        contact_key=draft.contact_key, dedup_key=draft.dedup_key, received_at_ms=received_ms,
+                        contacts=draft.contacts, value_errors=draft.value_errors)
             for draft in split.units
         ]
         if queued:

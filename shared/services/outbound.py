@@ -101,10 +101,10 @@ class SenderService:
         if refusal is not None:
             return self._fail(request, status="refused", code=None, title=refusal.value,
                               details=REFUSAL_DETAILS.get(refusal))
-        tag = message_tag(channel.kind, request.content, last_inbound_at=last_inbound, now=now, window=self._window,
-                          human_agent=request.human_agent)
         if channel.kind == "webchat":
             return self._send_webchat(request)
+        tag = message_tag(channel.kind, request.content, last_inbound_at=last_inbound, now=now, window=self._window,
+                          human_agent=request.human_agent)
         try:
             result = self._deliver(channel, request, callback_data=request.message_id, tag=tag)
         except UnsupportedOnChannel as exc:  # a form the channel does not have (a reaction on Messenger, ...)
@@ -147,10 +147,8 @@ class SenderService:
                                   recipient=Identity(key=request.contact_key, provider="webchat"))
             applied = self._store.apply_status(request.tenant_id, request.channel_id, update)
             if applied is not None and applied.advanced:
-                self._events.publish([MessageStatusChanged(
-                    tenant_id=request.tenant_id, channel_id=request.channel_id, message_id=applied.message_id,
-                    provider_message_id=request.message_id, contact_key=request.contact_key, status=update.raw_status,
-                    previous_status=applied.previous_status)])
+                self._events.publish([MessageStatusChanged.of(request.tenant_id, request.channel_id, update, applied,
+                                                              contact_key=request.contact_key)])
         return SendOutcome("sent", provider_message_id=request.message_id)
 
     def _deliver(self, channel: Channel, request: OutboundRequest, *, callback_data: str | None = None,

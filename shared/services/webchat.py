@@ -37,20 +37,14 @@ from pydantic import BaseModel, ConfigDict, Field
 from shared.errors import ChannelNotFound, Forbidden, InvalidInput, NotFound, Unauthorized
 from shared.models.channel import Channel, WebChatSettings
 from shared.models.crm import normalize_email
-from shared.models.envelopes import InboundUnit, OutboundRequest
-from shared.models.messages import (
-    Identity,
-    InboundMessage,
-    InteractiveReply,
-    MessageType,
-    StatusKind,
-    StatusUpdate,
-)
-from shared.ports import ChannelDirectory, Clock, InboundQueue, QueuedUnit
+from shared.models.envelopes import OutboundRequest
+from shared.ports import ChannelDirectory, Clock, InboundQueue
 from shared.services.phone import InvalidPhone, normalize_phone
-from shared.services.queue_keys import dedup_id, thread_group_id
+from shared.services.queue_keys import queued_unit
+from shared.services.realtime import Pusher, message
 from shared.services.send_policy import UnsupportedOnChannel
-from shared.services.webhook_units import PayloadShapeError, as_dict, nonempty_str
+from shared.services.webchat_parser import USER_PREFIX
+from shared.services.webhook_units import as_dict, nonempty_str
 
 WIDGET_PATH = Path(__file__).resolve().parent.parent / "data" / "webchat_widget.js"
 TOKEN_VERSION = "v1"
@@ -58,7 +52,7 @@ TOKEN_TTL = timedelta(days=30)
 RENEW_WITHIN = timedelta(days=90)  # an expired token still names its visitor this long after it expired
 MAX_TEXT_CHARS = 4096
 HISTORY_LIMIT = 200
-ANON_PREFIX, USER_PREFIX = "anon:", "user:"
+ANON_PREFIX = "anon:"
 _USER_ID = re.compile(r"^[\x21-\x7e]{1,128}$")  # printable ASCII, no spaces: the site's own customer id
 VISIBLE_OUT_STATUSES = frozenset({"accepted", "sent", "delivered", "read"})
 
@@ -146,17 +140,21 @@ def sign_token(key: str, visitor: Visitor, *, now: datetime, ttl: timedelta = TO
     return f"{signed}.{_b64(_mac(key, signed.encode()))}", expires
 
 
-def read_token(key: str, token: str, *, channel_id: str, now: datetime, renew: bool = False) -> Visitor:
-    """The visitor a token names; Unauthorized when it is not ours, not this channel's or expired (`renew`
-    accepts an expired one within RENEW_WITHIN, to keep a returning visitor's thread)."""
+def _split_token(token: str) -> tuple[list[str], bytes, Any]:
+    """(the token's parts, its MAC, its claims) as written; Unauthorized when it is not shaped like ours."""
     parts = token.split(".")
     if len(parts) != 3 or parts[0] != TOKEN_VERSION:
         raise Unauthorized("not a web chat session token")
     try:
-        given = _unb64(parts[2])
-        claims = json.loads(_unb64(parts[1]))
+        return parts, _unb64(parts[2]), json.loads(_unb64(parts[1]))
     except (ValueError, UnicodeDecodeError) as exc:
         raise Unauthorized("not a web chat session token") from exc
+
+
+def read_token(key: str, token: str, *, channel_id: str, now: datetime, renew: bool = False) -> Visitor:
+    """The visitor a token names; Unauthorized when it is not ours, not this channel's or expired (`renew`
+    accepts an expired one within RENEW_WITHIN, to keep a returning visitor's thread)."""
+    parts, given, claims = _split_token(token)
     if not hmac.compare_digest(given, _mac(key, f"{parts[0]}.{parts[1]}".encode())):
         raise Unauthorized("the session token's signature does not match")
     if not isinstance(claims, dict) or claims.get("c") != channel_id or not isinstance(claims.get("k"), str):
@@ -180,12 +178,11 @@ def content_view(content: Mapping[str, Any]) -> dict[str, Any]:
     kind = str(content.get("type") or "")
     if kind == "text":
         return {"type": "text", "text": content.get("body")}
+    text = "\n".join(str(p) for p in (content.get("header"), content.get("body"), content.get("footer")) if p)
     if kind == "buttons":
-        text = "\n".join(str(p) for p in (content.get("header"), content.get("body"), content.get("footer")) if p)
         return {"type": "buttons", "text": text,
                 "buttons": [{"id": b.get("id"), "title": b.get("title")} for b in content.get("buttons") or []]}
     if kind == "list":
-        text = "\n".join(str(p) for p in (content.get("header"), content.get("body"), content.get("footer")) if p)
         rows = [r for s in content.get("sections") or [] for r in as_dict(s).get("rows") or []]
         return {"type": "list", "text": text,
                 "buttons": [{"id": r.get("id"), "title": r.get("title")} for r in rows]}
@@ -202,9 +199,9 @@ def _public_status(status: Any) -> str | None:
     return "sent" if status == "accepted" else (str(status) if status else None)
 
 
-def outbound_view(request: OutboundRequest, *, at: datetime, status: str = "sent") -> dict[str, Any]:
+def outbound_view(request: OutboundRequest, *, at: datetime) -> dict[str, Any]:
     view = {"id": request.message_id, "direction": "out", "text": None, "buttons": None, "media": None,
-            "location": None, "sent_at": _iso(at), "status": status}
+            "location": None, "sent_at": _iso(at), "status": "sent"}
     view.update(content_view(request.content.model_dump(mode="json", exclude_none=True)))
     return view
 
@@ -239,39 +236,6 @@ def message_id_for(contact_key: str, client_message_id: str) -> str:
     return "wc_" + hashlib.sha256(f"{contact_key}#{client_message_id}".encode()).hexdigest()[:32]
 
 
-def parse_webchat(payload: Mapping[str, Any], *, received_at: datetime) -> InboundMessage:
-    """Normalize a web chat message unit (built by WebChatService.post_message)."""
-    message_id, sender = nonempty_str(payload.get("id")), nonempty_str(payload.get("from"))
-    if message_id is None or sender is None:
-        raise PayloadShapeError("web chat message without id or sender")
-    profile = as_dict(payload.get("profile"))
-    identity = Identity(key=sender, provider="webchat", name=nonempty_str(profile.get("name")),
-                        email=nonempty_str(profile.get("email")), phone=nonempty_str(profile.get("phone")),
-                        user_id=sender.removeprefix(USER_PREFIX) if sender.startswith(USER_PREFIX) else None)
-    sent_ms = payload.get("sent_at_ms")
-    sent_at = datetime.fromtimestamp(sent_ms / 1000, UTC) if isinstance(sent_ms, int) else received_at
-    reply = as_dict(payload.get("reply"))
-    if reply:
-        return InboundMessage(provider="webchat", provider_message_id=message_id, type=MessageType.INTERACTIVE,
-                              raw_type="button_reply", sender=identity, sent_at=sent_at,
-                              text=nonempty_str(reply.get("title")) or nonempty_str(reply.get("id")),
-                              interactive=InteractiveReply(kind="button_reply", id=nonempty_str(reply.get("id")),
-                                                           title=nonempty_str(reply.get("title"))))
-    text = nonempty_str(payload.get("text"))
-    if text is None:
-        raise PayloadShapeError("web chat message without text or reply")
-    return InboundMessage(provider="webchat", provider_message_id=message_id, type=MessageType.TEXT,
-                          raw_type="text", sender=identity, sent_at=sent_at, text=text)
-
-
-def parse_webchat_status(payload: Mapping[str, Any], *, received_at: datetime) -> StatusUpdate:
-    message_id, recipient = nonempty_str(payload.get("id")), nonempty_str(payload.get("recipient"))
-    if message_id is None or recipient is None or payload.get("status") != "read":
-        raise PayloadShapeError("web chat status without id, recipient or a known status")
-    return StatusUpdate(provider="webchat", provider_message_id=message_id, status=StatusKind.READ, raw_status="read",
-                        at=received_at, recipient=Identity(key=recipient, provider="webchat"))
-
-
 # -- ports ------------------------------------------------------------------------------------------------------
 class MessageHistory(Protocol):
     def thread_messages(self, tenant_id: str, channel_id: str, contact_key: str) -> list[dict[str, Any]]: ...
@@ -296,14 +260,6 @@ class VisitorConnections(Protocol):
     def list(self, tenant_id: str, channel_id: str, contact_key: str) -> list[VisitorConnection]: ...
 
 
-class Pusher(Protocol):
-    def post(self, connection_id: str, data: bytes) -> bool: ...
-
-
-def frame(kind: str, data: Mapping[str, Any]) -> bytes:
-    return json.dumps({"type": kind, "data": data}, separators=(",", ":"), ensure_ascii=False).encode()
-
-
 class WebChatPush(Protocol):
     def push(self, tenant_id: str, channel_id: str, contact_key: str, kind: str, data: Mapping[str, Any]) -> int:
         """Send one frame to every open widget of the visitor; how many got it."""
@@ -317,7 +273,7 @@ class VisitorPush:
         self._pusher = pusher
 
     def push(self, tenant_id: str, channel_id: str, contact_key: str, kind: str, data: Mapping[str, Any]) -> int:
-        payload = frame(kind, data)
+        payload = message(kind, data)  # the same frame agents' clients receive
         pushed = 0
         for connection in self._connections.list(tenant_id, channel_id, contact_key):
             if self._pusher.post(connection.connection_id, payload):
@@ -472,13 +428,9 @@ class WebChatService:
 
     def _enqueue(self, channel: Channel, visitor: Visitor, kind: Literal["message", "status"],
                  payload: dict[str, Any], *, dedup_key: str, now: datetime) -> None:
-        unit = InboundUnit(tenant_id=channel.tenant_id, channel_id=channel.channel_id, kind=kind, provider="webchat",
-                           phone_number_id=channel.phone_number_id, payload=payload,
-                           received_at_ms=int(now.timestamp() * 1000))
-        self._queue.enqueue([QueuedUnit(unit=unit,
-                                        group_id=thread_group_id(channel.tenant_id, channel.channel_id,
-                                                                 visitor.contact_key),
-                                        dedup_id=dedup_id(channel.channel_id, dedup_key))])
+        self._queue.enqueue([queued_unit(channel, kind=kind, provider="webchat", payload=payload,
+                                         contact_key=visitor.contact_key, dedup_key=dedup_key,
+                                         received_at_ms=int(now.timestamp() * 1000))])
 
     # -- the WebSocket ---------------------------------------------------------------------------------------
     def connect(self, token: str, connection_id: str, *, origin: str | None = None) -> VisitorConnection:
@@ -504,11 +456,7 @@ def _valid_email(value: str | None) -> str | None:
 
 def _claimed_channel(token: str) -> str:
     """The channel a token says it is for (only a hint: read_token checks it against that channel's key)."""
-    parts = token.split(".")
-    try:
-        claims = json.loads(_unb64(parts[1])) if len(parts) == 3 else None
-    except (ValueError, UnicodeDecodeError):
-        claims = None
+    _, _, claims = _split_token(token)
     channel_id = claims.get("c") if isinstance(claims, dict) else None
     if not isinstance(channel_id, str) or not channel_id:
         raise Unauthorized("not a web chat session token")

@@ -28,11 +28,10 @@ from shared.services.webchat import (
     identity_hash,
     item_view,
     outbound_view,
-    parse_webchat,
-    parse_webchat_status,
     read_token,
     sign_token,
 )
+from shared.services.webchat_parser import parse_webchat, parse_webchat_status
 
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 IDENTITY_SECRET, TOKEN_KEY = "identity-secret-1", "token-key-1"
