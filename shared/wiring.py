@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from shared.services.media import MediaService
     from shared.services.outbound import SenderService
     from shared.services.platform import PlatformService
-    from shared.services.realtime import RealtimeService
+    from shared.services.realtime import Pusher, RealtimeService
     from shared.services.routing import RoutingService
     from shared.services.segment_service import SegmentService
     from shared.services.templates import TemplateService
@@ -247,16 +247,22 @@ def sender_service(settings: Settings) -> SenderService:
         webchat=_visitor_push(settings), email=_email_delivery(settings))
 
 
+def _pusher(settings: Settings) -> Pusher:
+    """Posts to WebSocket connections through the API's management endpoint; without WEBSOCKET_MANAGEMENT_URL
+    there is no WebSocket API, and nothing is pushed."""
+    from shared.adapters.websocket import ApiGatewayPusher, management_client
+    from shared.services.realtime import NoPusher
+
+    url = settings.websocket_management_url
+    return ApiGatewayPusher(management_client(url)) if url else NoPusher()
+
+
 def _visitor_push(settings: Settings) -> VisitorPush:
     from shared.adapters import aws
     from shared.adapters.dynamodb_webchat import DynamoVisitorConnections
-    from shared.adapters.websocket import ApiGatewayPusher, management_client
-    from shared.services.realtime import NoPusher, Pusher
     from shared.services.webchat import VisitorPush
 
-    pusher: Pusher = (ApiGatewayPusher(management_client(settings.websocket_management_url))
-                      if settings.websocket_management_url else NoPusher())
-    return VisitorPush(DynamoVisitorConnections(aws.table(settings.table_name)), pusher)
+    return VisitorPush(DynamoVisitorConnections(aws.table(settings.table_name)), _pusher(settings))
 
 
 def _email_delivery(settings: Settings) -> EmailDelivery:
@@ -559,13 +565,11 @@ def realtime_service(settings: Settings) -> RealtimeService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_contact_center import DynamoContactCenter
-    from shared.adapters.websocket import ApiGatewayPusher, DynamoConnections, management_client
-    from shared.services.realtime import CampaignStoreMembers, NoPusher, Pusher, RealtimeService
+    from shared.adapters.websocket import DynamoConnections
+    from shared.services.realtime import CampaignStoreMembers, RealtimeService
 
     table = aws.table(settings.table_name)
-    pusher: Pusher = (ApiGatewayPusher(management_client(settings.websocket_management_url))
-                      if settings.websocket_management_url else NoPusher())
-    return RealtimeService(connections=DynamoConnections(table), pusher=pusher,
+    return RealtimeService(connections=DynamoConnections(table), pusher=_pusher(settings),
                            members=CampaignStoreMembers(DynamoContactCenter(table)), clock=SystemClock())
 
 
