@@ -191,6 +191,7 @@ class ConversationAssigned(DomainEvent):
     campaign_id: str
     assignee: str  # a user id, or desk:<campaign> for an external contact center
     assignee_kind: str = "agent"  # agent | desk
+    assignee_name: str | None = None  # the agent's display name (workflows greet with it), or the desk's
     previous_assignee: str | None = None
     reason: str  # queue | manual | take | transfer | reopen
     wait_s: int = 0

@@ -415,7 +415,8 @@ class RoutingService:
                               events=[ConversationAssigned(
                                   tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id,
                                   contact_id=c.contact_id, campaign_id=campaign.campaign_id, assignee=desk,
-                                  assignee_kind="desk", reason="queue", summary=summary)])
+                                  assignee_kind="desk", reason="queue", summary=summary,
+                                  assignee_name=campaign.external_desk.name if campaign.external_desk else None)])
         day = local_day(campaign.schedule.time_zone, now).isoformat()
         outcome = self._store.transition(Transition(
             conversation=c, source=Holder.of(c), target=Holder("desk", campaign.campaign_id, desk), at=now,
@@ -501,7 +502,8 @@ class RoutingService:
                                                  requeued=False))
         events.append(ConversationAssigned(
             tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id, contact_id=c.contact_id,
-            campaign_id=campaign.campaign_id if campaign else "", assignee=agent.user_id, previous_assignee=previous,
+            campaign_id=campaign.campaign_id if campaign else "", assignee=agent.user_id, assignee_name=agent.name,
+            previous_assignee=previous,
             reason=reason, wait_s=wait_s, summary=summary))
         messages: list[dict[str, Any]] = []
         if campaign is not None and campaign.messages.assigned:
@@ -681,7 +683,7 @@ class RoutingService:
             events.append(ConversationAssigned(tenant_id=tenant_id, channel_id=c.channel_id,
                                                conversation_id=conversation_id, contact_id=c.contact_id,
                                                campaign_id=target.campaign_id or "", assignee=agent.user_id,
-                                               reason="reopen"))
+                                               assignee_name=agent.name, reason="reopen"))
         elif campaign is not None and campaign.external_desk is not None:
             desk = f"desk:{campaign.campaign_id}"
             target = Holder("desk", campaign.campaign_id, desk)
@@ -689,7 +691,8 @@ class RoutingService:
             events.append(ConversationAssigned(tenant_id=tenant_id, channel_id=c.channel_id,
                                                conversation_id=conversation_id, contact_id=c.contact_id,
                                                campaign_id=campaign.campaign_id, assignee=desk,
-                                               assignee_kind="desk", reason="reopen"))
+                                               assignee_kind="desk", reason="reopen",
+                                               assignee_name=campaign.external_desk.name))
         elif campaign is not None:
             entry = QueueEntry(tenant_id=tenant_id, campaign_id=campaign.campaign_id, conversation_id=conversation_id,
                                channel_id=c.channel_id, contact_key=c.contact_key, contact_id=c.contact_id,

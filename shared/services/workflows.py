@@ -556,8 +556,8 @@ class WorkflowService:
                     "campaign_id": detail.get("campaign_id"), "assignee": detail.get("assignee")}
         elif detail_type == "ConversationAssigned":
             kinds = ["conversation_assigned"]
-            data = {"assignee": detail.get("assignee"), "campaign_id": detail.get("campaign_id"),
-                    "reason": detail.get("reason")}
+            data = {"assignee": detail.get("assignee"), "agent_name": detail.get("assignee_name"),
+                    "campaign_id": detail.get("campaign_id"), "reason": detail.get("reason")}
         elif detail_type == "MessageReceived":
             kinds = ["message_received"] + (["broadcast_reply"] if detail.get("broadcast_id") else [])
             data = {"text": detail.get("text"), "message_type": detail.get("message_type"),

@@ -891,6 +891,7 @@ def test_an_external_desk_gets_signed_handoffs_and_answers_and_closes_through_th
     assert assigned["type"] == "ConversationAssigned"
     assert (assigned["data"]["conversation_id"], assigned["data"]["campaign_id"], assigned["data"]["assignee"]) == \
         (cid, desk["campaign_id"], f"desk:{desk['campaign_id']}")
+    assert assigned["data"]["assignee_name"] == "Contact center Tercerizado"
 
     cc.say(wa_id, "Es por una factura mal cobrada")
     routed = wait_for(lambda: [p for p in receiver.payloads("desk") if p["type"] == "RoutedMessageReceived"])

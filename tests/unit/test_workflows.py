@@ -258,6 +258,19 @@ def test_conversation_closed_by_agent_only(rig: Rig, closed_by: str, started: in
     assert rig.service.on_event("ConversationClosed", detail, event_id="ev-close")["started"] == started
 
 
+def test_conversation_assigned_gives_the_agents_name_to_the_steps(rig: Rig) -> None:
+    create(rig, [{"id": "presentar", "type": "send_message",
+                  "text": "Soy {{trigger.agent_name | default: \"un asesor\"}} de {{trigger.campaign_id}}"}],
+           {"type": "conversation_assigned"})
+    detail = {"tenant_id": TENANT, "channel_id": CHANNEL, "conversation_id": "cv-1", "contact_id": "c1",
+              "campaign_id": "soporte", "assignee": "u-1", "assignee_name": "Laura Díaz", "reason": "queue"}
+    assert rig.service.on_event("ConversationAssigned", detail, event_id="ev-as-1")["started"] == 1
+    assert rig.service.on_event("ConversationAssigned", {**detail, "assignee_name": None},
+                                event_id="ev-as-2")["started"] == 1
+    rig.queue.drain(rig.service)
+    assert rig.actions.bodies == ["Soy Laura Díaz de soporte", "Soy un asesor de soporte"]
+
+
 @pytest.mark.parametrize(("condition", "text", "started"), [
     ({"op": "contains", "value": "menu"}, "Quiero ver el Menú", 1),
     ({"op": "contains", "value": "menu"}, "hola", 0),
