@@ -201,7 +201,7 @@ QUEUES: tuple[QueueSpec, ...] = (
 )
 
 RULES: tuple[RuleSpec, ...] = (
-    RuleSpec("bot-turns", ("MessageReceived", "ConversationClosed"), "bot-turn"),
+    RuleSpec("bot-turns", ("MessageReceived", "ConversationClosed", "BotFlowRequested"), "bot-turn"),
     RuleSpec("media-on-message", ("MessageReceived",), "media", detail_filter={"has_media": [True]}),
     RuleSpec("integrator-webhooks", WEBHOOK_EVENT_TYPES, "webhooks"),
     RuleSpec("routing", ROUTING_EVENT_TYPES, "routing"),

@@ -1,5 +1,6 @@
-"""Bot turn (SQS, fed by EventBridge): MessageReceived and ConversationClosed events, and the bot's own
-idle-timeout checks. One turn per conversation at a time; bursts are coalesced (shared.services.bot_runtime)."""
+"""Bot turn (SQS, fed by EventBridge): MessageReceived, ConversationClosed and BotFlowRequested (a workflow
+starts a flow) events, and the bot's own idle-timeout checks. One turn per conversation at a time; bursts are
+coalesced (shared.services.bot_runtime)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.batching import process_sqs_batch
 from shared.config import get_settings
-from shared.models.events import BotTimeoutCheck, ConversationClosed, MessageReceived
+from shared.models.events import BotFlowRequested, BotTimeoutCheck, ConversationClosed, MessageReceived
 from shared.observability import logger, metrics, tracer
 from shared.services.bot_runtime import BotOutcome, BotRuntime
 from shared.wiring import bot_runtime
@@ -34,6 +35,8 @@ def handle_record(record: SQSRecord, attempt: int) -> None:
         outcome = get_service().on_message(MessageReceived.model_validate(detail))
     elif kind == "ConversationClosed":
         outcome = get_service().on_conversation_closed(ConversationClosed.model_validate(detail))
+    elif kind == "BotFlowRequested":
+        outcome = get_service().on_flow_requested(BotFlowRequested.model_validate(detail))
     elif kind == "BotTimeoutCheck":
         outcome = get_service().on_timeout_check(BotTimeoutCheck.model_validate(detail))
     else:

@@ -326,7 +326,8 @@ class DynamoBotSessions:
 
 
 class DynamoBotControl:
-    """What the contact center needs of the bots: is a bot answering this channel; pause one conversation's bot."""
+    """What the contact center and workflows need of the bots: is a bot answering this channel (and its
+    definition); pause one conversation's bot."""
 
     def __init__(self, table: Any) -> None:
         self._registry = DynamoBotRegistry(table)
@@ -337,3 +338,6 @@ class DynamoBotControl:
 
     def set_paused(self, tenant_id: str, conversation_id: str, paused: str | None) -> None:
         self._sessions.set_paused(tenant_id, conversation_id, paused)
+
+    def get_version(self, tenant_id: str, bot_id: str, version: int) -> BotVersion | None:
+        return self._registry.get_version(tenant_id, bot_id, version)

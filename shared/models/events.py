@@ -146,12 +146,25 @@ class BotSessionEnded(DomainEvent):
     bot_id: str
     version: int
     session_id: str
-    reason: str  # solved | handoff | timeout | closed | error
+    reason: str  # solved | handoff | timeout | closed | restarted (a workflow started a flow) | error
     started_at: str
     ended_at: str
     turns: int
     input_tokens: int = 0
     output_tokens: int = 0
+
+
+class BotFlowRequested(DomainEvent):
+    """A workflow asks the channel's bot to start one of its flows in a conversation now (the bot speaks first).
+    `request_id` is the workflow step's effect key: the bot turn consumes it once."""
+
+    conversation_id: str
+    contact_id: str | None = None
+    contact_key: str
+    reply_to_address: str
+    flow: str
+    request_id: str
+    requested_by: str  # workflow:<execution id>
 
 
 class BotTimeoutCheck(TenantEvent):

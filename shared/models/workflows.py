@@ -398,10 +398,20 @@ class CloseConversationStep(_Step):
 
 
 class BotStep(_Step):
-    """Turn the bot on (it answers the customer's next message) or off for the conversation."""
+    """Turn the bot on (it answers the customer's next message) or off for the conversation, or start one of
+    the channel's bot's flows now: the bot ends any session it has running and speaks first."""
 
     type: Literal["bot"]
-    action: Literal["on", "off"]
+    action: Literal["on", "off", "start_flow"]
+    flow: str | None = Field(default=None, min_length=1, max_length=64)
+
+    @model_validator(mode="after")
+    def _flow_with_start(self) -> BotStep:
+        if self.action == "start_flow" and not self.flow:
+            raise ValueError("start_flow needs the flow to start")
+        if self.action != "start_flow" and self.flow:
+            raise ValueError(f"flow is only for start_flow, not '{self.action}'")
+        return self
 
 
 class TriggerWorkflowStep(_Step):

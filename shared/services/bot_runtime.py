@@ -12,6 +12,7 @@ twice.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import math
 from collections.abc import Callable, Sequence
@@ -24,6 +25,7 @@ from shared.models.bot_session import SessionState, TurnInput, TurnResult, Usage
 from shared.models.bots import BotDefinition
 from shared.models.envelopes import OutboundRequest, TextContent
 from shared.models.events import (
+    BotFlowRequested,
     BotSessionEnded,
     BotTimeoutCheck,
     ConversationClosed,
@@ -185,6 +187,43 @@ class BotRuntime:
             self._sessions.release(event.tenant_id, event.conversation_id, snapshot)
             raise
 
+    # -- a workflow starts a flow -------------------------------------------------------------------------------
+    def on_flow_requested(self, request: BotFlowRequested) -> BotOutcome:
+        """A workflow hands the conversation to the bot at one of its flows: under the session's lease, any
+        running session ends (`restarted`), a new one starts at the flow and the bot speaks first; the request
+        id joins `seen` in the same commit, so a redelivered request changes nothing (not even the pause a
+        handoff set since)."""
+        channel = self._directory.get_channel(request.channel_id)
+        if channel is None or channel.tenant_id != request.tenant_id:
+            return BotOutcome("channel_not_found")
+        binding = self._registry.bot_for_channel(request.tenant_id, request.channel_id)
+        if binding is None:
+            return BotOutcome("no_bot")
+        now_ms = self._now_ms()
+        snapshot = self._sessions.acquire(request.tenant_id, request.conversation_id, now_ms=now_ms,
+                                          lease_ms=LEASE_MS)
+        if snapshot is None:
+            raise NotYetKnown("another turn of this conversation is running", delay_s=1)
+        if request.request_id in snapshot.seen:
+            self._sessions.release(request.tenant_id, request.conversation_id, snapshot)
+            return BotOutcome("already_answered")
+        sent_at = _iso(now_ms // 1000)
+        event = MessageReceived(
+            tenant_id=request.tenant_id, channel_id=request.channel_id, message_id=request.request_id,
+            contact_key=request.contact_key, contact_id=request.contact_id,
+            reply_to_address=request.reply_to_address, conversation_id=request.conversation_id,
+            message_type="system", sent_at=sent_at)
+        item = {"text": None, "type": "system", "sent_at": sent_at, "received_ms": now_ms,
+                "message_id": request.request_id, "channel_id": request.channel_id,
+                "contact_key": request.contact_key, "address": request.reply_to_address,
+                "contact_id": request.contact_id, "start_flow": request.flow}
+        snapshot = dataclasses.replace(snapshot, pending={**snapshot.pending, request.request_id: item})
+        try:
+            return self._turn(event, snapshot, binding, now_ms, restart=True)
+        except BaseException:
+            self._sessions.release(request.tenant_id, request.conversation_id, snapshot)
+            raise
+
     def _later_message_on_its_way(self, event: MessageReceived, snapshot: SessionSnapshot) -> bool:
         """The burst's quiet window is measured where its messages reach the bot; a message stored by the
         inbound processor (the thread's newest) that is neither pending nor answered yet is still on its way
@@ -210,9 +249,12 @@ class BotRuntime:
                                dedup_id=dedup_id(event.channel_id, request.request_id))
         return BotOutcome("auto_reply", replies=1)
 
-    def _turn(self, event: MessageReceived, snapshot: Any, binding: tuple[str, int], now_ms: int) -> BotOutcome:
+    def _turn(self, event: MessageReceived, snapshot: Any, binding: tuple[str, int], now_ms: int, *,
+              restart: bool = False) -> BotOutcome:
+        """One turn over the pending inputs. `restart` (a workflow starting a flow): the pause is lifted and a
+        running session ends as `restarted`, so the turn starts a new one."""
         tenant_id, conversation_id = event.tenant_id, event.conversation_id
-        if snapshot.paused:
+        if snapshot.paused and not restart:
             self._sessions.commit(tenant_id, conversation_id, snapshot, state=snapshot.state,
                                   consumed=list(snapshot.pending), paused=snapshot.paused,
                                   expires_at=self._expiry(now_ms))
@@ -229,6 +271,9 @@ class BotRuntime:
             timeout = bot_of_state.definition.settings.session_timeout_s if bot_of_state else 0
             if bot_of_state is None or now - state.last_activity_at >= timeout:
                 state.status, state.end_reason = "ended", "timeout"
+                ended.append(state)
+            elif restart:
+                state.status, state.end_reason, state.node = "ended", "restarted", None
                 ended.append(state)
         if state is None or state.status != "active":
             bot = self.compiled(tenant_id, *binding)

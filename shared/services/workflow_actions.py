@@ -18,7 +18,7 @@ from shared.errors import Conflict
 from shared.models.contact_center import CloseNote
 from shared.models.crm import Contact, ContactPatch
 from shared.models.envelopes import OutboundRequest
-from shared.models.events import ConversationNoteAdded
+from shared.models.events import BotFlowRequested, ConversationNoteAdded
 from shared.models.workflows import AssignStep, HttpRequestStep
 from shared.ports import EventPublisher, OutboundQueue
 from shared.services.queue_keys import dedup_id, thread_group_id
@@ -50,6 +50,10 @@ class _Mailer(Protocol):
 
 class _Bots(Protocol):
     def set_paused(self, tenant_id: str, conversation_id: str, paused: str | None) -> None: ...
+
+    def bot_for_channel(self, tenant_id: str, channel_id: str) -> tuple[str, int] | None: ...
+
+    def get_version(self, tenant_id: str, bot_id: str, version: int) -> Any | None: ...
 
 
 def contact_view(contact: Contact) -> dict[str, Any]:
@@ -249,6 +253,29 @@ class PlatformWorkflowActions:
 
     def bot(self, tenant_id: str, conversation_id: str, *, action: str) -> None:
         self._bots.set_paused(tenant_id, conversation_id, None if action == "on" else "workflow")
+
+    def start_bot_flow(self, tenant_id: str, reach: Reach, *, conversation_id: str, contact_id: str | None,
+                       flow: str, key: str, actor: str) -> dict[str, Any]:
+        """Ask the channel's bot (the bot turn function, through the bus) to start `flow` now. The flow is checked
+        against the bot version answering the channel, so a typo fails the step instead of being lost."""
+        from shared.errors import NotFound
+        from shared.services.bot_loader import load_definition
+
+        binding = self._bots.bot_for_channel(tenant_id, reach.channel_id)
+        if binding is None:
+            raise NotFound(f"no bot answers channel {reach.channel_id}")
+        stored = self._bots.get_version(tenant_id, *binding)
+        if stored is None:
+            raise NotFound(f"bot {binding[0]} version {binding[1]} is not readable")
+        flows = load_definition(stored.source, "json" if stored.format == "json" else "yaml").flows
+        if flow not in flows:
+            raise NotFound(f"bot {binding[0]} (version {binding[1]}) has no flow '{flow}'; "
+                           f"its flows: {', '.join(sorted(flows))}")
+        self._events.publish([BotFlowRequested(
+            tenant_id=tenant_id, channel_id=reach.channel_id, conversation_id=conversation_id, contact_id=contact_id,
+            contact_key=reach.contact_key, reply_to_address=reach.address, flow=flow, request_id=key,
+            requested_by=actor)])
+        return {"bot": "start_flow", "bot_id": binding[0], "version": binding[1], "flow": flow}
 
     def send_email(self, tenant_id: str, *, to: str, subject: str, body: str) -> str:
         return self._mailer.send(tenant_id=tenant_id, to=to, subject=subject, body=body, sender=self._sender)

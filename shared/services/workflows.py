@@ -166,6 +166,9 @@ class WorkflowActions(Protocol):
 
     def bot(self, tenant_id: str, conversation_id: str, *, action: str) -> None: ...
 
+    def start_bot_flow(self, tenant_id: str, reach: Reach, *, conversation_id: str, contact_id: str | None,
+                       flow: str, key: str, actor: str) -> dict[str, Any]: ...
+
     def send_email(self, tenant_id: str, *, to: str, subject: str, body: str) -> str: ...
 
     def http(self, tenant_id: str, step: HttpRequestStep, *, variables: Mapping[str, Any],
@@ -923,6 +926,13 @@ class WorkflowService:
             self._actions.close(tenant_id, str(conversation_id), category=step.category, note=step.note, actor=actor)
             return Outcome(output={"closed": conversation_id})
         if isinstance(step, BotStep):
+            if step.action == "start_flow":
+                reach = self._reach(x, None)
+                if reach is None:
+                    return Outcome(error="the contact cannot be reached on this channel", fail=True)
+                return Outcome(output=self._actions.start_bot_flow(
+                    tenant_id, reach, conversation_id=str(conversation_id), contact_id=x.contact_id,
+                    flow=str(step.flow), key=key, actor=actor))
             self._actions.bot(tenant_id, str(conversation_id), action=step.action)
             return Outcome(output={"bot": step.action})
         if isinstance(step, TriggerWorkflowStep):

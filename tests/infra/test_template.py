@@ -550,14 +550,15 @@ def test_bot_turn_queue_retries_a_coalescing_record_up_to_30_times(synthesized: 
     assert bot_queue["VisibilityTimeout"] == 360
 
 
-def test_bot_turns_rule_feeds_messages_and_closed_conversations_to_the_bot_turn_queue(
+def test_bot_turns_rule_feeds_messages_closed_conversations_and_flow_requests_to_the_bot_turn_queue(
     synthesized: Synthesized,
 ) -> None:
     queue_id, _ = queues_by_name(synthesized.template)[queue_name(synthesized, queue("bot-turn"))]
     rule = only([r for r in resources(synthesized.template, "AWS::Events::Rule").values()
                  if only(r["Targets"])["Arn"] == {"Fn::GetAtt": [queue_id, "Arn"]}])  # fmt: skip
 
-    assert rule["EventPattern"] == {"source": [EVENT_SOURCE], "detail-type": ["MessageReceived", "ConversationClosed"]}
+    assert rule["EventPattern"] == {"source": [EVENT_SOURCE],
+                                    "detail-type": ["MessageReceived", "ConversationClosed", "BotFlowRequested"]}
     # the bot engine replaced the fixed auto-reply: no function, queue or rule of it is left
     assert not [q for q in queues_by_name(synthesized.template) if "auto-reply" in q]
     assert not [p for p in resources(synthesized.template, "AWS::Lambda::Function").values()

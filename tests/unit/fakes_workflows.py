@@ -26,6 +26,7 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any, NamedTuple
 
+from shared.errors import NotFound
 from shared.models.workflows import AssignStep, Execution, HttpRequestStep, StepRecord, Workflow
 from shared.services.workflow_time import Cron
 from shared.services.workflows import Reach, WorkflowService
@@ -250,6 +251,7 @@ class FakeActions:
         self.campaign_hours: dict[str, bool | None] = {}  # campaign -> open now (absent: unknown)
         self.next_open: dict[str, datetime | None] = {}
         self.segments: dict[str, list[str]] = {}
+        self.bot_flows: dict[str, set[str]] = {}  # channel -> the flows of the bot answering it
 
     # -- test helpers ------------------------------------------------------------------------------------
     def add_contact(self, contact_id: str, *, tenant_id: str = TENANT, name: str = "Ana Pérez",
@@ -345,6 +347,18 @@ class FakeActions:
 
     def bot(self, tenant_id: str, conversation_id: str, *, action: str) -> None:
         self.calls.append(("bot", {"tenant_id": tenant_id, "conversation_id": conversation_id, "action": action}))
+
+    def start_bot_flow(self, tenant_id: str, reach: Reach, *, conversation_id: str, contact_id: str | None,
+                       flow: str, key: str, actor: str) -> dict[str, Any]:
+        flows = self.bot_flows.get(reach.channel_id)
+        if flows is None:
+            raise NotFound(f"no bot answers channel {reach.channel_id}")
+        if flow not in flows:
+            raise NotFound(f"the bot has no flow '{flow}'")
+        self.calls.append(("start_bot_flow", {"tenant_id": tenant_id, "channel_id": reach.channel_id,
+                                              "conversation_id": conversation_id, "contact_id": contact_id,
+                                              "flow": flow, "key": key, "actor": actor}))
+        return {"bot": "start_flow", "flow": flow}
 
     def send_email(self, tenant_id: str, *, to: str, subject: str, body: str) -> str:
         message_id = f"email-{len(self.emails) + 1}"

@@ -7,7 +7,13 @@ from datetime import timedelta
 import pytest
 
 from shared.errors import NotYetKnown
-from shared.models.events import BotSessionEnded, BotTimeoutCheck, ConversationClosed, HandoffRequested
+from shared.models.events import (
+    BotFlowRequested,
+    BotSessionEnded,
+    BotTimeoutCheck,
+    ConversationClosed,
+    HandoffRequested,
+)
 from shared.models.tenancy import Plan
 from shared.services.addons import Described, Transcript, TranscriptionFailed
 from shared.services.bot_runtime import IN_FLIGHT_GRACE_MS, Addons
@@ -361,3 +367,42 @@ def test_a_reply_a_workflow_question_waits_for_is_left_to_the_workflow() -> None
     waiting.clear()  # answered: the bot talks again
     with pytest.raises(NotYetKnown):
         rig.runtime.on_message(rig.event("hola"))
+
+
+def flow_request(flow: str = "credito", request_id: str = "wf:wx_1:2") -> BotFlowRequested:
+    return BotFlowRequested(tenant_id="demo", channel_id="wa", conversation_id="cv_1", contact_id="ct_1",
+                            contact_key="5491122223333", reply_to_address="5491122223333", flow=flow,
+                            request_id=request_id, requested_by="workflow:wx_1")
+
+
+def test_a_workflow_starts_a_flow_the_bot_speaks_first_and_a_redelivery_changes_nothing() -> None:
+    rig = RuntimeRig(window_s=0)
+    rig.runtime.on_message(rig.event("hola"))  # a session at the main menu
+    rig.sessions.set_paused("demo", "cv_1", "workflow")
+    outcome = rig.runtime.on_flow_requested(flow_request())
+    assert outcome.kind == "turn" and outcome.replies == 1
+    assert "DNI" in rig.texts()[-1]  # the credit flow's first question, without a message from the customer
+    assert rig.outbound.requests[-1].to == "5491122223333"
+    [ended] = rig.events.of_type(BotSessionEnded)
+    assert ended.reason == "restarted" and ended.turns == 1
+    assert rig.sessions.get("demo", "cv_1").paused is None  # type: ignore[union-attr]
+    # the customer's answer continues the flow the workflow started
+    rig.runtime.on_message(rig.event("30123456"))
+    assert "DNI" not in rig.texts()[-1]
+    # a handoff since, then the same request again: nothing is sent and the pause stays
+    rig.sessions.set_paused("demo", "cv_1", "handoff")
+    sent = len(rig.outbound.requests)
+    assert rig.runtime.on_flow_requested(flow_request()).kind == "already_answered"
+    assert len(rig.outbound.requests) == sent and rig.sessions.get("demo", "cv_1").paused == "handoff"  # type: ignore[union-attr]
+
+
+def test_a_flow_request_waits_for_a_running_turn_and_needs_a_bot() -> None:
+    rig = RuntimeRig(window_s=0)
+    snapshot = rig.sessions.acquire("demo", "cv_1", now_ms=int(rig.clock.peek().timestamp() * 1000), lease_ms=60_000)
+    assert snapshot is not None
+    with pytest.raises(NotYetKnown):
+        rig.runtime.on_flow_requested(flow_request())
+    rig.sessions.release("demo", "cv_1", snapshot)
+    assert rig.runtime.on_flow_requested(flow_request()).kind == "turn"
+    other = BotFlowRequested(**{**flow_request().model_dump(), "channel_id": "otro"})
+    assert rig.runtime.on_flow_requested(other).kind == "channel_not_found"

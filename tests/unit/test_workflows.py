@@ -586,6 +586,39 @@ def test_add_note_close_and_bot_act_on_the_conversation(rig: Rig) -> None:
                       "actor": f"workflow:{x.execution_id}"}
 
 
+def test_start_flow_hands_the_conversation_to_the_bots_flow_once(rig: Rig) -> None:
+    rig.actions.add_contact("c1", conversation_id="cv-9")
+    rig.actions.bot_flows[CHANNEL] = {"inicio", "pagos"}
+    workflow = create(rig, [{"id": "a_pagos", "type": "bot", "action": "start_flow", "flow": "pagos"}])
+    x = run(rig, workflow)
+    assert x.status == "completed" and x.outputs["a_pagos"] == {"bot": "start_flow", "flow": "pagos"}
+    [started] = rig.actions.named("start_bot_flow")
+    assert started == {"tenant_id": TENANT, "channel_id": CHANNEL, "conversation_id": "cv-9", "contact_id": "c1",
+                       "flow": "pagos", "key": f"wf:{x.execution_id}:1", "actor": f"workflow:{x.execution_id}"}
+
+
+@pytest.mark.parametrize(("flows", "error"), [
+    (None, f"NotFound: no bot answers channel {CHANNEL}"),
+    ({"inicio"}, "NotFound: the bot has no flow 'pagos'"),
+])
+def test_start_flow_fails_visibly_without_the_bot_or_its_flow(rig: Rig, flows: set[str] | None, error: str) -> None:
+    rig.actions.add_contact("c1", conversation_id="cv-9")
+    if flows is not None:
+        rig.actions.bot_flows[CHANNEL] = flows
+    workflow = create(rig, [{"id": "a_pagos", "type": "bot", "action": "start_flow", "flow": "pagos"}])
+    x = run(rig, workflow)
+    assert (x.status, x.error) == ("failed", error)
+    assert rig.actions.named("start_bot_flow") == []
+
+
+@pytest.mark.parametrize(("step", "message"), [
+    ({"action": "start_flow"}, "start_flow needs the flow to start"),
+    ({"action": "on", "flow": "pagos"}, "flow is only for start_flow, not 'on'"),
+])
+def test_bot_step_flow_goes_with_start_flow(step: dict[str, Any], message: str) -> None:
+    assert message in invalid([{"id": "b", "type": "bot", **step}])
+
+
 def test_conversation_steps_fail_without_a_conversation(rig: Rig) -> None:
     workflow = create(rig, [{"id": "cerrar", "type": "close_conversation"}])
     x = run(rig, workflow)
