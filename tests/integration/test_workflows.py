@@ -198,3 +198,97 @@ def test_cron_workflows_are_due_once_per_minute_in_dynamodb(stack: LocalStack) -
     assert [d for d in store.due_schedules(later + timedelta(hours=1)) if d[1] == "wf_cron00000001"] == []
     assert store.enabled_for("wf-cron", "schedule") == []
     assert store.get_workflow("wf-cron", "wf_cron00000001", 1) == workflow  # versions stay readable
+
+
+def test_a_crash_between_a_step_and_its_commit_resumes_without_repeating_the_step(
+        shop: Tenant, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workflows function dies after a step's effect (the message is queued) and before its record and the
+    cursor are committed: SQS brings the message back, the step re-runs with the same effect key (the send is
+    deduplicated), the execution goes on, and the customer got the message once."""
+    from shared.adapters.dynamodb_workflows import DynamoWorkflows
+
+    definition = {
+        "name": "Aviso de envío", "enabled": True, "trigger": {"type": "tag_added", "tag": "envio"},
+        "steps": [
+            {"id": "avisar", "type": "send_message", "text": "Hola {{contact.first_name}}, tu envío está en camino."},
+            {"id": "etiquetar", "type": "update_contact", "add_tags": ["avisado"]},
+        ]}
+    workflow_id = shop.api("POST", "/v1/workflows", {"definition": definition}, status=201)["workflow"][
+        "workflow_id"]
+    commit = DynamoWorkflows.commit
+    crashes: list[str] = []
+
+    def crashing(self: DynamoWorkflows, execution: Any, *, expected_token: int, record: Any) -> bool:
+        if execution.workflow_id == workflow_id and record is not None and record.step_id == "avisar" \
+                and not crashes:
+            crashes.append(execution.execution_id)
+            raise RuntimeError("the function died between the step and its commit")
+        return commit(self, execution, expected_token=expected_token, record=record)
+
+    monkeypatch.setattr(DynamoWorkflows, "commit", crashing)
+    wa_id = "5491160000804"
+    shop.say(wa_id, "hola")
+    contact_id = shop.conversation(wa_id)["contact_id"]
+    shop.api("POST", f"/v1/contacts/{contact_id}/tags", {"add": ["envio"]})
+
+    done = wait_for(lambda: [x for x in shop.executions(workflow_id) if x["status"] == "completed"], timeout=45)
+    assert crashes == [done[0]["execution_id"]]  # it did crash once, in this execution
+    wait_for(lambda: "avisado" in shop.api("GET", f"/v1/contacts/{contact_id}")["tags"])
+    shop.stack.wait_idle()
+    assert shop.texts(wa_id).count("Hola Lucía, tu envío está en camino.") == 1
+    history = shop.api("GET", f"/v1/workflow-executions/{crashes[0]}")
+    assert [(s["seq"], s["step_id"], s["state"]) for s in history["steps"]] == [
+        (1, "avisar", "done"), (2, "etiquetar", "done")]
+
+
+BOT = """
+id: tienda
+name: Bot de la tienda
+channels: ["*"]
+start: main
+settings: {coalesce_window_s: 0}
+flows:
+  main:
+    start: nombre
+    nodes:
+      nombre: {type: collect, var: nombre, slot: full_name, prompt: "¿Cómo te llamás?", next: fin}
+      fin: {type: close, text: "Gracias {{nombre}}"}
+  pagos:
+    start: monto
+    nodes:
+      monto: {type: collect, var: monto, slot: integer, prompt: "¿Cuánto querés pagar?", next: listo}
+      listo: {type: close, text: "Registramos tu pago de {{monto}}."}
+"""
+
+
+def test_a_workflow_starts_a_bot_flow_and_the_bot_speaks_first(stack: LocalStack) -> None:
+    store = Tenant(stack, "wf-bot", "300000000000811")
+    created = call(stack, "POST", "/v1/bots", {"source": BOT}, key=store.key)
+    assert created.status == 201, created.text
+    workflow_id = store.api("POST", "/v1/workflows", {"definition": {
+        "name": "Cobranza", "enabled": True, "trigger": {"type": "tag_added", "tag": "pago_pendiente"},
+        "steps": [{"id": "cobrar", "type": "bot", "action": "start_flow", "flow": "pagos"}]}},
+        status=201)["workflow"]["workflow_id"]
+    typo_id = store.api("POST", "/v1/workflows", {"definition": {
+        "name": "Con error", "enabled": True, "trigger": {"type": "manual"},
+        "steps": [{"id": "cobrar", "type": "bot", "action": "start_flow", "flow": "pago"}]}},
+        status=201)["workflow"]["workflow_id"]
+    wa_id = "5491160000811"
+    store.say(wa_id, "hola")
+    wait_for(lambda: "¿Cómo te llamás?" in store.texts(wa_id))
+    contact_id = store.conversation(wa_id)["contact_id"]
+
+    store.api("POST", f"/v1/contacts/{contact_id}/tags", {"add": ["pago_pendiente"]})
+
+    wait_for(lambda: "¿Cuánto querés pagar?" in store.texts(wa_id))  # without a message from the customer
+    [x] = wait_for(lambda: [x for x in store.executions(workflow_id) if x["status"] == "completed"])
+    assert x["outputs"]["cobrar"] == {"bot": "start_flow", "bot_id": "tienda", "version": 1, "flow": "pagos"}
+    # a flow the bot does not have fails the step where it shows, and the bot is left alone
+    run = store.api("POST", f"/v1/workflows/{typo_id}/runs", {"contact_id": contact_id}, status=202)
+    failed = wait_for(lambda: [x for x in store.executions(typo_id) if x["status"] == "failed"])
+    assert failed[0]["execution_id"] in run["execution_ids"]
+    assert failed[0]["error"] == "NotFound: bot tienda (version 1) has no flow 'pago'; its flows: main, pagos"
+
+    store.say(wa_id, "1500")  # the customer answers the flow the workflow started
+    wait_for(lambda: "Registramos tu pago de 1500." in store.texts(wa_id))
+    assert "Gracias" not in " ".join(store.texts(wa_id))  # the name question was left behind
