@@ -13,17 +13,17 @@ TENANT_ID = r"^[a-z0-9][a-z0-9-]{1,39}$"
 # imports, files, keys); the others are the everyday integrator operations.
 SCOPES: tuple[str, ...] = (
     "contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send", "admin",
-    "bots:read", "bots:write",
+    "bots:read", "bots:write", "workflows:read", "workflows:write",
 )
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "agent": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send"),
     "supervisor": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send",
-                   "bots:read"),
+                   "bots:read", "workflows:read"),
     "admin": SCOPES,
 }
 
 Scope = Literal["contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send",
-                "admin", "bots:read", "bots:write"]
+                "admin", "bots:read", "bots:write", "workflows:read", "workflows:write"]
 
 
 class Plan(BaseModel):
