@@ -619,13 +619,14 @@ def main() -> None:
     parsing = parser_times()
     counted = count_calls()
     reads = api_reads()
-    from bench import bots_bench, broadcast_bench, nlu_bench, routing_bench
+    from bench import bots_bench, broadcast_bench, nlu_bench, routing_bench, workflow_bench
 
     bot_turns = bots_bench.run()
     nlu = nlu_bench.run()
     bot_calls = count_bot_calls()
     routing = routing_bench.run()
     broadcasts = broadcast_bench.run()
+    workflow_cpu, workflow_ops = workflow_bench.run(), workflow_bench.store_ops()
     n, n_status = counted["n_messages"], max(counted["n_status"], 1)
     msg_cost = cost_per_million(counted["message_calls"], n, 1, counted["message_invocations"])
     st_cost = cost_per_million(counted["status_calls"], n_status, 1, counted["status_invocations"])
@@ -759,6 +760,7 @@ def main() -> None:
     ]
     lines += routing_bench.markdown(routing)
     lines += broadcast_bench.markdown(broadcasts)
+    lines += workflow_bench.markdown(workflow_cpu, workflow_ops)
     # Runs too long for `make bench` (the 100,000-recipient simulation) are recorded by hand below this marker;
     # rewriting keeps them.
     previous = (ROOT / "BENCHMARKS.md").read_text() if (ROOT / "BENCHMARKS.md").exists() else ""

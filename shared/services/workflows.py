@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 from aws_lambda_powertools import Logger
 
-from shared.errors import Conflict, InvalidInput, NotFound
+from shared.errors import Conflict, InvalidInput, NotFound, NotYetKnown
 from shared.models.workflows import (
     AT_MOST_ONCE,
     END,
@@ -75,6 +75,7 @@ MAX_DEPTH = 5
 STEPS_PER_INVOCATION = 25
 MAX_WORKFLOWS_PER_TENANT = 100
 MAX_INVALID_ANSWERS = 2
+RESUME_ATTEMPTS = 5  # reads and tries again when another runner committed the execution first
 TRIGGER_AND_STEP_TAGS = frozenset(TRIGGER_TYPES) | frozenset(STEP_TYPES) | frozenset({
     "field", "business_hours", "time_of_day"})
 
@@ -553,6 +554,7 @@ class WorkflowService:
         channel_id = detail.get("channel_id")
         if detail_type == "ConversationOpened":
             kinds = ["conversation_opened"]
+            data = {"message_id": detail.get("opened_by_message_id")}
         elif detail_type == "ConversationClosed":
             kinds = ["conversation_closed"]
             data = {"closed_by": detail.get("closed_by"), "category": detail.get("note_category"),
@@ -564,6 +566,7 @@ class WorkflowService:
         elif detail_type == "MessageReceived":
             kinds = ["message_received"] + (["broadcast_reply"] if detail.get("broadcast_id") else [])
             data = {"text": detail.get("text"), "message_type": detail.get("message_type"),
+                    "message_id": detail.get("message_id"),
                     "reply_id": detail.get("reply_id"), "broadcast_id": detail.get("broadcast_id")}
         elif detail_type == "ContactUpdated":
             if detail.get("tags_added"):
@@ -635,7 +638,10 @@ class WorkflowService:
             contact_id=message.get("contact_id"), conversation_id=message.get("conversation_id"),
             channel_id=message.get("channel_id"), contact_key=message.get("contact_key"), step_id=first,
             trigger_data=dict(message.get("trigger_data") or {}), depth=int(message.get("depth") or 0),
-            started_at=now, updated_at=now)
+            started_at=now, updated_at=now,
+            # the message that triggered the execution was sent before any question it asks: never an answer
+            seen_messages=[str(message["trigger_data"]["message_id"])]
+            if (message.get("trigger_data") or {}).get("message_id") else [])
         if message.get("check_conditions") and workflow.trigger.when:
             context = self._context(execution)
             if not conditions_hold(workflow.trigger.when, workflow.trigger.match, context, now=now,
@@ -668,7 +674,17 @@ class WorkflowService:
         return bool(self._store.reply_waits(tenant_id, channel_id, contact_key))
 
     def resume(self, message: Mapping[str, Any]) -> bool:
-        """A timer fired or a reply arrived: continue the execution if it still waits for exactly this."""
+        """A timer fired or a reply arrived: continue the execution if it still waits for exactly this. A commit
+        lost to another runner (two replies at once, a reply and the timeout) is tried again on the state that
+        won, so neither reply is dropped: the second one answers, or is refused, on what the first left."""
+        for _ in range(RESUME_ATTEMPTS):
+            done = self._resume_once(message)
+            if done is not None:
+                return done
+        raise NotYetKnown("the execution kept changing while resuming it", delay_s=1)
+
+    def _resume_once(self, message: Mapping[str, Any]) -> bool | None:
+        """True: resumed; False: nothing to resume; None: the commit lost a race (read again and retry)."""
         tenant_id, execution_id = str(message["tenant_id"]), str(message["execution_id"])
         execution = self._store.get_execution(tenant_id, execution_id)
         if execution is None or execution.status != "waiting" or not execution.wait or \
@@ -689,24 +705,23 @@ class WorkflowService:
                 if message_id:
                     outcome.seen = message_id
                 if outcome.wait is not None:  # an invalid answer: asked again, still waiting
-                    self._commit(execution, workflow, step, outcome, kind="answer", keep_step=True)
-                    return True
+                    committed = self._commit(execution, workflow, step, outcome, kind="answer", keep_step=True)
+                    return None if committed is None else True
             else:
                 outcome = Outcome(output={"timed_out": True}, next=step.on_timeout or END)
             resumed = self._commit(execution, workflow, step, outcome,
                                    kind="answer" if reason == "reply" else "timeout")
             if resumed is None:
-                return False
+                return None
             self._store.remove_reply_wait(execution, str(wait.get("token")))
         else:
             if reason != "timer":
                 return False
             resumed = self._commit(execution, workflow, step, Outcome(output={"waited_until": wait.get("until")}),
                                    kind="resume")
-        if resumed is None:
-            self.run(tenant_id, execution_id)
-        else:
-            self._run(resumed, workflow)
+            if resumed is None:
+                return None
+        self._run(resumed, workflow)
         return True
 
     def _answer(self, execution: Execution, workflow: Workflow, step: AskQuestionStep, answer: dict[str, Any]

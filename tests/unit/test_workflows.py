@@ -464,6 +464,49 @@ def test_a_redelivered_reply_does_not_answer_the_next_question(rig: Rig) -> None
     assert (current.status, current.step_id, current.vars) == ("waiting", "apellido", {"nombre": "Ana"})
 
 
+@pytest.mark.parametrize("trigger", ["conversation_opened", "message_received"])
+def test_the_message_that_triggered_the_execution_never_answers_its_question(rig: Rig, trigger: str) -> None:
+    # the trigger event is handled first and asks; then the same customer message reaches the workflows again
+    # (as MessageReceived): it was sent before the question, so it is neither an answer nor an invalid one
+    workflow = create(rig, [ask(), SET], {"type": trigger})
+    if trigger == "conversation_opened":
+        opened(rig)  # opened by wamid.1
+        first = "wamid.1"
+    else:
+        first = "wamid.primero"
+        reply(rig, "Sí", message_id=first)
+    [x] = executions_of(rig, workflow)
+    assert x.status == "waiting" and x.seen_messages == [first]
+    assert reply(rig, "Sí", message_id=first)["resumed"] == 0
+    assert get(rig, x.execution_id).status == "waiting" and len(rig.actions.sent) == 1  # no "choose an option"
+    reply(rig, "No", message_id="wamid.respuesta")
+    done = get(rig, x.execution_id)
+    assert (done.status, done.vars["respuesta"]) == ("completed", "No")
+
+
+def test_two_replies_at_once_neither_is_dropped(rig: Rig) -> None:
+    # an invalid reply commits while a valid one is being handled on the state read before it
+    workflow = create(rig, [ask(), SET])
+    x = run(rig, workflow)
+    read = rig.store.get_execution
+    raced: list[str] = []
+
+    def racing(tenant_id: str, execution_id: str) -> Execution | None:
+        found = read(tenant_id, execution_id)
+        if not raced:
+            raced.append(execution_id)
+            reply(rig, "Hola")  # the other runner: refused as an answer, asked again, committed first
+        return found  # the state from before it
+
+    rig.store.get_execution = racing  # type: ignore[method-assign]
+    assert reply(rig, "No")["resumed"] == 1
+    rig.store.get_execution = read  # type: ignore[method-assign]
+    done = get(rig, x.execution_id)
+    assert raced and (done.status, done.vars["respuesta"]) == ("completed", "No")
+    assert [(r.step_id, r.type, r.output.get("answer")) for r in rig.store.steps(TENANT, x.execution_id)][:3] == [
+        ("pregunta", "ask_question", None), ("pregunta", "answer", "Hola"), ("pregunta", "answer", "No")]
+
+
 # --- steps: waits -----------------------------------------------------------------------------------------
 
 def test_wait_duration_continues_only_after_the_time(rig: Rig) -> None:
