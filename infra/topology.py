@@ -14,6 +14,7 @@ from shared.topology_names import (
     PUSH_EVENT_TYPES,
     ROUTING_EVENT_TYPES,
     ROUTING_TICK,
+    USAGE_EVENT_TYPES,
     WEBHOOK_EVENT_TYPES,
     WORKFLOW_EVENT_TYPES,
     WORKFLOW_TICK,
@@ -141,6 +142,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "schedules", 512, 60),
     FunctionSpec("workflow_webhook", "Incoming-webhook trigger of workflows: checks the workflow's token, enqueues "
                  "the start", 256, 10),
+    FunctionSpec("usage_meter", "Usage metering: sessions by channel and bot generation, Meta's per-message charges "
+                 "and the 24-hour windows beside them", 256, 30),
     FunctionSpec("broadcast_worker", "Broadcasts: prepares audiences, sends buckets paced per number, the "
                  "per-minute schedule and recovery tick", 1024, 900),
 )
@@ -196,6 +199,9 @@ QUEUES: tuple[QueueSpec, ...] = (
     # commits with a conditional transaction on the execution, so duplicates and concurrency are harmless.
     QueueSpec("workflows", fifo=False, consumer="workflows", batch_size=10, max_receive_count=10,
               visibility_timeout_s=360),
+    # Usage: every count is a conditional transaction (state change + counter ADDs), so duplicates and
+    # concurrency are harmless; a lost race is retried on the new state.
+    QueueSpec("usage", fifo=False, consumer="usage_meter", batch_size=10, max_receive_count=10),
     QueueSpec("broadcasts", fifo=False, consumer="broadcast_worker", batch_size=1, max_receive_count=20,
               visibility_timeout_s=5400, max_concurrency=10),
 )
@@ -207,6 +213,7 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec("routing", ROUTING_EVENT_TYPES, "routing"),
     RuleSpec("realtime-push", PUSH_EVENT_TYPES, "realtime"),
     RuleSpec("workflows", WORKFLOW_EVENT_TYPES, "workflows"),
+    RuleSpec("usage", USAGE_EVENT_TYPES, "usage"),
 )
 
 # Once a minute the router re-checks queues that wait for opening hours, expired 24-hour windows and long chats.

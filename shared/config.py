@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 from functools import lru_cache
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 
 class Settings(BaseModel):
@@ -96,6 +96,8 @@ class Settings(BaseModel):
     workflows_queue_arn: str = ""
     workflow_scheduler_group: str = "omnichannel-workflows"
     workflow_scheduler_role_arn: str = ""
+    # Usage: a session nobody ended ends after this long without a customer message (the next one starts anew).
+    usage_session_idle_hours: float = Field(default=24.0, gt=0, le=24 * 30)
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

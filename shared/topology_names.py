@@ -28,3 +28,7 @@ WORKFLOW_TICK = "WorkflowTick"  # the workflows' per-minute schedule (cron trigg
 WORKFLOW_EVENT_TYPES: tuple[str, ...] = (
     "ConversationOpened", "ConversationClosed", "ConversationAssigned", "MessageReceived", "ContactUpdated",
 )
+# What usage metering counts: sessions (messages, bot session ends, closes) and Meta's pricing (statuses).
+USAGE_EVENT_TYPES: tuple[str, ...] = (
+    "MessageReceived", "BotSessionEnded", "ConversationClosed", "MessageStatusChanged",
+)

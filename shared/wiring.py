@@ -51,6 +51,7 @@ if TYPE_CHECKING:
     from shared.services.routing import RoutingService
     from shared.services.segment_service import SegmentService
     from shared.services.templates import TemplateService
+    from shared.services.usage import UsageMeter
     from shared.services.users import UserService
     from shared.services.webchat import VisitorPush, WebChatService
     from shared.services.webhooks import WebhookService
@@ -706,3 +707,14 @@ def workflow_service(settings: Settings) -> WorkflowService:
     return WorkflowService(store=store, actions=actions, timers=timers,
                            queue=SqsJsonQueue(aws.client("sqs"), settings.workflows_queue_url), clock=clock,
                            hook_key=_hook_key(settings), templates=workflow_templates)
+
+
+def usage_meter(settings: Settings) -> UsageMeter:
+    from datetime import timedelta
+
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_usage import DynamoUsage
+    from shared.services.usage import UsageMeter
+
+    return UsageMeter(DynamoUsage(aws.table(settings.table_name)),
+                      idle=timedelta(hours=settings.usage_session_idle_hours))

@@ -25,6 +25,7 @@ if TYPE_CHECKING:
     from shared.services.platform import PlatformService
     from shared.services.segment_service import SegmentService
     from shared.services.templates import TemplateService
+    from shared.services.usage import UsageMeter
     from shared.services.users import UserService
     from shared.services.webhooks import WebhookService
     from shared.services.workflows import WorkflowService
@@ -129,3 +130,8 @@ def clear() -> None:
 def workflows() -> WorkflowService:
     return wiring.workflow_service(get_settings())
 
+
+
+@lru_cache(maxsize=1)
+def usage() -> UsageMeter:
+    return wiring.usage_meter(get_settings())

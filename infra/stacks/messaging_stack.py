@@ -425,6 +425,12 @@ class MessagingStack(Stack):
         table.grant_read_write_data(dispatcher)
         _explain(dispatcher, table_indexes)
 
+        meter = fn["usage_meter"]
+        # Session marks, pricing markers, CBP windows and the monthly counters (transactions of Put + Update);
+        # nothing is deleted (markers and windows expire by TTL) and no other AWS service is used.
+        table.grant(meter, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+        _explain(meter, table_indexes)
+
         pre_token = fn[PRE_TOKEN_FUNCTION]
         table.grant_read_data(pre_token)  # the user's tenant and roles
         _explain(pre_token, table_indexes)

@@ -35,6 +35,8 @@ class SessionState:
     files: list[dict[str, Any]] = field(default_factory=list)
     tokens_in: int = 0
     tokens_out: int = 0
+    ai_answers: int = 0  # turns of this session the generative assistant answered (an "AI session" has some)
+    llm_tier: str | None = None  # the model tier (LITE | PRO) of those turns
     address: str | None = None  # where replies go (for turns the bot starts itself, e.g. the idle timeout)
     contact_key: str | None = None
     contact_id: str | None = None

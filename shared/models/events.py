@@ -70,23 +70,36 @@ class MessageStatusChanged(DomainEvent):
     error_code: int | None = None
     error_title: str | None = None
     error_details: str | None = None
+    at: str | None = None  # when the provider says it happened
+    # WhatsApp's pricing block (on `sent` and on one of delivered/read): what Meta charges for the message
+    pricing_model: str | None = None  # PMP (per message, since 2025-07-01) | CBP (legacy)
+    pricing_type: str | None = None  # regular (billable) | free_customer_service | free_entry_point
+    pricing_category: str | None = None  # marketing | utility | authentication | service | ...
+    billable: bool | None = None
 
     @classmethod
     def of(cls, tenant_id: str, channel_id: str, update: Any, applied: Any, *, contact_key: str | None = None
            ) -> MessageStatusChanged:
         """The event of a status `update` (shared.models.messages.StatusUpdate) that moved a stored message
-        (shared.ports.StatusApplied) forward; its first error, if any."""
+        (shared.ports.StatusApplied) forward; its first error, if any, and its pricing."""
         error = update.errors[0] if update.errors else None
+        pricing = update.pricing
         return cls(tenant_id=tenant_id, channel_id=channel_id, message_id=applied.message_id,
                    provider_message_id=update.provider_message_id, contact_key=contact_key or applied.contact_key,
                    status=update.raw_status, previous_status=applied.previous_status,
                    error_code=error.code if error else None, error_title=error.title if error else None,
-                   error_details=error.details if error else None)
+                   error_details=error.details if error else None,
+                   at=update.at.isoformat().replace("+00:00", "Z") if update.at else None,
+                   pricing_model=pricing.pricing_model if pricing else None,
+                   pricing_type=pricing.type if pricing else None,
+                   pricing_category=pricing.category if pricing else None,
+                   billable=pricing.billable if pricing else None)
 
 
 class ConversationClosed(DomainEvent):
     conversation_id: str
     contact_id: str | None = None
+    contact_key: str | None = None  # the customer's address on the channel (usage: whose session ended)
     closed_at: str
     closed_by: str
     campaign_id: str | None = None  # the contact center's campaign, when people handled it
@@ -152,6 +165,9 @@ class BotSessionEnded(DomainEvent):
     turns: int
     input_tokens: int = 0
     output_tokens: int = 0
+    contact_key: str | None = None  # the customer's address on the channel
+    ai_turns: int = 0  # turns the generative assistant answered: an "AI session"
+    llm_tier: str | None = None  # LITE | PRO: the model tier of those turns
 
 
 class BotFlowRequested(DomainEvent):

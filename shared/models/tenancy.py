@@ -13,17 +13,17 @@ TENANT_ID = r"^[a-z0-9][a-z0-9-]{1,39}$"
 # imports, files, keys); the others are the everyday integrator operations.
 SCOPES: tuple[str, ...] = (
     "contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send", "admin",
-    "bots:read", "bots:write", "workflows:read", "workflows:write",
+    "bots:read", "bots:write", "workflows:read", "workflows:write", "reports:read",
 )
 ROLE_SCOPES: dict[str, tuple[str, ...]] = {
     "agent": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send"),
     "supervisor": ("contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send",
-                   "bots:read", "workflows:read"),
+                   "bots:read", "workflows:read", "reports:read"),
     "admin": SCOPES,
 }
 
 Scope = Literal["contacts:read", "contacts:write", "conversations:read", "conversations:write", "messages:send",
-                "admin", "bots:read", "bots:write", "workflows:read", "workflows:write"]
+                "admin", "bots:read", "bots:write", "workflows:read", "workflows:write", "reports:read"]
 
 
 class Plan(BaseModel):

@@ -774,6 +774,8 @@ class _Run:
         self.state.ai_pii = dict(outcome.pii_mapping)
         self.state.tokens_in += outcome.usage.input_tokens
         self.state.tokens_out += outcome.usage.output_tokens
+        self.state.ai_answers += 1
+        self.state.llm_tier = self.ctx.tier
         self.result.usage.append(Usage(kind="llm", model=model_id, input_tokens=outcome.usage.input_tokens,
                                        output_tokens=outcome.usage.output_tokens))
         if outcome.reply_text:

@@ -415,7 +415,8 @@ class BotRuntime:
             tenant_id=tenant_id, channel_id=channel_id, conversation_id=conversation_id, contact_id=contact_id,
             bot_id=state.bot_id, version=state.version, session_id=state.session_id,
             reason=state.end_reason or "solved", started_at=_iso(state.started_at),
-            ended_at=_iso(now), turns=state.turns, input_tokens=state.tokens_in, output_tokens=state.tokens_out)
+            ended_at=_iso(now), turns=state.turns, input_tokens=state.tokens_in, output_tokens=state.tokens_out,
+            contact_key=state.contact_key, ai_turns=state.ai_answers, llm_tier=state.llm_tier)
 
     @staticmethod
     def _session_record(state: SessionState, conversation_id: str, now: int) -> dict[str, Any]:

@@ -643,7 +643,8 @@ class RoutingService:
                 stats.append(StatAdd(cday, f"C#{campaign.campaign_id}", {
                     "abandoned" if waited >= campaign.abandon_threshold_s else "short_abandoned": 1}))
             event = ConversationClosed(tenant_id=tenant_id, channel_id=c.channel_id, conversation_id=conversation_id,
-                                       contact_id=c.contact_id, closed_at=now.isoformat(), closed_by=actor,
+                                       contact_id=c.contact_id, contact_key=c.contact_key,
+                                       closed_at=now.isoformat(), closed_by=actor,
                                        campaign_id=c.campaign_id,
                                        assignee=c.assignee if c.routing in ("assigned", "desk") else None,
                                        note_category=note.category if note else None)

@@ -17,6 +17,7 @@ def routers() -> list[Any]:
         files,
         jobs,
         transcripts,
+        usage,
         users,
         webhooks,
         workflows,
@@ -24,4 +25,4 @@ def routers() -> list[Any]:
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
             webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router,
-            broadcasts.router, workflows.router]
+            broadcasts.router, workflows.router, usage.router]
