@@ -89,3 +89,20 @@ def test_three_contacts_in_a_day_are_three_sessions_and_meta_charges_are_priced_
     assert other.api("GET", f"/v1/usage?month={month}")["sessions"]["total"] == 0  # tenants see only theirs
     bad = shop.api("GET", "/v1/usage?month=2026-13", status=422)
     assert "YYYY-MM" in str(bad)
+
+
+def test_the_quote_calculator_explains_every_line(stack: LocalStack) -> None:
+    shop = Tenant(stack, "usage-cotiza", "300000000000823")
+    quote = shop.api("POST", "/v1/quotes", {
+        "channels": ["whatsapp", "webchat"], "bot_generation": "ai", "ai_tier": "PRO",
+        "use_cases": [{"name": "Seguimiento de pedidos", "complexity": "complex", "integrations": 3}],
+        "expected_monthly_sessions": 12000, "agents": 5,
+        "whatsapp_templates": {"market": "+54", "messages": {"MARKETING": 1000}}})
+    lines = quote["setup_lines"] + quote["monthly_lines"]
+    assert all(line["explanation"] for line in lines)
+    assert Decimal(quote["totals"]["monthly"]) == sum(Decimal(line["amount"]) for line in quote["monthly_lines"])
+    assert [p["code"] for p in quote["passthrough_lines"]] == ["meta.whatsapp.marketing"]
+    assert any("Meta" in note for note in quote["notes"])
+    refused = shop.api("POST", "/v1/quotes", {"channels": ["fax"], "bot_generation": "menu",
+                                              "use_cases": [], "expected_monthly_sessions": 10}, status=422)
+    assert "channels" in str(refused) and "webchat" in str(refused)  # where, and what is allowed
