@@ -217,7 +217,7 @@ def dynamo_ops(base: str, n: int = 100) -> dict[str, Any]:
 
 
 def _dynamo_ops(base: str, n: int, boto3: Any, mock_aws: Any) -> dict[str, Any]:
-    from infra import topology
+    from bench.tables import create_table
     from shared.adapters.dynamodb import DynamoMessageStore
     from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
     from shared.adapters.dynamodb_pacing import DynamoRateSlots
@@ -226,15 +226,7 @@ def _dynamo_ops(base: str, n: int, boto3: Any, mock_aws: Any) -> dict[str, Any]:
 
     with mock_aws():
         ddb = boto3.resource("dynamodb", region_name="us-east-1")
-        spec = topology.TABLE
-        table = ddb.create_table(
-            TableName="bench", BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in
-                                  ("pk", "sk", *(x for g in spec.gsis for x in (g.pk, g.sk)))],
-            GlobalSecondaryIndexes=[{"IndexName": g.name, "KeySchema": [
-                {"AttributeName": g.pk, "KeyType": "HASH"}, {"AttributeName": g.sk, "KeyType": "RANGE"}],
-                "Projection": {"ProjectionType": "ALL"}} for g in spec.gsis])
+        table = create_table(ddb, "bench")
         store = DynamoBroadcasts(table)
         recipients = _recipients(n, 1)
         calls: Counter[str] = Counter()

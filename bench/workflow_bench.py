@@ -59,22 +59,14 @@ def store_ops(executions: int = 50) -> dict[str, Any]:
     import boto3
     from moto import mock_aws
 
-    from infra import topology
+    from bench.tables import create_table
     from shared.adapters.dynamodb_workflows import DynamoWorkflows
 
     endpoint = os.environ.pop("AWS_ENDPOINT_URL", None)  # an earlier local stack's moto server: not this mock
     try:
         with mock_aws():
             ddb = boto3.resource("dynamodb", region_name="us-east-1")
-            spec = topology.TABLE
-            table = ddb.create_table(
-                TableName="bench-wf", BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[{"AttributeName": a, "AttributeType": "S"} for a in
-                                      ("pk", "sk", *(x for g in spec.gsis for x in (g.pk, g.sk)))],
-                GlobalSecondaryIndexes=[{"IndexName": g.name, "KeySchema": [
-                    {"AttributeName": g.pk, "KeyType": "HASH"}, {"AttributeName": g.sk, "KeyType": "RANGE"}],
-                    "Projection": {"ProjectionType": "ALL"}} for g in spec.gsis])
+            table = create_table(ddb, "bench-wf")
             rig = make_service(store=DynamoWorkflows(table))
             rig.actions.add_contact("c1", tenant_id="t1", fields={"plan": "oro"}, phone="5491100000000")
             workflow = rig.service.create("t1", WorkflowInput.model_validate(
