@@ -29,11 +29,13 @@ OFFLINE_ACCOUNT = "000000000000"
 OFFLINE_REGION = "us-east-1"
 
 
-def build_app(outdir: str | None = None) -> tuple[App, MessagingStack]:
-    """The app with its one stack; context defaults come from cdk.json, CLI context (-c) overrides them."""
+def build_app(outdir: str | None = None, context: dict[str, Any] | None = None) -> tuple[App, MessagingStack]:
+    """The app with its one stack; context defaults come from cdk.json, CLI context (-c) overrides them (tests
+    pass `context` for the same effect)."""
     code_dir, layer_dir = build_assets.ensure_built()
     defaults: dict[str, Any] = json.loads(CDK_JSON.read_text())["context"]
-    app = App(outdir=outdir or os.environ.get("CDK_OUTDIR", str(ROOT / "cdk.out")), context=defaults)
+    app = App(outdir=outdir or os.environ.get("CDK_OUTDIR", str(ROOT / "cdk.out")),
+              context={**defaults, **(context or {})})
 
     def setting(context_key: str, env_var: str, fallback: str) -> str:
         """Explicit context (-c account=...) first, then what the CDK CLI exports, then an offline default."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -98,6 +99,9 @@ class Settings(BaseModel):
     workflow_scheduler_role_arn: str = ""
     # Usage: a session nobody ended ends after this long without a customer message (the next one starts anew).
     usage_session_idle_hours: float = Field(default=24.0, gt=0, le=24 * 30)
+    # Sentiment of customer messages where workflows ask for it: the offline lexicon (free, Spanish/English) or
+    # Amazon Comprehend (billed per 100 characters).
+    sentiment_provider: Literal["lexicon", "comprehend"] = "lexicon"
 
     @classmethod
     def from_env(cls, environ: dict[str, str] | None = None) -> Settings:

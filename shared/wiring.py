@@ -50,6 +50,7 @@ if TYPE_CHECKING:
     from shared.services.realtime import Pusher, RealtimeService
     from shared.services.routing import RoutingService
     from shared.services.segment_service import SegmentService
+    from shared.services.sentiment import SentimentAnalyzer
     from shared.services.templates import TemplateService
     from shared.services.usage import UsageMeter
     from shared.services.users import UserService
@@ -706,7 +707,8 @@ def workflow_service(settings: Settings) -> WorkflowService:
                              queue_arn=settings.workflows_queue_arn, role_arn=settings.workflow_scheduler_role_arn)
     return WorkflowService(store=store, actions=actions, timers=timers,
                            queue=SqsJsonQueue(aws.client("sqs"), settings.workflows_queue_url), clock=clock,
-                           hook_key=_hook_key(settings), templates=workflow_templates)
+                           hook_key=_hook_key(settings), templates=workflow_templates,
+                           sentiment=sentiment_analyzer(settings))
 
 
 def usage_meter(settings: Settings) -> UsageMeter:
@@ -718,3 +720,14 @@ def usage_meter(settings: Settings) -> UsageMeter:
 
     return UsageMeter(DynamoUsage(aws.table(settings.table_name)),
                       idle=timedelta(hours=settings.usage_session_idle_hours))
+
+
+def sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:
+    if settings.sentiment_provider == "comprehend":
+        from shared.adapters import aws
+        from shared.adapters.comprehend_sentiment import ComprehendSentiment
+
+        return ComprehendSentiment(aws.client("comprehend"))
+    from shared.adapters.lexicon_sentiment import LexiconSentiment
+
+    return LexiconSentiment()

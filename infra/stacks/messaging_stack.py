@@ -190,6 +190,10 @@ class MessagingStack(Stack):
         for name in ("workflows", "workflow_webhook", "api"):
             for key, value in workflow_env.items():
                 self.functions[name].add_environment(key, value)
+        # context `sentiment_provider`: lexicon (offline, default) or comprehend (workflows' message.sentiment)
+        self.sentiment_provider = str(self.node.try_get_context("sentiment_provider") or
+                                      Settings.model_fields["sentiment_provider"].default)
+        self.functions["workflows"].add_environment("SENTIMENT_PROVIDER", self.sentiment_provider)
         self._grant_access(secret_prefix)
         # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
         # authorizer included); only the functions behind neither need an alarm of their own (ws_connect among
@@ -558,6 +562,12 @@ class MessagingStack(Stack):
             actions=["secretsmanager:GetSecretValue"], resources=[bot_secrets_arn, self.bots.link_secret.secret_arn]))
         ses_identities = self.format_arn(service="ses", resource="identity", resource_name="*")
         engine.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendRawEmail"], resources=[ses_identities]))
+        if self.sentiment_provider == "comprehend":
+            engine.add_to_role_policy(iam.PolicyStatement(
+                actions=["comprehend:DetectSentiment", "comprehend:BatchDetectSentiment"], resources=["*"]))
+            _explain(engine, _wildcard("Resource::*", reason="comprehend:DetectSentiment/BatchDetectSentiment "
+                                       "act on text, not on a resource: they accept no resource ARN "
+                                       "(only granted with the context sentiment_provider=comprehend)."))
         _explain(
             engine,
             table_indexes,

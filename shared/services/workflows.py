@@ -65,6 +65,7 @@ from shared.models.workflows import (
 )
 from shared.ports import Clock
 from shared.services.schedule import minutes as wall_minutes
+from shared.services.sentiment import SentimentAnalyzer, SentimentUnavailable
 from shared.services.templating import TemplateError, lookup, render, render_value
 from shared.services.text_norm import fold
 from shared.services.workflow_time import local_minutes, next_local_time, parse_duration
@@ -255,6 +256,11 @@ def field_matches(c: FieldCondition, context: Mapping[str, Any]) -> bool:
     return False
 
 
+def _asks_sentiment(conditions: Sequence[Any]) -> bool:
+    return any(str(getattr(c, "subject", "")).startswith(("message.sentiment", "trigger.sentiment"))
+               for c in conditions)
+
+
 def conditions_hold(conditions: Sequence[Any], match: str, context: Mapping[str, Any], *, now: datetime,
                     campaign_open: Callable[[str], bool | None]) -> bool:
     if not conditions:
@@ -352,8 +358,10 @@ def closed_by_kind(closed_by: str) -> str:
 class WorkflowService:
     def __init__(self, *, store: WorkflowStore, actions: WorkflowActions, timers: Timers, queue: WorkQueue,
                  clock: Clock, hook_key: bytes | Callable[[], bytes], new_id: Callable[[], str] | None = None,
-                 templates: Callable[[], Mapping[str, dict[str, Any]]] | None = None) -> None:
+                 templates: Callable[[], Mapping[str, dict[str, Any]]] | None = None,
+                 sentiment: SentimentAnalyzer | None = None) -> None:
         self._store = store
+        self._sentiment = sentiment  # message.sentiment in trigger conditions (analyzed only when asked for)
         self._actions = actions
         self._timers = timers
         self._queue = queue
@@ -605,11 +613,28 @@ class WorkflowService:
                 if trigger.when:
                     if context is None:
                         context = self._event_context(tenant_id, detail, data)
+                    if "sentiment" not in context["message"] and _asks_sentiment(trigger.when):
+                        context["message"]["sentiment"] = data["sentiment"] = self._message_sentiment(detail)
                     if not conditions_hold(trigger.when, trigger.match, context, now=now,
                                            campaign_open=lambda c: self._actions.campaign_open(tenant_id, c, now)):
                         continue
                 out.append((workflow, data))
         return out
+
+    def _message_sentiment(self, detail: Mapping[str, Any]) -> dict[str, Any] | None:
+        """The customer message's sentiment (label: positive | negative | neutral | mixed; score -1..1), or None
+        without text or an analyzer."""
+        text = str(detail.get("text") or "").strip()
+        if not text or self._sentiment is None:
+            return None
+        try:
+            found = self._sentiment.analyze(text)
+        except SentimentUnavailable as exc:  # the condition does not hold; the rest of the event goes on
+            logger.warning("sentiment unavailable", extra={"error": str(exc)})
+            return None
+        if found.failed:
+            return None
+        return {"label": found.label.value.lower(), "score": round(found.score, 3)}
 
     def _event_context(self, tenant_id: str, detail: Mapping[str, Any], data: dict[str, Any]) -> dict[str, Any]:
         contact_id = detail.get("contact_id")

@@ -44,3 +44,26 @@ def test_cfn_lint_finds_no_errors(synthesized: Synthesized) -> None:
     for match in matches:
         print(f"{match.rule.id} {match.message}")
     assert [str(m) for m in matches if m.rule.id.startswith("E")] == []
+
+
+def test_comprehend_sentiment_is_granted_only_when_chosen_and_stays_nag_clean(template_dict: dict[str, Any]) -> None:
+    import tempfile
+
+    from infra.app import build_app
+
+    def comprehend_statements(template: dict[str, Any]) -> list[Any]:
+        return [s for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy"
+                for s in r["Properties"]["PolicyDocument"]["Statement"]
+                if any(str(a).startswith("comprehend:") for a in
+                       (s["Action"] if isinstance(s["Action"], list) else [s["Action"]]))]
+
+    assert comprehend_statements(template_dict) == []  # the default lexicon needs no AWS access
+    app, stack = build_app(outdir=tempfile.mkdtemp(prefix="cdk.out."), context={"sentiment_provider": "comprehend"})
+    template = app.synth().get_stack_by_name(stack.stack_name).template
+    [statement] = comprehend_statements(template)  # CDK merges it with the other Resource "*" actions (X-Ray)
+    assert {"comprehend:DetectSentiment", "comprehend:BatchDetectSentiment"} <= set(statement["Action"])
+    assert not [a for a in statement["Action"] if str(a).startswith("comprehend:") and "Sentiment" not in a]
+    env = [r["Properties"]["Environment"]["Variables"] for r in template["Resources"].values()
+           if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"].startswith("functions.workflows.")]
+    assert env[0]["SENTIMENT_PROVIDER"] == "comprehend"
+    assert Annotations.from_stack(stack).find_error("*", AWS_SOLUTIONS) == []

@@ -297,6 +297,25 @@ def test_message_received_channel_filter_and_contact_field_condition(rig: Rig) -
     assert executions_of(rig, workflow)[0].trigger_data["text"] == "hola"
 
 
+def test_message_sentiment_in_trigger_conditions_escalates_negative_messages() -> None:
+    from shared.adapters.lexicon_sentiment import LexiconSentiment
+
+    rig = make_service(sentiment=LexiconSentiment())
+    rig.actions.add_contact("c1")
+    workflow = rig.service.create(TENANT, definition(
+        [{"id": "nota", "type": "add_note", "text": "Cliente molesto ({{trigger.sentiment.score}})"}],
+        {"type": "message_received", "when": [field("message.sentiment.label", value="negative")]}))
+    assert reply(rig, "¡Excelente atención, muchas gracias!")["started"] == 0
+    assert reply(rig, "Pésimo servicio, una vergüenza, nunca llegó mi pedido")["started"] == 1
+    [x] = executions_of(rig, workflow)
+    assert x.trigger_data["sentiment"]["label"] == "negative" and x.trigger_data["sentiment"]["score"] < -0.3
+
+
+def test_without_an_analyzer_sentiment_conditions_never_hold(rig: Rig) -> None:
+    create(rig, [SET], {"type": "message_received", "when": [field("message.sentiment.label", value="negative")]})
+    assert reply(rig, "Pésimo servicio, una vergüenza")["started"] == 0
+
+
 def test_contact_updated_tags_and_fields(rig: Rig) -> None:
     added = create(rig, [SET], {"type": "tag_added", "tag": "vip"})
     removed = create(rig, [SET], {"type": "tag_removed", "tag": "vip"})
