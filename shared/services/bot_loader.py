@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any, Literal, get_args
+from typing import TYPE_CHECKING, Any, Literal, get_args
 
 import yaml
 from pydantic import BaseModel, ValidationError
@@ -26,6 +26,9 @@ from shared.models.bots import (
     MenuNode,
 )
 from shared.services.templating import referenced_paths
+
+if TYPE_CHECKING:
+    from shared.ports import BotVersion
 
 MAX_SOURCE_BYTES = 300_000
 
@@ -131,6 +134,11 @@ def parse_source(text: str, fmt: Literal["yaml", "json"] | None = None) -> tuple
 def load_definition(text: str, fmt: Literal["yaml", "json"] | None = None) -> BotDefinition:
     data, positions = parse_source(text, fmt)
     return validate_definition(data, positions)
+
+
+def load_version(stored: BotVersion) -> BotDefinition:
+    """The definition of a stored bot version (its text, in the format it was uploaded in)."""
+    return load_definition(stored.source, "json" if stored.format == "json" else "yaml")
 
 
 def validate_definition(data: Any, positions: _Positions | None = None) -> BotDefinition:

@@ -46,7 +46,7 @@ from shared.ports import (
 )
 from shared.services.addons import ImageDescriber, Transcriber
 from shared.services.bot_engine import BotEngine, CompiledBot, TurnContext, compile_bot
-from shared.services.bot_loader import load_definition
+from shared.services.bot_loader import load_version
 from shared.services.queue_keys import dedup_id, thread_group_id
 
 NO_TURN_TYPES = frozenset({"reaction", "system", "unsupported", "unknown"})
@@ -130,7 +130,7 @@ class BotRuntime:
             stored = self._registry.get_version(tenant_id, bot_id, version)
             if stored is None:
                 return None
-            definition = load_definition(stored.source, "json" if stored.format == "json" else "yaml")
+            definition = load_version(stored)
             bot = compile_bot(definition, version)
             if len(self._compiled) > 64:
                 self._compiled.clear()

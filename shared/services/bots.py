@@ -177,9 +177,9 @@ class BotService:
         stored = self._registry.get_version(tenant_id, bot_id, version)
         if stored is None:
             raise NotFound(f"bot {bot_id} has no version {version}")
-        from shared.services.bot_loader import load_definition
+        from shared.services.bot_loader import load_version
 
-        definition = load_definition(stored.source, "json" if stored.format == "json" else "yaml")
+        definition = load_version(stored)
         self._activate(tenant_id, bot_id, version, definition.channels)
         return self.get(tenant_id, bot_id)
 

@@ -84,9 +84,9 @@ class ChannelMenuService:
         stored = self._registry.get_version(tenant_id, bot_id, version)
         if stored is None:
             raise NotFound(f"bot {bot_id} has no version {version}")
-        from shared.services.bot_loader import load_definition
+        from shared.services.bot_loader import load_version
 
-        definition = load_definition(stored.source, "json" if stored.format == "json" else "yaml")
+        definition = load_version(stored)
         token = self._directory.get_secrets(channel).access_token.get_secret_value()
         try:
             if channel.kind == "telegram":

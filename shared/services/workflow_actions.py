@@ -259,7 +259,7 @@ class PlatformWorkflowActions:
         """Ask the channel's bot (the bot turn function, through the bus) to start `flow` now. The flow is checked
         against the bot version answering the channel, so a typo fails the step instead of being lost."""
         from shared.errors import NotFound
-        from shared.services.bot_loader import load_definition
+        from shared.services.bot_loader import load_version
 
         binding = self._bots.bot_for_channel(tenant_id, reach.channel_id)
         if binding is None:
@@ -267,7 +267,7 @@ class PlatformWorkflowActions:
         stored = self._bots.get_version(tenant_id, *binding)
         if stored is None:
             raise NotFound(f"bot {binding[0]} version {binding[1]} is not readable")
-        flows = load_definition(stored.source, "json" if stored.format == "json" else "yaml").flows
+        flows = load_version(stored).flows
         if flow not in flows:
             raise NotFound(f"bot {binding[0]} (version {binding[1]}) has no flow '{flow}'; "
                            f"its flows: {', '.join(sorted(flows))}")
