@@ -708,7 +708,7 @@ def workflow_service(settings: Settings) -> WorkflowService:
     return WorkflowService(store=store, actions=actions, timers=timers,
                            queue=SqsJsonQueue(aws.client("sqs"), settings.workflows_queue_url), clock=clock,
                            hook_key=_hook_key(settings), templates=workflow_templates,
-                           sentiment=sentiment_analyzer(settings))
+                           sentiment=lambda: sentiment_analyzer(settings))
 
 
 def usage_meter(settings: Settings) -> UsageMeter:

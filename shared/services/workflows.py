@@ -28,7 +28,8 @@ import secrets
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any, Protocol
+from functools import lru_cache
+from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
 
@@ -65,10 +66,12 @@ from shared.models.workflows import (
 )
 from shared.ports import Clock
 from shared.services.schedule import minutes as wall_minutes
-from shared.services.sentiment import SentimentAnalyzer, SentimentUnavailable
 from shared.services.templating import TemplateError, lookup, render, render_value
 from shared.services.text_norm import fold
 from shared.services.workflow_time import local_minutes, next_local_time, parse_duration
+
+if TYPE_CHECKING:
+    from shared.services.sentiment import SentimentAnalyzer
 
 logger = Logger(child=True)
 
@@ -359,9 +362,11 @@ class WorkflowService:
     def __init__(self, *, store: WorkflowStore, actions: WorkflowActions, timers: Timers, queue: WorkQueue,
                  clock: Clock, hook_key: bytes | Callable[[], bytes], new_id: Callable[[], str] | None = None,
                  templates: Callable[[], Mapping[str, dict[str, Any]]] | None = None,
-                 sentiment: SentimentAnalyzer | None = None) -> None:
+                 sentiment: Callable[[], SentimentAnalyzer] | None = None) -> None:
         self._store = store
-        self._sentiment = sentiment  # message.sentiment in trigger conditions (analyzed only when asked for)
+        # message.sentiment in trigger conditions: the analyzer is built (and the message analyzed) only when a
+        # condition asks for it, so functions that never evaluate triggers do not load it
+        self._sentiment = lru_cache(maxsize=1)(sentiment) if sentiment else None
         self._actions = actions
         self._timers = timers
         self._queue = queue
@@ -627,8 +632,10 @@ class WorkflowService:
         text = str(detail.get("text") or "").strip()
         if not text or self._sentiment is None:
             return None
+        from shared.services.sentiment import SentimentUnavailable
+
         try:
-            found = self._sentiment.analyze(text)
+            found = self._sentiment().analyze(text)
         except SentimentUnavailable as exc:  # the condition does not hold; the rest of the event goes on
             logger.warning("sentiment unavailable", extra={"error": str(exc)})
             return None
@@ -657,6 +664,7 @@ class WorkflowService:
             return False
         now = self._clock.now()
         first = workflow.steps[0].id
+        trigger_message = (message.get("trigger_data") or {}).get("message_id")
         execution = Execution(
             execution_id=str(message["execution_id"]), tenant_id=tenant_id, workflow_id=workflow.workflow_id,
             version=workflow.version, trigger=str(message.get("trigger") or workflow.trigger.type),
@@ -665,8 +673,7 @@ class WorkflowService:
             trigger_data=dict(message.get("trigger_data") or {}), depth=int(message.get("depth") or 0),
             started_at=now, updated_at=now,
             # the message that triggered the execution was sent before any question it asks: never an answer
-            seen_messages=[str(message["trigger_data"]["message_id"])]
-            if (message.get("trigger_data") or {}).get("message_id") else [])
+            seen_messages=[str(trigger_message)] if trigger_message else [])
         if message.get("check_conditions") and workflow.trigger.when:
             context = self._context(execution)
             if not conditions_hold(workflow.trigger.when, workflow.trigger.match, context, now=now,

@@ -300,7 +300,7 @@ def test_message_received_channel_filter_and_contact_field_condition(rig: Rig) -
 def test_message_sentiment_in_trigger_conditions_escalates_negative_messages() -> None:
     from shared.adapters.lexicon_sentiment import LexiconSentiment
 
-    rig = make_service(sentiment=LexiconSentiment())
+    rig = make_service(sentiment=LexiconSentiment)  # a factory: built on first use
     rig.actions.add_contact("c1")
     workflow = rig.service.create(TENANT, definition(
         [{"id": "nota", "type": "add_note", "text": "Cliente molesto ({{trigger.sentiment.score}})"}],
