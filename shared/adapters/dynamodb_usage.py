@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Sequence
-from dataclasses import asdict
+from dataclasses import asdict, fields
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -25,6 +25,7 @@ from shared.adapters.dynamodb import cancel_codes
 from shared.services.usage import Add, Pricing, SessionMark
 
 SHARDS = 4
+_MARK_FIELDS = frozenset(f.name for f in fields(SessionMark))
 MARKER_DAYS = 60  # Meta sends a message's statuses within days; markers outlive that
 
 
@@ -55,7 +56,7 @@ class DynamoUsage:
                                     ConsistentRead=True).get("Item")
         if item is None:
             return None
-        data = json.loads(item["data"])
+        data = {k: v for k, v in json.loads(item["data"]).items() if k in _MARK_FIELDS}
         return SessionMark(**{**data, "started_at": _dt(data["started_at"]), "last_at": _dt(data["last_at"]),
                               "ended_at": _dt(data.get("ended_at")), "version": int(item["version"])})
 
@@ -70,15 +71,15 @@ class DynamoUsage:
             put["ConditionExpression"] = "attribute_not_exists(pk)"
         else:
             put |= {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": expected_version}}
-        return self._transact([{"Put": put}, *self._adds(tenant_id, adds, spread=mark.contact_key)])
+        return self._transact([{"Put": put}, *self._adds(tenant_id, adds, spread=mark.contact_key)]) is None
 
     # -- Meta pricing ------------------------------------------------------------------------------------------
     @staticmethod
-    def _window_key(tenant_id: str, channel_id: str, window_key: str) -> dict[str, str]:
-        return {"pk": f"T#{tenant_id}#UCBP#{channel_id}#{window_key}", "sk": "W"}
+    def _window_key(tenant_id: str, channel_id: str, contact_key: str, category: str) -> dict[str, str]:
+        return {"pk": f"T#{tenant_id}#UCBP#{channel_id}#{contact_key}#{category}", "sk": "W"}
 
-    def cbp_window(self, tenant_id: str, channel_id: str, window_key: str) -> datetime | None:
-        item = self._table.get_item(Key=self._window_key(tenant_id, channel_id, window_key),
+    def cbp_window(self, tenant_id: str, channel_id: str, contact_key: str, category: str) -> datetime | None:
+        item = self._table.get_item(Key=self._window_key(tenant_id, channel_id, contact_key, category),
                                     ConsistentRead=True).get("Item")
         return _dt(item["opened"]) if item else None
 
@@ -93,26 +94,18 @@ class DynamoUsage:
         if window is not None:
             before, opened = window
             put: dict[str, Any] = {"TableName": self._table.name, "Item": {
-                **self._window_key(tenant_id, priced.channel_id, priced.window_key), "opened": _iso(opened),
+                **self._window_key(tenant_id, priced.channel_id, priced.contact_key, priced.category),
+                "opened": _iso(opened),
                 "expires_at": int((opened + timedelta(days=2)).timestamp())}}
             if before is None:
                 put["ConditionExpression"] = "attribute_not_exists(pk)"
             else:
                 put |= {"ConditionExpression": "opened = :o", "ExpressionAttributeValues": {":o": _iso(before)}}
             items.append({"Put": put})
-        try:
-            self._client.transact_write_items(TransactItems=[*items, *self._adds(tenant_id, [add],
-                                                                                   spread=priced.contact_key)])
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            codes = cancel_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return False  # already counted
-            if len(codes) > 1 and codes[1] == "ConditionalCheckFailed":
-                return None  # the window moved meanwhile
-            raise
-        return True
+        failed = self._transact([*items, *self._adds(tenant_id, [add], spread=priced.contact_key)])
+        if failed is None:
+            return True
+        return False if failed == 0 else None  # already counted; or the window moved meanwhile
 
     # -- counters ----------------------------------------------------------------------------------------------
     def _adds(self, tenant_id: str, adds: Sequence[Add], *, spread: str) -> list[dict[str, Any]]:
@@ -130,17 +123,19 @@ class DynamoUsage:
                 "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}})
         return out
 
-    def _transact(self, items: list[dict[str, Any]]) -> bool:
+    def _transact(self, items: list[dict[str, Any]]) -> int | None:
+        """None when written; else the index of the item whose condition failed (other cancellations, e.g. a
+        TransactionConflict on a counter, raise: the record is retried)."""
         try:
             self._client.transact_write_items(TransactItems=items)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "TransactionCanceledException":
                 raise
-            codes = cancel_codes(exc)
-            if codes and codes[0] == "ConditionalCheckFailed":
-                return False
+            failed = [i for i, code in enumerate(cancel_codes(exc)) if code == "ConditionalCheckFailed"]
+            if failed:
+                return failed[0]
             raise
-        return True
+        return None
 
     def month(self, tenant_id: str, month: str) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

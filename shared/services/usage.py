@@ -25,13 +25,14 @@ a message sent before its contact's session ended belongs to that session.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any, Protocol
 
 from shared.errors import NotYetKnown
+from shared.models.actors import closed_by_kind
 from shared.services.rate_card import RateCard, RateCardError
 
 PRICED_CATEGORIES = frozenset({"marketing", "utility", "authentication"})
@@ -51,13 +52,17 @@ class SessionMark:
     contact_key: str
     started_at: datetime
     last_at: datetime
-    month: str  # YYYY-MM (UTC) of started_at: the month the session is counted in
     conversation_id: str | None = None
     ended_at: datetime | None = None
-    end_reason: str | None = None  # bot | agent | system | timeout | idle
+    end_reason: str | None = None  # bot | agent | system | timeout | idle | superseded
     bot: bool = False
     ai_tier: str | None = None
     version: int = 0
+
+    @property
+    def month(self) -> str:
+        """YYYY-MM (UTC) of started_at: the month the session is counted in."""
+        return month_of(self.started_at)
 
 
 @dataclass(frozen=True)
@@ -71,17 +76,13 @@ class Add:
 
 @dataclass(frozen=True)
 class Pricing:
-    """One priced provider message, ready to count."""
+    """One provider message Meta priced: counted once, and its contact's CBP window of the category."""
 
     provider_message_id: str
     channel_id: str
     contact_key: str
     category: str
-    billable: bool
     at: datetime
-    market: str | None
-    cost_micros: int  # USD millionths, 0 when free
-    window_key: str  # contact and category for the CBP comparison
 
 
 class UsageStore(Protocol):
@@ -93,7 +94,9 @@ class UsageStore(Protocol):
         the counters, in one transaction; False when the condition failed."""
         ...
 
-    def cbp_window(self, tenant_id: str, channel_id: str, window_key: str) -> datetime | None: ...
+    def cbp_window(self, tenant_id: str, channel_id: str, contact_key: str, category: str) -> datetime | None:
+        """When the contact's current 24-hour window of this category opened (None: never)."""
+        ...
 
     def price_once(self, tenant_id: str, priced: Pricing, *, add: Add,
                    window: tuple[datetime | None, datetime] | None) -> bool | None:
@@ -123,26 +126,13 @@ def month_of(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m")
 
 
-def kind_of(mark: SessionMark) -> str:
-    return f"ai_{mark.ai_tier}" if mark.ai_tier else ("bot" if mark.bot else "no_bot")
-
-
-def end_reason_of(closed_by: str) -> str:
-    """Who closed the conversation: the bot (solved), a person (agent, or the API on someone's behalf), or the
-    platform (system)."""
-    if closed_by.startswith("bot"):
-        return "bot"
-    if closed_by.startswith(("user:", "key:", "desk:")):
-        return "agent"
-    return "system"
-
-
 class UsageMeter:
     def __init__(self, store: UsageStore, *, rate_card: RateCard | None = None,
-                 idle: timedelta = timedelta(hours=24)) -> None:
+                 idle: timedelta = timedelta(hours=24), now: Callable[[], datetime] | None = None) -> None:
         self._store = store
         self._rates = rate_card or RateCard.load()
         self._idle = idle
+        self._now = now or (lambda: datetime.now(UTC))  # for a status without its own timestamp
 
     # -- events -----------------------------------------------------------------------------------------------
     def on_event(self, detail_type: str, detail: Mapping[str, Any]) -> str:
@@ -198,7 +188,7 @@ class UsageMeter:
                 return "continued" if self._store.save_session(tenant_id, updated,
                                                                expected_version=mark.version) else None
         new = SessionMark(session_id=session_id, channel_id=channel_id, contact_key=contact_key, started_at=at,
-                          last_at=at, month=month_of(at), conversation_id=conversation_id,
+                          last_at=at, conversation_id=conversation_id,
                           version=(mark.version + 1) if mark else 0)
         adds = [Add(new.month, channel_id, {"sessions": 1})]
         if mark is not None and ended_by:
@@ -248,7 +238,7 @@ class UsageMeter:
             return "no_session"
         if mark.conversation_id and d.get("conversation_id") and mark.conversation_id != d.get("conversation_id"):
             return "no_session"  # another conversation of the contact (the session moved on)
-        reason = end_reason_of(str(d.get("closed_by") or ""))
+        reason = closed_by_kind(str(d.get("closed_by") or ""))
         updated = replace(mark, ended_at=closed_at, end_reason=reason, version=mark.version + 1)
         return "ended" if self._store.save_session(tenant_id, updated, expected_version=mark.version,
                                                    adds=[Add(mark.month, mark.channel_id,
@@ -259,7 +249,7 @@ class UsageMeter:
         provider_id = d.get("provider_message_id")
         if not category or not provider_id:
             return "unpriced"
-        at = _ts(d.get("at")) or datetime.now(UTC)
+        at = _ts(d.get("at")) or self._now()
         pricing_type = d.get("pricing_type")
         billable = pricing_type == "regular" if pricing_type else bool(d.get("billable"))
         contact_key = str(d.get("contact_key") or "")
@@ -273,8 +263,7 @@ class UsageMeter:
             except RateCardError:
                 market = None
         priced = Pricing(provider_message_id=str(provider_id), channel_id=str(d.get("channel_id") or ""),
-                         contact_key=contact_key, category=category, billable=billable, at=at, market=market,
-                         cost_micros=cost, window_key=f"{contact_key}#{category}")
+                         contact_key=contact_key, category=category, at=at)
         add = {f"meta_messages#{category}": 1, f"meta_{'user' if category == 'service' else 'business'}": 1}
         if billable:
             add[f"meta_billable#{category}"] = 1
@@ -284,7 +273,7 @@ class UsageMeter:
             add[f"meta_market#{market}#{category}"] = 1
         window: tuple[datetime | None, datetime] | None = None
         if contact_key:
-            opened = self._store.cbp_window(tenant_id, priced.channel_id, priced.window_key)
+            opened = self._store.cbp_window(tenant_id, priced.channel_id, contact_key, category)
             if opened is None or at >= opened + CBP_WINDOW:
                 window = (opened, at)
                 add[f"cbp_windows#{category}"] = 1

@@ -34,6 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from aws_lambda_powertools import Logger
 
 from shared.errors import Conflict, InvalidInput, NotFound, NotYetKnown
+from shared.models.actors import closed_by_kind
 from shared.models.workflows import (
     AT_MOST_ONCE,
     END,
@@ -349,13 +350,6 @@ def execution_id_for(workflow_id: str, key: str) -> str:
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
-
-def closed_by_kind(closed_by: str) -> str:
-    if closed_by.startswith("user:") or closed_by.startswith("key:"):
-        return "agent"
-    if closed_by.startswith("bot"):
-        return "bot"
-    return "system"
 
 
 class WorkflowService:

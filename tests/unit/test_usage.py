@@ -51,14 +51,14 @@ class FakeUsage:
             self._add(tenant_id, add)
         return True
 
-    def cbp_window(self, tenant_id: str, channel_id: str, window_key: str) -> datetime | None:
-        return self.windows.get((tenant_id, channel_id, window_key))
+    def cbp_window(self, tenant_id: str, channel_id: str, contact_key: str, category: str) -> datetime | None:
+        return self.windows.get((tenant_id, channel_id, f"{contact_key}#{category}"))
 
     def price_once(self, tenant_id: str, priced: Pricing, *, add: Add,
                    window: tuple[datetime | None, datetime] | None) -> bool | None:
         if (tenant_id, priced.provider_message_id) in self.priced:
             return False
-        key = (tenant_id, priced.channel_id, priced.window_key)
+        key = (tenant_id, priced.channel_id, f"{priced.contact_key}#{priced.category}")
         if window is not None:
             if self.windows.get(key) != window[0]:
                 return None
