@@ -15,7 +15,7 @@ from shared.adapters.dynamodb import DynamoMessageStore
 from shared.services.rate_card import RateCard
 from tests.integration.conftest import table, wait_for
 from tests.integration.payloads import envelope
-from tests.integration.test_workflows import Tenant
+from tests.integration.tenants import Tenant
 
 pytestmark = pytest.mark.integration
 

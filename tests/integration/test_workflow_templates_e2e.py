@@ -23,13 +23,12 @@ import pytest
 
 from infra.local.provision import seed_user, sign_in
 from infra.local.stack import LocalStack
-from tests.integration.api_client import OPERATOR_KEY, call, onboard
+from tests.integration.api_client import call
 from tests.integration.conftest import sends_to, wait_for
-from tests.integration.payloads import envelope, new_wamid
+from tests.integration.tenants import Tenant
 
 pytestmark = pytest.mark.integration
 
-CUSTOMER_NAME = "Lucía Gómez"
 SILENT = {"assigned": None, "queued": None, "out_of_hours": None, "all_busy": None}  # the campaign says nothing
 _tenants = itertools.count(901)
 _customers = itertools.count(1)
@@ -51,23 +50,11 @@ class Agent:
     name: str
 
 
-class Shop:
+class Shop(Tenant):
     """A tenant with its own WhatsApp number and no bot, worked through its API key (every scope, admin too)."""
 
     def __init__(self, stack: LocalStack, number: int) -> None:
-        self.stack, self.tenant_id = stack, f"wf-plantilla-{number}"
-        self.pni, self.secret = f"300000000000{number}", f"wf-plantilla-{number}-secret"
-        self.key = onboard(stack, self.tenant_id)
-        answer = call(stack, "POST", f"/platform/v1/tenants/{self.tenant_id}/channels", {
-            "phone_number_id": self.pni, "app_secret": self.secret, "access_token": f"{self.tenant_id}-token"},
-            key=OPERATOR_KEY)
-        assert answer.status == 201, answer.text
-        self.channel_id = str(answer.body["channel"]["channel_id"])
-
-    def api(self, method: str, path: str, body: Any = None, status: int = 200) -> Any:
-        answer = call(self.stack, method, path, body, key=self.key)
-        assert answer.status == status, f"{method} {path}: {answer.status} {answer.text}"
-        return answer.body
+        super().__init__(stack, f"wf-plantilla-{number}", f"300000000000{number}")
 
     # -- the contact center ------------------------------------------------------------------------------------
     def agent(self, handle: str, name: str, *, online: bool = True) -> Agent:
@@ -108,9 +95,6 @@ class Shop:
         assert created["template"] == template and created["enabled"] is True
         return str(created["workflow_id"])
 
-    def executions(self, workflow_id: str) -> list[dict[str, Any]]:
-        return list(self.api("GET", f"/v1/workflows/{workflow_id}/executions")["executions"])
-
     def execution(self, workflow_id: str, conversation_id: str, status: str = "completed") -> dict[str, Any]:
         """The workflow's execution for this conversation, once it has this status."""
 
@@ -131,19 +115,6 @@ class Shop:
         return [(s["step_id"], s["type"], s["state"]) for s in self.history(execution_id)]
 
     # -- the customer ---------------------------------------------------------------------------------------------
-    def say(self, wa_id: str, text: str, *, reply_id: str | None = None) -> None:
-        message: dict[str, Any] = {"from": wa_id, "id": new_wamid(),
-                                   "timestamp": str(int(datetime.now(UTC).timestamp()))}
-        if reply_id:
-            message |= {"type": "interactive", "interactive": {"type": "button_reply", "button_reply": {
-                "id": reply_id, "title": text}}}
-        else:
-            message |= {"type": "text", "text": {"body": text}}
-        status, _ = self.stack.post_webhook(
-            envelope({"contacts": [{"profile": {"name": CUSTOMER_NAME}, "wa_id": wa_id}], "messages": [message]},
-                     pni=self.pni), secret=self.secret, channel_id=self.channel_id)
-        assert status == 200
-
     def sent(self, wa_id: str) -> list[dict[str, Any]]:
         """What the Graph emulator received for this customer from this tenant's number."""
         return [r["body"] for r in sends_to(self.stack, wa_id) if f"/{self.pni}/messages" in r["path"]]
