@@ -345,13 +345,13 @@ class Quote(BaseModel):
         if any(line.code not in ("discount.setup", "discount.monthly") for line in self.discount_lines):
             raise ValueError("discount lines have code discount.setup or discount.monthly")
         checks: list[tuple[str, Decimal, Decimal]] = [
-            ("setup subtotal", self.subtotals.setup, _sum(self.setup_lines)),
-            ("monthly subtotal", self.subtotals.monthly, _sum(self.monthly_lines)),
+            ("setup subtotal", self.subtotals.setup, sum_amounts(self.setup_lines)),
+            ("monthly subtotal", self.subtotals.monthly, sum_amounts(self.monthly_lines)),
             ("setup total", self.totals.setup,
-             self.subtotals.setup + _sum(x for x in self.discount_lines if x.code == "discount.setup")),
+             self.subtotals.setup + sum_amounts(x for x in self.discount_lines if x.code == "discount.setup")),
             ("monthly total", self.totals.monthly,
-             self.subtotals.monthly + _sum(x for x in self.discount_lines if x.code == "discount.monthly")),
-            ("pass-through total", self.passthrough_total, _sum(self.passthrough_lines)),
+             self.subtotals.monthly + sum_amounts(x for x in self.discount_lines if x.code == "discount.monthly")),
+            ("pass-through total", self.passthrough_total, sum_amounts(self.passthrough_lines)),
         ]
         for name, stated, computed in checks:
             if stated != computed:
@@ -365,5 +365,5 @@ class Quote(BaseModel):
         return [*self.setup_lines, *self.monthly_lines, *self.discount_lines, *self.passthrough_lines]
 
 
-def _sum(lines: Iterable[QuoteLine]) -> Decimal:
+def sum_amounts(lines: Iterable[QuoteLine]) -> Decimal:
     return sum((line.amount for line in lines), Decimal("0.00"))

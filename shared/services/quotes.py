@@ -20,7 +20,7 @@ beyond the cached, packaged rate card when none is given.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -42,6 +42,7 @@ from shared.models.quotes import (
     QuoteTotals,
     WhatsAppTemplateVolume,
     round_money,
+    sum_amounts,
 )
 from shared.services.rate_card import CATEGORIES, RateCard, RateCardError
 
@@ -162,11 +163,11 @@ def quote(request: QuoteRequest, book: PriceBook, *, on: date | None = None,
         monthly.append(_line("agents.monthly", seat.label, request.agents, seat.monthly_fee,
                              f"{_count(request.agents, 'seat')} × {_unit(seat.monthly_fee)} {cur} per month"))
 
-    subtotals = QuoteTotals(setup=_total(setup), monthly=_total(monthly))
+    subtotals = QuoteTotals(setup=sum_amounts(setup), monthly=sum_amounts(monthly))
     discounts = _discount_lines(request.discount, subtotals, cur)
     totals = QuoteTotals(
-        setup=subtotals.setup + _total(x for x in discounts if x.code == "discount.setup"),
-        monthly=subtotals.monthly + _total(x for x in discounts if x.code == "discount.monthly"))
+        setup=subtotals.setup + sum_amounts(x for x in discounts if x.code == "discount.setup"),
+        monthly=subtotals.monthly + sum_amounts(x for x in discounts if x.code == "discount.monthly"))
 
     passthrough: list[QuoteLine] = []
     if "whatsapp" in request.channels:
@@ -177,7 +178,7 @@ def quote(request: QuoteRequest, book: PriceBook, *, on: date | None = None,
 
     return Quote(currency=cur, price_book_version=book.version, setup_lines=setup, monthly_lines=monthly,
                  subtotals=subtotals, discount_lines=discounts, totals=totals, passthrough_lines=passthrough,
-                 passthrough_total=_total(passthrough), notes=notes)
+                 passthrough_total=sum_amounts(passthrough), notes=notes)
 
 
 # -- lines ---------------------------------------------------------------------------------------------------
@@ -236,8 +237,8 @@ def _meta_lines(volume: WhatsAppTemplateVolume, book: PriceBook, on: date | None
     try:
         market = card.market_of(given) if given.isdigit() else given
         version = card.version_for(day)
-        known = ", ".join(sorted(version.markets))
         if market not in version.markets:
+            known = ", ".join(sorted(version.markets))
             raise QuoteError(f"unknown WhatsApp market {volume.market!r}; give a calling code or one of {known}")
         counts = sorted(volume.messages.items(), key=lambda item: CATEGORIES.index(item[0]))
         estimate = card.estimate(day, [(market, category, count) for category, count in counts])
@@ -260,10 +261,6 @@ def _meta_lines(volume: WhatsAppTemplateVolume, book: PriceBook, on: date | None
 
 
 # -- helpers -------------------------------------------------------------------------------------------------
-def _total(lines: Iterable[QuoteLine]) -> Decimal:
-    return sum((line.amount for line in lines), _ZERO)
-
-
 def _money(value: Decimal) -> str:
     return f"{value.quantize(CENT):,.2f}"
 
