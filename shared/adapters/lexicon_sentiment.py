@@ -111,6 +111,7 @@ _ES_ADJECTIVES: dict[str, float] = {
     "trucho": -2, "chanta": -2.5, "chafa": -2, "gacho": -2, "culero": -2.5, "penca": -1.8, "fome": -1.2,
     "chimbo": -2, "chueco": -1.5, "regular": -0.8, "complicado": -0.8, "imposible": -1.5, "absurdo": -2,
     "ridiculo": -2, "injusto": -2, "falso": -1.5, "pesado": -1.0, "tedioso": -1.2, "confuso": -1.0,
+    "atrasado": -1.2, "aburrido": -1.5, "excesivo": -1.2, "aplastado": -1.5,
     # positive
     "bueno": 1.5, "excelente": 3, "perfecto": 2, "genial": 2.5, "espectacular": 2.5, "increible": 2,
     "impecable": 2.5, "maravilloso": 2.5, "fantastico": 2.5, "estupendo": 2.5, "buenisimo": 2.2,
@@ -120,8 +121,7 @@ _ES_ADJECTIVES: dict[str, float] = {
     "recomendable": 1.8, "chevere": 2, "bacan": 2, "bacano": 2, "chido": 2, "chingon": 2.5, "padrisimo": 2.5,
     "pulento": 2, "filete": 1.5, "groso": 2, "capo": 2, "crack": 2.5, "genio": 2, "buenazo": 2.2, "joya": 2,
     "top": 1.5, "rico": 1.0, "delicioso": 2, "sabroso": 1.5, "solucionado": 1.5, "resuelto": 1.2,
-    "profesional": 1.2, "puntual": 1.2, "comodo": 1.0, "atrasado": -1.2, "aburrido": -1.5, "excesivo": -1.2,
-    "arreglado": 1.2, "aplastado": -1.5,
+    "profesional": 1.2, "puntual": 1.2, "comodo": 1.0, "arreglado": 1.2,
 }
 _ES_WORDS: dict[str, _Entry] = {
     "mal": _Entry(-1.5), "peor": _Entry(-2), "bien": _Entry(1.2, boost=0.4), "mejor": _Entry(1.0),
@@ -575,7 +575,7 @@ def _probabilities(positive: float, negative: float) -> tuple[float, float, floa
     if total == 0:
         return 0.0, 0.0, 1.0, 0.0
     low, high = min(positive, negative), max(positive, negative)
-    mix = (low / high) * min(1.0, low / MIXED_STRENGTH) if high else 0.0
+    mix = (low / high) * min(1.0, low / MIXED_STRENGTH)  # high > 0: total > 0
     polar = 1 - neutral
     return polar * (1 - mix) * positive / total, polar * (1 - mix) * negative / total, neutral, polar * mix
 
@@ -608,7 +608,3 @@ class LexiconSentiment:
     def analyze_batch(self, texts: Sequence[str], language: str | None = None) -> list[Sentiment]:
         return [self.analyze(text, language) for text in texts]
 
-    @staticmethod
-    def evidence(text: str) -> tuple[float, float]:
-        """The positive and negative evidence behind a score (for tuning the lexicon and debugging)."""
-        return _evidence(text)

@@ -261,7 +261,7 @@ def field_matches(c: FieldCondition, context: Mapping[str, Any]) -> bool:
 
 
 def _asks_sentiment(conditions: Sequence[Any]) -> bool:
-    return any(str(getattr(c, "subject", "")).startswith(("message.sentiment", "trigger.sentiment"))
+    return any(isinstance(c, FieldCondition) and c.subject.startswith(("message.sentiment", "trigger.sentiment"))
                for c in conditions)
 
 
@@ -613,6 +613,7 @@ class WorkflowService:
                     if context is None:
                         context = self._event_context(tenant_id, detail, data)
                     if "sentiment" not in context["message"] and _asks_sentiment(trigger.when):
+                        # once per event: every workflow this event starts then sees it as trigger.sentiment
                         context["message"]["sentiment"] = data["sentiment"] = self._message_sentiment(detail)
                     if not conditions_hold(trigger.when, trigger.match, context, now=now,
                                            campaign_open=lambda c: self._actions.campaign_open(tenant_id, c, now)):
