@@ -118,3 +118,27 @@ def _transitions(tz: ZoneInfo, day: date) -> list[datetime]:
         else:
             high = middle
     return [datetime.fromtimestamp(high, UTC)]
+
+
+def open_seconds(schedule: Schedule, start: datetime, end: datetime) -> int:
+    """Seconds between `start` and `end` during opening hours (business-hours-aware response times): a reply at
+    09:05 to a message of 18:55 the day before, with hours 09-19, took 10 minutes of business time. Spans longer
+    than the horizon count the horizon only."""
+    start, end = aware(start).astimezone(UTC), aware(end).astimezone(UTC)
+    if end <= start:
+        return 0
+    if not schedule.weekly and not schedule.holidays:
+        return int((end - start).total_seconds())
+    tz = zone(schedule.time_zone)
+    day, last = start.astimezone(tz).date(), min(end.astimezone(tz).date(), start.date() + HORIZON)
+    total = 0.0
+    while day <= last:
+        if day not in schedule.holidays:
+            midnight = datetime.combine(day, time())
+            for first, stop in _ranges(schedule, day.weekday()):
+                low = (midnight + timedelta(minutes=first)).replace(tzinfo=tz).astimezone(UTC)
+                high = (midnight + timedelta(minutes=stop)).replace(tzinfo=tz).astimezone(UTC)
+                overlap = (min(high, end) - max(low, start)).total_seconds()
+                total += max(overlap, 0.0)
+        day += timedelta(days=1)
+    return int(total)
