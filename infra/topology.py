@@ -10,8 +10,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from shared.topology_names import (
+    ANALYTICS_TICK,
     BROADCAST_TICK,
     PUSH_EVENT_TYPES,
+    REPORT_EVENT_TYPES,
     ROUTING_EVENT_TYPES,
     ROUTING_TICK,
     USAGE_EVENT_TYPES,
@@ -144,6 +146,8 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
                  "the start", 256, 10),
     FunctionSpec("usage_meter", "Usage metering: sessions by channel and bot generation, Meta's per-message charges "
                  "and the 24-hour windows beside them", 256, 30),
+    FunctionSpec("reports", "Reports: hourly counters per tenant, channel, campaign and agent, conversation facts "
+                 "(response times, resolution, CSAT, sentiment) and agents' status time, from domain events", 512, 30),
     FunctionSpec("broadcast_worker", "Broadcasts: prepares audiences, sends buckets paced per number, the "
                  "per-minute schedule and recovery tick", 1024, 900),
 )
@@ -202,6 +206,8 @@ QUEUES: tuple[QueueSpec, ...] = (
     # Usage: every count is a conditional transaction (state change + counter ADDs), so duplicates and
     # concurrency are harmless; a lost race is retried on the new state.
     QueueSpec("usage", fifo=False, consumer="usage_meter", batch_size=10, max_receive_count=10),
+    # Reports: the same shape as usage (a marker per event + conditional state + ADDs in one transaction).
+    QueueSpec("reports", fifo=False, consumer="reports", batch_size=10, max_receive_count=10),
     QueueSpec("broadcasts", fifo=False, consumer="broadcast_worker", batch_size=1, max_receive_count=20,
               visibility_timeout_s=5400, max_concurrency=10),
 )
@@ -214,6 +220,7 @@ RULES: tuple[RuleSpec, ...] = (
     RuleSpec("realtime-push", PUSH_EVENT_TYPES, "realtime"),
     RuleSpec("workflows", WORKFLOW_EVENT_TYPES, "workflows"),
     RuleSpec("usage", USAGE_EVENT_TYPES, "usage"),
+    RuleSpec("reports", REPORT_EVENT_TYPES, "reports"),
 )
 
 # Once a minute the router re-checks queues that wait for opening hours, expired 24-hour windows and long chats.
@@ -223,6 +230,8 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec("broadcast-tick", rate_minutes=1, target_queue="broadcasts", detail_type=BROADCAST_TICK),
     # Starts cron-triggered workflows when due (one execution per workflow, minute and contact).
     ScheduleSpec("workflow-tick", rate_minutes=1, target_queue="workflows", detail_type=WORKFLOW_TICK),
+    # Writes each tenant's last settled UTC day to the BI export (S3, partitioned by tenant and day), once.
+    ScheduleSpec("analytics-tick", rate_minutes=30, target_queue="reports", detail_type=ANALYTICS_TICK),
 )
 
 # The agents' and supervisors' push channel (API Gateway WebSocket API); $connect is authorized by the token.

@@ -8,7 +8,7 @@ WEBHOOK_EVENT_TYPES: tuple[str, ...] = (
     "ContactCreated", "ContactUpdated", "ContactMerged", "ContactDeleted", "HandoffRequested", "BotSessionEnded",
     "ConversationQueued", "ConversationOverflowed", "ConversationAssigned", "ConversationUnassigned",
     "ConversationReopened", "ConversationNoteAdded", "RoutedMessageReceived", "AgentStatusChanged",
-    "AccountHealthChanged", "BroadcastStatusChanged", "CommentReceived",
+    "AccountHealthChanged", "BroadcastStatusChanged", "CommentReceived", "QuotaThresholdReached", "CsatRecorded",
 )
 
 # What the router (contact center) reacts to, and what agents' and supervisors' clients are pushed.
@@ -24,6 +24,7 @@ PUSH_EVENT_TYPES: tuple[str, ...] = (
 ROUTING_TICK = "RoutingTick"  # detail-type of the per-minute schedule (not a tenant event)
 BROADCAST_TICK = "BroadcastTick"  # the broadcasts' per-minute schedule
 WORKFLOW_TICK = "WorkflowTick"  # the workflows' per-minute schedule (cron triggers)
+ANALYTICS_TICK = "AnalyticsTick"  # every 30 minutes: each tenant's last settled UTC day goes to the BI export
 # What starts or resumes workflows (their triggers; MessageReceived also answers waiting questions).
 WORKFLOW_EVENT_TYPES: tuple[str, ...] = (
     "ConversationOpened", "ConversationClosed", "ConversationAssigned", "MessageReceived", "ContactUpdated",
@@ -31,4 +32,10 @@ WORKFLOW_EVENT_TYPES: tuple[str, ...] = (
 # What usage metering counts: sessions (messages, bot session ends, closes) and Meta's pricing (statuses).
 USAGE_EVENT_TYPES: tuple[str, ...] = (
     "MessageReceived", "BotSessionEnded", "ConversationClosed", "MessageStatusChanged",
+)
+# What reports aggregate (hourly counters, conversation facts, agents' status time).
+REPORT_EVENT_TYPES: tuple[str, ...] = (
+    "ConversationOpened", "ConversationClosed", "ConversationReopened", "MessageReceived", "MessageSent",
+    "MessageStatusChanged", "ConversationQueued", "ConversationOverflowed", "ConversationAssigned",
+    "ConversationUnassigned", "BotSessionEnded", "AgentStatusChanged", "ContactCreated", "CsatRecorded",
 )

@@ -7,9 +7,9 @@ Imports live inside each builder so that a function's cold start loads only the 
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import timedelta
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import TYPE_CHECKING
 
 from shared.config import Settings
@@ -24,10 +24,13 @@ if TYPE_CHECKING:
     from shared.adapters.graph import GraphWhatsAppClient
     from shared.adapters.jwt_verifier import CognitoJwtVerifier
     from shared.adapters.sqs import SqsRetryDelayer
+    from shared.models.events import TenantEvent
+    from shared.ports import EventPublisher
     from shared.services.addons import ImageDescriber, Transcriber
     from shared.services.auth import Authenticator
     from shared.services.bot_runtime import BotRuntime
     from shared.services.bots import BotService
+    from shared.services.broadcast_sender import BucketResult
     from shared.services.broadcast_tracking import BroadcastTracking
     from shared.services.broadcasts import BroadcastService
     from shared.services.channel_menus import ChannelMenuService
@@ -47,7 +50,10 @@ if TYPE_CHECKING:
     from shared.services.media import MediaService
     from shared.services.outbound import SenderService
     from shared.services.platform import PlatformService
+    from shared.services.quotas import QuotaService, Resource
     from shared.services.realtime import Pusher, RealtimeService
+    from shared.services.report_exports import ReportExports
+    from shared.services.reports import ReportAggregator
     from shared.services.routing import RoutingService
     from shared.services.segment_service import SegmentService
     from shared.services.sentiment import SentimentAnalyzer
@@ -167,7 +173,7 @@ def contact_service(settings: Settings) -> ContactService:
     from shared.services.contacts import ContactService
 
     return ContactService(store=_contact_store(settings), tenants=tenancy(settings), events=_events(settings),
-                          clock=SystemClock())
+                          clock=SystemClock(), quotas=quota_service(settings))
 
 
 def conversation_service(settings: Settings) -> ConversationService:
@@ -185,8 +191,24 @@ def conversation_service(settings: Settings) -> ConversationService:
         service_window=timedelta(seconds=settings.service_window_s))
 
 
-def routing_service(settings: Settings) -> RoutingService:
-    """The contact center's routing (router function; the api for agents' and supervisors' operations)."""
+class _ReportingPublisher:
+    """The bus publisher, telling `after` what the bus took (a function's metrics on events a service computed)."""
+
+    def __init__(self, inner: EventPublisher, after: Callable[[Sequence[TenantEvent]], None]) -> None:
+        self._inner = inner
+        self._after = after
+
+    def publish(self, events: Sequence[TenantEvent]) -> None:
+        self._inner.publish(events)
+        self._after(events)
+
+
+def routing_service(settings: Settings, *, published: Callable[[Sequence[TenantEvent]], None] | None = None
+                    ) -> RoutingService:
+    """The contact center's routing (router function; the api for agents' and supervisors' operations).
+
+    published: told of each batch of events once the bus took it (the router counts assignments and their waits).
+    """
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_bots import DynamoBotControl
@@ -199,7 +221,8 @@ def routing_service(settings: Settings) -> RoutingService:
     return RoutingService(
         store=DynamoContactCenter(table), conversations=DynamoConversations(table), threads=_store(settings),
         contacts=_contact_store(settings), bots=DynamoBotControl(table),
-        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
+        outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url),
+        events=_events(settings) if published is None else _ReportingPublisher(_events(settings), published),
         clock=SystemClock(), service_window=timedelta(seconds=settings.service_window_s))
 
 
@@ -405,7 +428,7 @@ def user_service(settings: Settings) -> UserService:
     return UserService(directory=CognitoUserDirectory(aws.client("cognito-idp"), settings.user_pool_id,
                                                       app_client_id=settings.user_pool_client_id),
                        index=DynamoUserIndex(aws.table(settings.table_name)), clock=SystemClock(),
-                       configured=bool(settings.user_pool_id))
+                       configured=bool(settings.user_pool_id), quotas=_QuotasOnFirstUse(settings))
 
 
 
@@ -451,7 +474,7 @@ def job_service(settings: Settings) -> JobService:
         queue=SqsJobQueue(aws.client("sqs"), settings.jobs_queue_url),
         files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=aws.presigning_client()),
         contacts=_contact_store(settings), tenants=tenancy(settings), events=_events(settings), clock=SystemClock(),
-        segments=segment_service(settings), erasure=erasure_service(settings))
+        segments=segment_service(settings), erasure=erasure_service(settings), quotas=quota_service(settings))
 
 
 def bot_runtime(settings: Settings) -> BotRuntime:
@@ -558,7 +581,7 @@ def bot_service(settings: Settings) -> BotService:
     return BotService(registry=DynamoBotRegistry(table), sessions=DynamoBotSessions(table),
                       conversations=conversation_service(settings), clock=SystemClock(),
                       links=SignedLinkIssuer(aws.client("secretsmanager"), settings.bot_link_secret_name,
-                                             settings.bot_link_base_url))
+                                             settings.bot_link_base_url), quotas=quota_service(settings))
 
 
 def realtime_service(settings: Settings) -> RealtimeService:
@@ -605,7 +628,9 @@ def broadcast_tracking(settings: Settings) -> BroadcastTracking:
                              contacts=contact_service(settings), clock=SystemClock())
 
 
-def broadcast_service(settings: Settings) -> BroadcastService:
+def broadcast_service(settings: Settings, *, on_bucket: Callable[[BucketResult], None] | None = None
+                      ) -> BroadcastService:
+    """on_bucket: told each bucket run's counts (sent, failed, ...) once the run is over (the worker's metrics)."""
     import time
 
     from shared.adapters import aws
@@ -613,7 +638,7 @@ def broadcast_service(settings: Settings) -> BroadcastService:
     from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
     from shared.adapters.dynamodb_pacing import DynamoRateSlots
     from shared.adapters.sqs_jobs import SqsJsonQueue
-    from shared.services.broadcast_sender import BucketSender, SenderPolicy
+    from shared.services.broadcast_sender import BucketSender, SendContext, SenderPolicy
     from shared.services.broadcasts import BroadcastService
     from shared.services.pacing import Pacer
 
@@ -624,11 +649,18 @@ def broadcast_service(settings: Settings) -> BroadcastService:
     def pacer(key: str, rate: float) -> Pacer:
         return Pacer(slots, key, rate, now_ms=lambda: time.time() * 1000, sleep=time.sleep)
 
+    class ReportingBucketSender(BucketSender):  # here, not at module level: only this builder imports the sender
+        def send_bucket(self, ctx: SendContext, bucket: int) -> BucketResult:
+            result = super().send_bucket(ctx, bucket)
+            if on_bucket is not None:
+                on_bucket(result)
+            return result
+
     store = DynamoBroadcasts(table)
-    sender = BucketSender(store=store, graph=_graph(settings), messages=_store(settings),
-                          clock=clock, policy=SenderPolicy(concurrency=settings.broadcast_concurrency,
-                                                           claim_lease=timedelta(
-                                                               seconds=settings.broadcast_claim_lease_s)))
+    sender = ReportingBucketSender(store=store, graph=_graph(settings), messages=_store(settings),
+                                   clock=clock, policy=SenderPolicy(concurrency=settings.broadcast_concurrency,
+                                                                    claim_lease=timedelta(
+                                                                        seconds=settings.broadcast_claim_lease_s)))
     return BroadcastService(
         store=store, templates=template_service(settings, pauses_broadcasts=False),
         contacts=contact_service(settings), lookup=_contact_store(settings), segments=segment_service(settings),
@@ -719,7 +751,92 @@ def usage_meter(settings: Settings) -> UsageMeter:
     from shared.services.usage import UsageMeter
 
     return UsageMeter(DynamoUsage(aws.table(settings.table_name)),
-                      idle=timedelta(hours=settings.usage_session_idle_hours))
+                      idle=timedelta(hours=settings.usage_session_idle_hours), quotas=quota_service(settings))
+
+
+class _QuotasOnFirstUse:
+    """The quota service, built when first needed: the pre-token trigger builds the user service but never invites,
+    and its cold start should not build an EventBridge client."""
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    @cached_property
+    def _service(self) -> QuotaService:
+        return quota_service(self._settings)
+
+    def admit(self, tenant_id: str, resource: Resource) -> None:
+        self._service.admit(tenant_id, resource)
+
+    def after_change(self, tenant_id: str, resource: Resource) -> None:
+        self._service.after_change(tenant_id, resource)
+
+
+def _count_quota_alert(event: object) -> None:
+    from aws_lambda_powertools.metrics import MetricUnit
+
+    from shared.observability import metrics
+
+    metrics.add_metric(name="QuotaThresholdReached", unit=MetricUnit.Count, value=1)
+
+
+def quota_service(settings: Settings) -> QuotaService:
+    """Plans' quotas: counts, alerts at thresholds (published once) and the agent and bot refusals."""
+    from shared.adapters import aws
+    from shared.adapters.clock import SystemClock
+    from shared.adapters.dynamodb_quotas import DynamoQuotaCounts, DynamoQuotaMarkers
+    from shared.services.quotas import QuotaService
+
+    table = aws.table(settings.table_name)
+    return QuotaService(tenants=tenancy(settings), counts=DynamoQuotaCounts(table), markers=DynamoQuotaMarkers(table),
+                        events=_events(settings), clock=SystemClock(), on_alert=_count_quota_alert)
+
+
+def report_aggregator(settings: Settings) -> ReportAggregator:
+    import time
+
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_contact_center import DynamoContactCenter
+    from shared.adapters.dynamodb_reports import DynamoReports
+    from shared.services.reports import CampaignRules, ReportAggregator
+
+    table = aws.table(settings.table_name)
+    store, center = DynamoReports(table), DynamoContactCenter(table)
+    cached: dict[tuple[str, str], tuple[float, CampaignRules | None]] = {}
+
+    def campaigns(tenant_id: str, campaign_id: str) -> CampaignRules | None:
+        """A campaign's hours and service level, read at most once a minute per campaign and container."""
+        hit = cached.get((tenant_id, campaign_id))
+        if hit is None or time.monotonic() - hit[0] > 60:
+            campaign = center.get_campaign(tenant_id, campaign_id)
+            rules = CampaignRules(campaign.schedule, campaign.sla_threshold_s) if campaign else None
+            hit = cached[(tenant_id, campaign_id)] = (time.monotonic(), rules)
+        return hit[1]
+
+    return ReportAggregator(store, campaigns=campaigns, sentiments=store,
+                            analyzer=lru_cache(maxsize=1)(lambda: sentiment_analyzer(settings)))
+
+
+def report_exports(settings: Settings) -> ReportExports:
+    from datetime import UTC, datetime
+
+    from shared.adapters import aws
+    from shared.adapters.dynamodb_reports import DynamoReports
+    from shared.adapters.sqs_jobs import S3JobFiles
+    from shared.services.report_exports import ReportExports
+
+    store = DynamoReports(aws.table(settings.table_name))
+    contacts = _contact_store(settings)
+
+    def tags(tenant_id: str, contact_id: str) -> list[str]:
+        contact = contacts.get_contact(tenant_id, contact_id)
+        return list(contact.tags) if contact else []
+
+    return ReportExports(reports=report_aggregator(settings), store=store,
+                         files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=aws.presigning_client()),
+                         tags=tags, clock=lambda: datetime.now(UTC),
+                         usage=lambda tenant_id, month: usage_meter(settings).monthly(tenant_id, month),
+                         exported=store.exported, mark_exported=store.mark_exported)
 
 
 def sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:

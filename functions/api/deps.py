@@ -23,6 +23,9 @@ if TYPE_CHECKING:
     from shared.services.files import FileService
     from shared.services.jobs import JobService
     from shared.services.platform import PlatformService
+    from shared.services.quotas import QuotaService
+    from shared.services.report_exports import ReportExports
+    from shared.services.reports import ReportAggregator
     from shared.services.segment_service import SegmentService
     from shared.services.templates import TemplateService
     from shared.services.usage import UsageMeter
@@ -135,3 +138,18 @@ def workflows() -> WorkflowService:
 @lru_cache(maxsize=1)
 def usage() -> UsageMeter:
     return wiring.usage_meter(get_settings())
+
+
+@lru_cache(maxsize=1)
+def reports() -> ReportAggregator:
+    return wiring.report_aggregator(get_settings())
+
+
+@lru_cache(maxsize=1)
+def report_exports() -> ReportExports:
+    return wiring.report_exports(get_settings())
+
+
+@lru_cache(maxsize=1)
+def quotas() -> QuotaService:
+    return wiring.quota_service(get_settings())

@@ -3,6 +3,9 @@
 Messages: {"op": "prepare", tenant_id, broadcast_id}, {"op": "send", tenant_id, broadcast_id, bucket}, and the
 per-minute schedule's BroadcastTick event. Long work hands itself over before the deadline (a new message).
 A crash leaves the message to come back after its visibility timeout; claims make the repeat harmless.
+
+Progress: each bucket run adds its recipients sent, failed, unconfirmed and left for a retry
+(BroadcastMessages*), besides one Broadcast_<op>_<outcome> count per message handled.
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from pydantic import BaseModel, Field
 from shared.batching import process_sqs_batch
 from shared.config import get_settings
 from shared.observability import logger, metrics, tracer
+from shared.services.broadcast_sender import BucketResult
 from shared.services.broadcasts import BroadcastService
 from shared.topology_names import BROADCAST_TICK
 from shared.wiring import broadcast_service
@@ -36,7 +40,15 @@ class WorkMessage(BaseModel):
 
 @lru_cache(maxsize=1)
 def get_service() -> BroadcastService:
-    return broadcast_service(get_settings())
+    return broadcast_service(get_settings(), on_bucket=record_bucket)
+
+
+def record_bucket(result: BucketResult) -> None:
+    """One bucket run's progress (zeros included, so the series are continuous while a broadcast sends)."""
+    for name, count in (("BroadcastMessagesSent", result.sent), ("BroadcastMessagesFailed", result.failed),
+                        ("BroadcastMessagesUnconfirmed", result.unconfirmed),
+                        ("BroadcastMessagesRetryLater", result.retry_later)):
+        metrics.add_metric(name=name, unit=MetricUnit.Count, value=count)
 
 
 def _handover_ms() -> int:

@@ -16,7 +16,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from shared.batching import process_sqs_batch
 from shared.config import get_settings
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, tracer, webhook_received
 from shared.services.email_channel import EmailIngestService, notification_of
 from shared.wiring import email_ingest_service
 
@@ -31,6 +31,8 @@ def get_service() -> EmailIngestService:
 
 @tracer.capture_method
 def handle_record(record: SQSRecord, attempt: int) -> None:
+    if attempt == 1:  # SES's delivery, counted once however often it is retried
+        webhook_received("email")
     try:
         notification = notification_of(record.body)
     except ValueError:

@@ -1,7 +1,12 @@
-"""Inbound processor (SQS FIFO): normalize, store once, update the thread, publish domain events."""
+"""Inbound processor (SQS FIFO): normalize, store once, update the thread, publish domain events.
+
+IngestLag is how long a unit took from the webhook's enqueue (the record's SentTimestamp) to processed, retries
+and FIFO waits included: the lag a customer's message has before an agent or the bot can see it (alarmed).
+"""
 
 from __future__ import annotations
 
+import time
 from functools import lru_cache
 from typing import Any
 
@@ -38,6 +43,16 @@ def handle_record(record: SQSRecord, attempt: int) -> None:
         metrics.add_metric(name="AccountHealthAlerts", unit=MetricUnit.Count, value=1)
     if outcome.conversation_opened:
         metrics.add_metric(name="ConversationsOpened", unit=MetricUnit.Count, value=1)
+    lag_ms = ingest_lag_ms(record)
+    if lag_ms is not None:  # alarmed (infra: ingest-lag-p95)
+        metrics.add_metric(name="IngestLag", unit=MetricUnit.Milliseconds, value=lag_ms)
+
+
+def ingest_lag_ms(record: SQSRecord) -> int | None:
+    """Now minus when SQS accepted the record (SentTimestamp, epoch ms), never negative (clock skew); None for a
+    record without the attribute (a hand-made event), so a metric never fails work already done."""
+    sent_ms = record.attributes.get("SentTimestamp")
+    return None if sent_ms is None else max(0, int(time.time() * 1000) - int(sent_ms))
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -12,7 +12,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import ChannelNotFound, DomainError
 from shared.http import webhooks
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, tracer, webhook_received
 from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import SIGNATURE_HEADER, header
 from shared.wiring import ingest_service
@@ -31,6 +31,12 @@ def _kind(value: str) -> Literal["messenger", "instagram"]:
     return "instagram" if value == "instagram" else "messenger"
 
 
+def _path_kind() -> str:
+    """The kind in the request's path as a metric dimension: one of the two, never whatever a caller wrote."""
+    path = app.current_event.path
+    return next((k for k in ("messenger", "instagram") if f"/webhooks/{k}/" in path), "unknown")
+
+
 @app.get("/webhooks/<kind>/<channel_id>")
 def verify(kind: str, channel_id: str) -> Response[Any]:
     challenge = get_service().verify_subscription(channel_id, app.current_event.query_string_parameters or {},
@@ -40,9 +46,11 @@ def verify(kind: str, channel_id: str) -> Response[Any]:
 
 @app.post("/webhooks/<kind>/<channel_id>")
 def receive(kind: str, channel_id: str) -> Response[Any]:
+    channel = _kind(kind)
+    webhook_received(channel)
     event = app.current_event
     body = webhooks.raw_body(event)
-    outcome = get_service().receive_page(channel_id, _kind(kind), body,
+    outcome = get_service().receive_page(channel_id, channel, body,
                                          header(event.get("headers"), SIGNATURE_HEADER))
     webhooks.record(outcome, channel_id)
     return Response(status_code=200, content_type=content_types.APPLICATION_JSON,
@@ -51,7 +59,7 @@ def receive(kind: str, channel_id: str) -> Response[Any]:
 
 @app.exception_handler(list(REFUSALS))
 def _refused(exc: DomainError) -> Response[Any]:
-    return webhooks.refused(exc, "Meta")
+    return webhooks.refused(exc, "Meta", _path_kind())
 
 
 @logger.inject_lambda_context(clear_state=True)

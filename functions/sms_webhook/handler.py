@@ -14,13 +14,14 @@ from shared.config import get_settings
 from shared.errors import DomainError
 from shared.http import webhooks
 from shared.http.context import public_base
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, tracer, webhook_received
 from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import header
 from shared.services.twilio_signature import SIGNATURE_HEADER
 from shared.wiring import ingest_service
 
 app = APIGatewayHttpResolver()
+CHANNEL = "sms"  # the channel-kind dimension of this webhook's metrics
 TWIML = "text/xml"
 EMPTY_TWIML = '<?xml version="1.0" encoding="UTF-8"?><Response></Response>'
 
@@ -39,6 +40,7 @@ def public_url(event: dict[str, Any]) -> str:
 
 @app.post("/webhooks/sms/<channel_id>")
 def receive(channel_id: str) -> Response[Any]:
+    webhook_received(CHANNEL)
     event = app.current_event
     body = webhooks.raw_body(event)
     outcome = get_service().receive_sms(channel_id, body, header(event.get("headers"), SIGNATURE_HEADER),
@@ -49,7 +51,7 @@ def receive(channel_id: str) -> Response[Any]:
 
 @app.exception_handler(list(REFUSALS))
 def _refused(exc: DomainError) -> Response[Any]:
-    return webhooks.refused(exc, "Twilio")
+    return webhooks.refused(exc, "Twilio", CHANNEL)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -15,13 +15,14 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import DomainError
 from shared.http import webhooks
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, tracer, webhook_received
 from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import header
 from shared.services.telegram_parser import SECRET_HEADER
 from shared.wiring import ingest_service
 
 app = APIGatewayHttpResolver()
+CHANNEL = "telegram"  # the channel-kind dimension of this webhook's metrics
 
 
 @lru_cache(maxsize=1)
@@ -31,6 +32,7 @@ def get_service() -> IngestService:
 
 @app.post("/webhooks/telegram/<channel_id>")
 def receive(channel_id: str) -> Response[Any]:
+    webhook_received(CHANNEL)
     event = app.current_event
     body = webhooks.raw_body(event)
     outcome = get_service().receive_telegram(channel_id, body, header(event.get("headers"), SECRET_HEADER))
@@ -42,7 +44,7 @@ def receive(channel_id: str) -> Response[Any]:
 
 @app.exception_handler(list(REFUSALS))
 def _refused(exc: DomainError) -> Response[Any]:
-    return webhooks.refused(exc, "Telegram")
+    return webhooks.refused(exc, "Telegram", CHANNEL)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -23,7 +23,7 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import ChannelNotFound, EnqueueFailed
 from shared.http import problems
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, tracer, webhook_received
 from shared.services.signature import header
 from shared.services.webchat import WIDGET_PATH, ReadInput, SessionInput, VisitorMessageInput, WebChatService
 from shared.wiring import webchat_service
@@ -79,6 +79,7 @@ def history(channel_id: str) -> dict[str, Any]:
 
 @app.post("/webchat/<channel_id>/messages")
 def post_message(channel_id: str, data: VisitorMessageInput) -> Response[dict[str, Any]]:
+    webhook_received("webchat")  # the visitor's POST is web chat's webhook: the inbound rate beside the others
     accepted = get_service().post_message(channel_id, _token(), data, origin=_origin())
     metrics.add_metric(name="WebChatMessagesIn", unit=MetricUnit.Count, value=1)
     return Response(status_code=202, content_type=content_types.APPLICATION_JSON, body=accepted)

@@ -11,12 +11,13 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 from shared.config import get_settings
 from shared.errors import DomainError
 from shared.http import webhooks
-from shared.observability import logger, metrics, tracer
+from shared.observability import logger, metrics, tracer, webhook_received
 from shared.services.ingest import REFUSALS, IngestService
 from shared.services.signature import SIGNATURE_HEADER, header
 from shared.wiring import ingest_service
 
 app = APIGatewayHttpResolver()
+CHANNEL = "whatsapp"  # the channel-kind dimension of this webhook's metrics
 
 
 @lru_cache(maxsize=1)
@@ -32,6 +33,7 @@ def verify(channel_id: str) -> Response[Any]:
 
 @app.post("/webhooks/whatsapp/<channel_id>")
 def receive(channel_id: str) -> Response[Any]:
+    webhook_received(CHANNEL)
     event = app.current_event
     body = webhooks.raw_body(event)
     outcome = get_service().receive(channel_id, body, header(event.get("headers"), SIGNATURE_HEADER))
@@ -42,7 +44,7 @@ def receive(channel_id: str) -> Response[Any]:
 
 @app.exception_handler(list(REFUSALS))
 def _refused(exc: DomainError) -> Response[Any]:
-    return webhooks.refused(exc, "Meta")
+    return webhooks.refused(exc, "Meta", CHANNEL)
 
 
 @logger.inject_lambda_context(clear_state=True)

@@ -1,4 +1,11 @@
-"""Dashboard and alarms: queue backlog, dead letters, function errors, API errors and latency, business metrics."""
+"""Dashboard and alarms: queue backlog, dead letters, function errors, API errors and latency, business metrics,
+and the operations rows: webhooks by channel, signature failures, ingest lag, send failures by error code, bot turn
+latency by generation, assignment wait and service level, broadcast progress.
+
+The functions emit through Powertools (EMF; dimension `service` = function name, plus at most one low-cardinality
+dimension: channel kind, error code, generation). CloudWatch alarms cannot use SEARCH, so every alarm reads named
+metrics (a percentile from a metric the function also emits without the extra dimension; a count as a sum).
+"""
 
 from __future__ import annotations
 
@@ -20,7 +27,11 @@ from infra.topology import RouteSpec
 # Business metrics the functions emit through Powertools (dimension "service" = function name).
 BUSINESS_METRICS = ("WebhookQuarantined", "MessagesStored", "DuplicateMessages", "SendFailed", "SendRefused")
 FIVE_MINUTES = Duration.minutes(5)
+# A healthy consumer takes a message within seconds; five minutes of age is a stuck or failing consumer
+# (queues whose consumer runs long or delays its own messages get more: infra/stacks/messaging_stack.py).
 MAX_QUEUE_AGE_S = 300
+# A permanent send failure is one customer not reached; a handful in 5 minutes is a channel problem (token, quality,
+# template) rather than one bad number.
 SEND_FAILED_THRESHOLD = 5
 SEND_FAILED_SERVICE = "outbound_sender"
 ACCOUNT_HEALTH_SERVICE = "inbound_processor"  # emits AccountHealthAlerts (functions/inbound_processor/handler.py)
@@ -39,6 +50,36 @@ LATENCY_PERIODS = 3
 # (a burst of 401s is a broken integration or someone trying keys; a handful of 404s is not).
 CLIENT_ERROR_RATE_PERCENT = 25
 CLIENT_ERROR_MIN_REQUESTS = 50
+
+# Webhooks (shared/http/webhooks.py): WebhookReceived and WebhookSignatureRejected with the dimension `channel`
+# (the kind), and the function receiving each signed kind (tests/infra check it against the handlers).
+SIGNED_WEBHOOKS = (("whatsapp", "whatsapp_webhook"), ("messenger", "page_webhook"), ("instagram", "page_webhook"),
+                   ("telegram", "telegram_webhook"), ("sms", "sms_webhook"))
+# A provider never signs wrongly: one rejection is a secret rotated on one side only or a probe; 10 in 5 minutes is
+# a broken integration (every delivery refused, the provider retrying, then dropping) or someone forging deliveries.
+SIGNATURE_REJECTED_THRESHOLD = 10
+# Ingest lag (functions/inbound_processor IngestLag: webhook enqueue -> stored and published) is well under a
+# second when healthy; a p95 above 30 s for 15 minutes is a backlog customers feel (bots and agents see late),
+# not a cold start or one retried record.
+INGEST_LAG_SERVICE = "inbound_processor"
+INGEST_LAG_P95_THRESHOLD_MS = 30_000
+INGEST_LAG_PERIODS = 3
+# Bot turn latency (functions/bot_turn BotTurnLatency): rules answer in milliseconds and a generative turn in a few
+# seconds; a p95 above 10 s for 15 minutes is a model or an integration in trouble, and customers give up.
+BOT_TURN_P95_THRESHOLD_MS = 10_000
+BOT_TURN_PERIODS = 3
+# Service level (functions/router: AssignedWithinSla / AssignedAfterSla against its ASSIGNMENT_SLA_S, the same
+# number here for labels; tests/infra check they agree): below 80% of queue assignments on time over 15 minutes
+# alarms, once there were at least 10 (fewer, and one late assignment moves the share by 10 points or more).
+ROUTER_SERVICE = "router"
+ASSIGNMENT_SLA_S = 60
+SERVICE_LEVEL_TARGET_PERCENT = 80
+SERVICE_LEVEL_MIN_ASSIGNMENTS = 10
+SERVICE_LEVEL_PERIOD = Duration.minutes(15)
+# Broadcast progress (functions/broadcast_worker): recipients per bucket run, and broadcasts started by the tick.
+BROADCAST_SERVICE = "broadcast_worker"
+BROADCAST_METRICS = ("BroadcastMessagesSent", "BroadcastMessagesFailed", "BroadcastMessagesUnconfirmed",
+                     "BroadcastMessagesRetryLater", "BroadcastsStarted")
 
 
 class Observability(Construct):
@@ -148,6 +189,7 @@ class Observability(Construct):
             "re-categorized, low template or number quality, an account restriction): see the channel's "
             "/v1/channels/{id}/health",
         )
+        self._operations_alarms()
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self.dashboard.add_widgets(
@@ -242,7 +284,138 @@ class Observability(Construct):
                     width=12,
                 ),
             )
+        self._operations_rows()
         self.dashboard.add_widgets(cw.AlarmStatusWidget(title="Alarms", alarms=list(self.alarms), width=24))
+
+    def _operations_alarms(self) -> None:
+        self._alarm(
+            "signature-rejected",
+            cw.MathExpression(  # a sum over the signed channels (an alarm cannot SEARCH)
+                expression=" + ".join(f"FILL(s{i}, 0)" for i in range(len(SIGNED_WEBHOOKS))),
+                using_metrics={
+                    f"s{i}": _business_metric("WebhookSignatureRejected", service, channel=channel)
+                    for i, (channel, service) in enumerate(SIGNED_WEBHOOKS)
+                },
+                label="Webhook signatures rejected",
+                period=FIVE_MINUTES,
+            ),
+            threshold=SIGNATURE_REJECTED_THRESHOLD,
+            comparison=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            description=f"At least {SIGNATURE_REJECTED_THRESHOLD} webhook deliveries with a bad signature in 5 "
+            "minutes: a secret rotated on one side only, or forged deliveries (dashboard: signature failures by "
+            "channel)",
+        )
+        self._alarm(
+            "ingest-lag-p95",
+            _business_metric("IngestLag", INGEST_LAG_SERVICE, statistic="p95"),
+            threshold=INGEST_LAG_P95_THRESHOLD_MS,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=INGEST_LAG_PERIODS,
+            description=f"Inbound messages: p95 from webhook to stored above {INGEST_LAG_P95_THRESHOLD_MS // 1000} "
+            f"s for {INGEST_LAG_PERIODS * 5} minutes (see the inbound queue's depth and the inbound_processor)",
+        )
+        self._alarm(
+            "bot-turn-latency-p95",
+            _business_metric("BotTurnLatency", BOT_SERVICE, statistic="p95"),
+            threshold=BOT_TURN_P95_THRESHOLD_MS,
+            comparison=cw.ComparisonOperator.GREATER_THAN_THRESHOLD,
+            evaluation_periods=BOT_TURN_PERIODS,
+            description=f"Bot turns: p95 above {BOT_TURN_P95_THRESHOLD_MS // 1000} s for {BOT_TURN_PERIODS * 5} "
+            "minutes (dashboard: bot turn latency by generation; a model or an integration is slow)",
+        )
+        self._alarm(
+            "service-level",
+            cw.MathExpression(
+                expression=f"IF(within + after >= {SERVICE_LEVEL_MIN_ASSIGNMENTS}, "
+                "100 * within / (within + after), 100)",
+                using_metrics=_sla_counts(),
+                label="Service level %",
+                period=SERVICE_LEVEL_PERIOD,
+            ),
+            threshold=SERVICE_LEVEL_TARGET_PERCENT,
+            comparison=cw.ComparisonOperator.LESS_THAN_THRESHOLD,
+            description=f"Fewer than {SERVICE_LEVEL_TARGET_PERCENT}% of at least {SERVICE_LEVEL_MIN_ASSIGNMENTS} "
+            f"queue assignments in 15 minutes were within {ASSIGNMENT_SLA_S} s: too few agents online for the "
+            "waiting conversations",
+        )
+
+    def _operations_rows(self) -> None:
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Webhooks received by channel (per 5 min)",
+                left=[_search("WebhookReceived", "channel", "Sum")],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Webhook signatures rejected by channel",
+                left=[_search("WebhookSignatureRejected", "channel", "Sum")],
+                left_annotations=[cw.HorizontalAnnotation(value=SIGNATURE_REJECTED_THRESHOLD, label="alarm (sum)")],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Ingest lag, webhook to stored (ms)",
+                left=[
+                    _business_metric("IngestLag", INGEST_LAG_SERVICE, statistic=statistic, label=statistic)
+                    for statistic in ("p50", "p95", "Maximum")
+                ],
+                left_annotations=[cw.HorizontalAnnotation(value=INGEST_LAG_P95_THRESHOLD_MS, label="alarm (p95)")],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Send failures by error code, and refusals",
+                left=[
+                    _search("SendFailed", "error_code", "Sum"),
+                    _business_metric("SendRefused", SEND_FAILED_SERVICE, label="refused (window, opt-out, ...)"),
+                ],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Bot turn latency p95 by generation (ms)",
+                left=[_search("BotTurnLatency", "generation", "p95")],
+                left_annotations=[cw.HorizontalAnnotation(value=BOT_TURN_P95_THRESHOLD_MS, label="alarm (p95, all)")],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title="Broadcast progress (recipients per 5 min)",
+                left=[_business_metric(name, BROADCAST_SERVICE, label=name) for name in BROADCAST_METRICS],
+                width=12,
+            ),
+        )
+        self.dashboard.add_widgets(
+            cw.GraphWidget(
+                title="Assignment wait in queue (s)",
+                left=[
+                    _business_metric("AssignmentWait", ROUTER_SERVICE, statistic=statistic, label=statistic)
+                    for statistic in ("p50", "p95", "Maximum")
+                ],
+                left_annotations=[cw.HorizontalAnnotation(value=ASSIGNMENT_SLA_S, label="SLA")],
+                width=12,
+            ),
+            cw.GraphWidget(
+                title=f"Service level (% of queue assignments within {ASSIGNMENT_SLA_S} s)",
+                left=[
+                    cw.MathExpression(
+                        expression="100 * within / (within + after)",
+                        using_metrics=_sla_counts(),
+                        label="service level %",
+                        period=FIVE_MINUTES,
+                    )
+                ],
+                right=[
+                    cw.MathExpression(
+                        expression="within + after", using_metrics=_sla_counts(), label="assignments",
+                        period=FIVE_MINUTES,
+                    )
+                ],
+                left_y_axis=cw.YAxisProps(min=0, max=100),
+                left_annotations=[cw.HorizontalAnnotation(value=SERVICE_LEVEL_TARGET_PERCENT, label="target")],
+                width=12,
+            ),
+        )
 
     def _alarm(
         self,
@@ -268,15 +441,40 @@ class Observability(Construct):
         self.alarms.append(alarm)
 
 
-def _business_metric(name: str, service: str, *, label: str | None = None) -> cw.Metric:
+def _business_metric(
+    name: str,
+    service: str,
+    *,
+    label: str | None = None,
+    statistic: str = "Sum",
+    **dimensions: str,
+) -> cw.Metric:
     return cw.Metric(
         namespace=METRICS_NAMESPACE,
         metric_name=name,
-        dimensions_map={"service": service},
-        statistic="Sum",
+        dimensions_map={**dimensions, "service": service},
+        statistic=statistic,
         period=FIVE_MINUTES,
         label=label,
     )
+
+
+def _search(name: str, dimension: str, statistic: str) -> cw.MathExpression:
+    """One line per value of `dimension` (a channel kind, an error code, a generation) of a metric, whatever
+    function emitted it; for charts only (an alarm cannot use SEARCH)."""
+    return cw.MathExpression(
+        expression=f"SEARCH('{{{METRICS_NAMESPACE},{dimension},service}} MetricName=\"{name}\"', '{statistic}', 300)",
+        label=f"${{PROP('Dim.{dimension}')}}",  # a dynamic label: the line's channel, code or generation
+        period=FIVE_MINUTES,
+    )
+
+
+def _sla_counts() -> dict[str, cw.IMetric]:
+    """Queue assignments on time and late (each math expression's own period applies to them)."""
+    return {
+        "within": _business_metric("AssignedWithinSla", ROUTER_SERVICE),
+        "after": _business_metric("AssignedAfterSla", ROUTER_SERVICE),
+    }
 
 
 def _route_metric(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
+from infra.constructs.analytics import Analytics
 from infra.constructs.api import Api
 from infra.constructs.app_function import AppFunction, FunctionPackage
 from infra.constructs.bots import Bots
@@ -193,7 +195,10 @@ class MessagingStack(Stack):
         # context `sentiment_provider`: lexicon (offline, default) or comprehend (workflows' message.sentiment)
         self.sentiment_provider = str(self.node.try_get_context("sentiment_provider") or
                                       Settings.model_fields["sentiment_provider"].default)
-        self.functions["workflows"].add_environment("SENTIMENT_PROVIDER", self.sentiment_provider)
+        for name in ("workflows", "reports"):
+            self.functions[name].add_environment("SENTIMENT_PROVIDER", self.sentiment_provider)
+        self.analytics = Analytics(self, "Analytics", bucket=self.data.media_bucket,
+                                   database_name=re.sub(r"[^a-z0-9_]", "_", f"{self.stack_name.lower()}_analytics"))
         self._grant_access(secret_prefix)
         # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
         # authorizer included); only the functions behind neither need an alarm of their own (ws_connect among
@@ -431,9 +436,24 @@ class MessagingStack(Stack):
 
         meter = fn["usage_meter"]
         # Session marks, pricing markers, CBP windows and the monthly counters (transactions of Put + Update);
-        # nothing is deleted (markers and windows expire by TTL) and no other AWS service is used.
-        table.grant(meter, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query")
+        # markers and windows expire by TTL. Quotas: the tenant's plan (GetItem), the month's sessions (Query), the
+        # alert markers (conditional Put; Delete only releases a marker whose alert could not be published) and
+        # the QuotaThresholdReached event on the bus.
+        table.grant(meter, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:Query",
+                    "dynamodb:DeleteItem")
+        bus.grant_put_events_to(meter)
         _explain(meter, table_indexes)
+
+        reports = fn["reports"]
+        # Markers, conversation facts and their closed-day rows (deleted on reopen), threads, agents' marks and
+        # timelines, hourly counters (transactions of Put + Update + Delete); campaigns are read for their hours.
+        table.grant(reports, "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
+                    "dynamodb:Query")
+        bucket.grant_put(reports, "analytics/*")  # the BI export's daily files
+        _explain(reports, table_indexes, _wildcard(
+            "Action::s3:Abort*", f"Resource::{bucket_arn}/analytics/*",
+            reason="grant_put limited to the analytics/ prefix: the BI export's files are keyed by table, tenant and "
+            "day at runtime (analytics/<table>/tenant_id=<t>/dt=<day>/)."))
 
         pre_token = fn[PRE_TOKEN_FUNCTION]
         table.grant_read_data(pre_token)  # the user's tenant and roles
@@ -563,11 +583,12 @@ class MessagingStack(Stack):
         ses_identities = self.format_arn(service="ses", resource="identity", resource_name="*")
         engine.add_to_role_policy(iam.PolicyStatement(actions=["ses:SendRawEmail"], resources=[ses_identities]))
         if self.sentiment_provider == "comprehend":
-            engine.add_to_role_policy(iam.PolicyStatement(
-                actions=["comprehend:DetectSentiment", "comprehend:BatchDetectSentiment"], resources=["*"]))
-            _explain(engine, _wildcard("Resource::*", reason="comprehend:DetectSentiment/BatchDetectSentiment "
-                                       "act on text, not on a resource: they accept no resource ARN "
-                                       "(only granted with the context sentiment_provider=comprehend)."))
+            for scorer in (engine, self.functions["reports"]):  # workflows' conditions, reports' per-message score
+                scorer.add_to_role_policy(iam.PolicyStatement(
+                    actions=["comprehend:DetectSentiment", "comprehend:BatchDetectSentiment"], resources=["*"]))
+                _explain(scorer, _wildcard("Resource::*", reason="comprehend:DetectSentiment/BatchDetectSentiment "
+                                           "act on text, not on a resource: they accept no resource ARN "
+                                           "(only granted with the context sentiment_provider=comprehend)."))
         _explain(
             engine,
             table_indexes,

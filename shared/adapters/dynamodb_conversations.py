@@ -146,6 +146,7 @@ class DynamoConversations:
                     media=media if isinstance(media, dict) else None,
                     origin=i.get("origin") if direction == "out" else None,
                     subject=raw.get("subject") or None,
+                    sentiment=i.get("sentiment"),
                     attachments=raw.get("attachments") or None,
                 )
             )

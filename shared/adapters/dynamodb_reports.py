@@ -7,6 +7,7 @@
   contact      pk=T#<t>#RCONTACT#<contact>          sk=C                    the contact had a conversation before
   agents       pk=T#<t>#RAGENTS                     sk=<user>               each agent's status and since, version
   marker       pk=T#<t>#RSEEN#<event>               sk=M                    this event was counted (TTL 35 days)
+  BI export    pk=T#<t>#RBIEXPORT                   sk=<YYYY-MM-DD>         the day's analytics files were written
 
 `<dim>` is `all#-`, `ch#<channel>`, `cp#<campaign>` or `ag#<user>`; a report reads one Query per UTC day
 (begins_with the dimension), never a scan. Every event is one TransactWriteItems: the marker first (a failed
@@ -165,8 +166,8 @@ class DynamoReports:
     # -- reading reports -----------------------------------------------------------------------------------------
     def buckets(self, tenant_id: str, day: date, prefix: str) -> list[tuple[str, int, dict[str, int]]]:
         out = []
-        for item in self._query(Key("pk").eq(f"T#{tenant_id}#RPT#{day.isoformat()}") &
-                                Key("sk").begins_with(prefix)):
+        condition = Key("pk").eq(f"T#{tenant_id}#RPT#{day.isoformat()}")
+        for item in self._query(condition & Key("sk").begins_with(prefix) if prefix else condition):
             dimension, hour = str(item["sk"]).rsplit("#", 1)
             out.append((dimension, int(hour), {k: int(v) for k, v in item.items() if k not in ("pk", "sk")}))
         return out
@@ -174,6 +175,15 @@ class DynamoReports:
     def closed(self, tenant_id: str, day: date) -> list[ConversationFact]:
         return [fact_of(i["data"], int(i["version"]))
                 for i in self._query(Key("pk").eq(f"T#{tenant_id}#RCLOSED#{day.isoformat()}"))]
+
+    # -- BI export bookkeeping -----------------------------------------------------------------------------------
+    def exported(self, tenant_id: str, day: date) -> bool:
+        return "Item" in self._table.get_item(Key={"pk": f"T#{tenant_id}#RBIEXPORT", "sk": day.isoformat()})
+
+    def mark_exported(self, tenant_id: str, day: date) -> None:
+        self._table.put_item(Item={"pk": f"T#{tenant_id}#RBIEXPORT", "sk": day.isoformat(),
+                                   "at": datetime.now(UTC).isoformat(),
+                                   "expires_at": int((datetime.now(UTC) + timedelta(days=40)).timestamp())})
 
     def _query(self, condition: Any) -> list[dict[str, Any]]:
         kwargs: dict[str, Any] = {"KeyConditionExpression": condition}

@@ -137,9 +137,10 @@ class DynamoUsage:
             raise
         return None
 
-    def month(self, tenant_id: str, month: str) -> dict[str, dict[str, int]]:
+    def month(self, tenant_id: str, month: str, *, consistent: bool = False) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
-        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"T#{tenant_id}#USAGE#{month}")}
+        kwargs: dict[str, Any] = {"KeyConditionExpression": Key("pk").eq(f"T#{tenant_id}#USAGE#{month}"),
+                                  "ConsistentRead": consistent}
         while True:
             page = self._table.query(**kwargs)
             for item in page["Items"]:

@@ -1,5 +1,7 @@
 """What every provider webhook handler does around the ingest service: count what it accepted, and answer what
-ingest refused (REFUSALS) with the status and reason, the provider retrying only a failed durable enqueue."""
+ingest refused (REFUSALS) with the status and reason, the provider retrying only a failed durable enqueue. A bad
+signature is counted by the channel's kind (whatsapp, messenger, instagram, telegram, sms), never its id; what
+arrived is counted by the handler (shared.observability.webhook_received)."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ from aws_lambda_powertools.event_handler import Response, content_types
 from aws_lambda_powertools.metrics import MetricUnit
 
 from shared.errors import DomainError, EnqueueFailed, SignatureInvalid
-from shared.observability import logger, metrics
+from shared.observability import logger, metric_by, metrics
 from shared.services.ingest import IngestOutcome, refusal
 
 
@@ -28,10 +30,11 @@ def record(outcome: IngestOutcome, channel_id: str) -> None:
         logger.warning("webhook parts quarantined", extra={"reasons": outcome.quarantine_reasons})
 
 
-def refused(exc: DomainError, provider: str) -> Response[Any]:
+def refused(exc: DomainError, provider: str, channel: str) -> Response[Any]:
+    """channel: the kind of channel the delivery was for (the WebhookSignatureRejected dimension)."""
     status, reason = refusal(exc)
-    if isinstance(exc, SignatureInvalid):
-        metrics.add_metric(name="WebhookSignatureRejected", unit=MetricUnit.Count, value=1)
+    if isinstance(exc, SignatureInvalid):  # alarmed (infra: signature-rejected)
+        metric_by("WebhookSignatureRejected", MetricUnit.Count, 1, channel=channel)
     if isinstance(exc, EnqueueFailed):
         logger.exception(f"durable enqueue failed: not acknowledging, {provider} will retry")
     return Response(status_code=status, content_type=content_types.APPLICATION_JSON, body={"error": reason})

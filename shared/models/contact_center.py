@@ -286,6 +286,18 @@ class CloseInput(BaseModel):
     note: CloseNote | None = None
 
 
+class CsatInput(BaseModel):
+    """A customer's satisfaction score for a conversation (a survey answered elsewhere, an integrator's form)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    score: int = Field(ge=1, le=5, description="1 (very unsatisfied) to 5 (very satisfied)")
+    comment: str | None = Field(default=None, max_length=1000)
+    answer_id: str | None = Field(default=None, pattern=r"^[A-Za-z0-9_.:-]{1,80}$",
+                                  description="Your id of the answer: sending it again counts it once; a new "
+                                              "answer for the conversation replaces the previous one")
+
+
 class ReplyInput(BaseModel):
     """An agent's reply in a conversation: content, or a snippet by key (rendered with its variables)."""
 

@@ -56,6 +56,8 @@ class MessageView(BaseModel):
     origin: str | None = Field(default=None, description="Who sent an outgoing message: bot:<id>, user:<id>, "
                                                          "key:<id>, system, auto_reply")
     subject: str | None = Field(default=None, description="Email: the message's subject")
+    sentiment: str | None = Field(default=None, description="A customer message's sentiment (POSITIVE, NEGATIVE, "
+                                  "NEUTRAL, MIXED), once reports scored it")
     attachments: list[dict[str, Any]] | None = Field(
         default=None, description="Email: filename, content_type, size and s3_key of each attachment")
 

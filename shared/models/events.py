@@ -96,6 +96,17 @@ class MessageStatusChanged(DomainEvent):
                    billable=pricing.billable if pricing else None)
 
 
+class MessageSent(DomainEvent):
+    """The provider accepted an outbound message (or, on web chat, it was stored for the widget)."""
+
+    message_id: str  # our message id (out_...)
+    provider_message_id: str | None = None
+    contact_key: str
+    origin: str  # who asked: user:<id> | key:<id> | bot:<id> | auto_reply | workflow:<id> | broadcast:<id> | system
+    message_type: str  # text | template | image | interactive | ...
+    sent_at: str
+
+
 class ConversationClosed(DomainEvent):
     conversation_id: str
     contact_id: str | None = None
@@ -105,6 +116,26 @@ class ConversationClosed(DomainEvent):
     campaign_id: str | None = None  # the contact center's campaign, when people handled it
     assignee: str | None = None  # the agent (user id) or desk (desk:<campaign>) that held it
     note_category: str | None = None  # the closing note's category
+
+
+class CsatRecorded(DomainEvent):
+    """The customer rated the service of a conversation (1-5): by a workflow's record_csat step or the API."""
+
+    conversation_id: str
+    score: int
+    csat_id: str  # the answer's id: the same answer recorded twice counts once; a new answer replaces the old
+    comment: str | None = None
+    campaign_id: str | None = None
+    assignee: str | None = None
+    recorded_at: str
+    recorded_by: str
+
+
+def csat_event(c: Any, *, score: int, comment: str | None, csat_id: str, by: str, at: Any) -> CsatRecorded:
+    """The CSAT answer of conversation `c` (shared.models.conversations.Conversation): its campaign and agent."""
+    return CsatRecorded(tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id,
+                        score=score, csat_id=csat_id, comment=comment, campaign_id=c.campaign_id,
+                        assignee=c.assignee, recorded_at=at.isoformat().replace("+00:00", "Z"), recorded_by=by)
 
 
 class ContactEvent(TenantEvent):
@@ -319,3 +350,16 @@ class BroadcastStatusChanged(TenantEvent):
     status: str
     previous_status: str
     reason: str | None = None
+
+
+# --- plans and quotas -----------------------------------------------------------------------------------------
+
+class QuotaThresholdReached(TenantEvent):
+    """A quota of the tenant's plan reached one of its alert thresholds: published once per resource, period,
+    threshold and limit (a durable marker), so redeliveries and concurrent counters never alert twice."""
+
+    resource: str  # sessions | contacts | agents | bots
+    period: str  # YYYY-MM (UTC) for sessions; "current" for standing counts (contacts, agents, bots)
+    threshold_percent: int
+    used: int
+    limit: int

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 TENANT_ID = r"^[a-z0-9][a-z0-9-]{1,39}$"
 
@@ -36,6 +36,29 @@ class Plan(BaseModel):
     llm_tier: Literal["LITE", "PRO"] = Field(default="LITE", description="Model tier of generative bot turns")
     voice2text: bool = Field(default=False, description="Add-on: voice notes are transcribed for the bots")
     imagebot: bool = Field(default=False, description="Add-on: images are described/read for the bots")
+    # Quotas (shared/services/quotas.py; what happens at each limit is in the README's "Plans and quotas").
+    # Plans stored before these fields existed read with the defaults.
+    max_sessions_per_month: int = Field(
+        default=2000, ge=0, le=100_000_000,
+        description="Sessions per month (UTC) in the plan; 0 = unlimited. Never refused: sessions beyond it are "
+                    "served and counted as over plan")
+    max_agents: int = Field(default=10, ge=0, le=100_000,
+                            description="Users (agents, supervisors, admins) of the tenant; 0 = unlimited. "
+                                        "Inviting one more is refused (409)")
+    max_bots: int = Field(default=5, ge=0, le=10_000,
+                          description="Bots (not versions); 0 = unlimited. Uploading a new bot is refused (409)")
+    alert_thresholds: tuple[int, ...] = Field(
+        default=(80, 100), max_length=5,
+        description="Percentages of each quota at which QuotaThresholdReached is published once; () = no alerts")
+
+    @field_validator("alert_thresholds")
+    @classmethod
+    def _thresholds(cls, value: tuple[int, ...]) -> tuple[int, ...]:
+        if any(not 1 <= t <= 1000 for t in value):
+            raise ValueError("alert thresholds are percentages from 1 to 1000, e.g. [80, 100]")
+        if len(set(value)) != len(value):
+            raise ValueError("alert thresholds must not repeat")
+        return tuple(sorted(value))
 
 
 class Tenant(BaseModel):

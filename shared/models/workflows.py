@@ -428,6 +428,17 @@ class SendEmailStep(_Step):
     _templates = field_validator("to", "subject", "body")(_check_template)
 
 
+class RecordCsatStep(_Step):
+    """Record the customer's satisfaction score (1-5) for the conversation: reports count it per agent and
+    campaign. The score is usually an answer: "{{vars.csat}}"."""
+
+    type: Literal["record_csat"]
+    score: str = Field(min_length=1, max_length=200, examples=["{{vars.csat}}"])
+    comment: str | None = Field(default=None, max_length=1000)
+
+    _score = field_validator("score", "comment")(_check_template)
+
+
 class SetVariableStep(_Step):
     type: Literal["set_variable"]
     name: str = Field(pattern=r"^[a-z][a-z0-9_]{0,39}$")
@@ -436,18 +447,18 @@ class SetVariableStep(_Step):
 
 Step = Annotated[
     SendMessageStep | AskQuestionStep | AssignStep | BranchStep | WaitStep | HttpRequestStep | UpdateContactStep
-    | AddNoteStep | CloseConversationStep | BotStep | TriggerWorkflowStep | SendEmailStep | SetVariableStep,
-    Field(discriminator="type")]
+    | AddNoteStep | CloseConversationStep | BotStep | TriggerWorkflowStep | SendEmailStep | SetVariableStep
+    | RecordCsatStep, Field(discriminator="type")]
 
 STEP_TYPES = _tags(Step)
 
 # Steps whose effect cannot be made idempotent by a key: after a crash in the middle they are not repeated.
 AT_MOST_ONCE = frozenset({"http_request", "send_email"})
 # Steps that need a conversation (the trigger's, or the contact's latest one on the step's channel).
-NEEDS_CONVERSATION = frozenset({"assign", "add_note", "close_conversation", "bot"})
+NEEDS_CONVERSATION = frozenset({"assign", "add_note", "close_conversation", "bot", "record_csat"})
 # Steps that render templates or evaluate conditions over the contact, conversation and variables.
 USES_CONTEXT = frozenset({"send_message", "ask_question", "branch", "update_contact", "add_note", "send_email",
-                          "http_request", "set_variable"})
+                          "http_request", "set_variable", "record_csat"})
 
 
 class WorkflowInput(_Strict):

@@ -6,12 +6,15 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import datetime
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from shared.errors import Conflict, InvalidInput, NotFound
 from shared.ports import BotRecord, BotRegistry, BotSessionStore, BotVersion, ChannelTaken, Clock, VersionTaken
+
+if TYPE_CHECKING:
+    from shared.services.quotas import QuotaGate
 
 
 class BotUpload(BaseModel):
@@ -117,12 +120,13 @@ def _issues(exc: Any) -> list[dict[str, object]]:  # a bot_loader.DefinitionInva
 
 class BotService:
     def __init__(self, *, registry: BotRegistry, sessions: BotSessionStore, conversations: ConversationCheck,
-                 clock: Clock, links: LinkVerifier | None = None) -> None:
+                 clock: Clock, links: LinkVerifier | None = None, quotas: QuotaGate | None = None) -> None:
         self._registry = registry
         self._sessions = sessions
         self._conversations = conversations
         self._clock = clock
         self._links = links
+        self._quotas = quotas  # the plan's max_bots: a new bot (not a new version) is checked before it is stored
 
     def _parse(self, upload: BotUpload) -> tuple[Any, str, str]:
         # imported here: the definition schema, YAML and the NLU modules stay off the API's cold start
@@ -147,6 +151,8 @@ class BotService:
         definition, source, fmt = self._parse(upload)
         existing = self._registry.get_bot(tenant_id, definition.id)
         checksum = hashlib.sha256(source.encode()).hexdigest()
+        if existing is None and self._quotas is not None:
+            self._quotas.admit(tenant_id, "bots")
         if existing is not None:
             latest = self._registry.get_version(tenant_id, definition.id, existing.latest_version)
             if latest is not None and latest.checksum == checksum:  # the same text again: no new version
@@ -161,6 +167,8 @@ class BotService:
             self._registry.put_version(version, name=definition.name, channels=definition.channels)
         except VersionTaken:  # a concurrent upload took the same version number
             raise Conflict("another version of this bot was uploaded at the same time; retry") from None
+        if existing is None and self._quotas is not None:
+            self._quotas.after_change(tenant_id, "bots")
         if upload.activate:
             self._activate(tenant_id, definition.id, version.version, definition.channels)
         return self._version_view(version, definition.name, upload.activate)

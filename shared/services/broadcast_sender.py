@@ -31,8 +31,9 @@ from typing import Any, Protocol
 
 from shared.models.broadcasts import Broadcast, Recipient
 from shared.models.envelopes import OutboundRequest, TemplateContent, outbound_message_id
+from shared.models.events import MessageSent
 from shared.models.templates import MessageTemplate
-from shared.ports import Clock, ProviderSendError, SendResult
+from shared.ports import Clock, EventPublisher, ProviderSendError, SendResult
 from shared.services.pacing import Pacer, pair_limit_delay_s
 from shared.services.template_params import build_components
 from shared.services.whatsapp_errors import RETRYABLE_CODES
@@ -165,7 +166,9 @@ class SendContext:
 
 class BucketSender:
     def __init__(self, *, store: SenderStore, graph: GraphSender, messages: MessageItems, clock: Clock,
-                 policy: SenderPolicy, rng: random.Random | None = None) -> None:
+                 policy: SenderPolicy, rng: random.Random | None = None,
+                 events: EventPublisher | None = None) -> None:
+        self._events = events  # MessageSent per accepted send (reports count messages out from it)
         self._store = store
         self._graph = graph
         self._messages = messages
@@ -317,7 +320,14 @@ class BucketSender:
                 result.stopped = "template"
                 result.pause_reason = (f"Meta refused the template ({outcome.code}: {outcome.title}); "
                                        "fix or wait for it, then resume")
-        self._store.record(b.tenant_id, b.broadcast_id, writes)
+        written = self._store.record(b.tenant_id, b.broadcast_id, writes)
+        if self._events is not None:
+            sent = {id(w.recipient): w for w in written if w.fields.get("status") == "sent"}
+            self._events.publish([MessageSent(
+                tenant_id=b.tenant_id, channel_id=b.channel_id, message_id=request.message_id,
+                provider_message_id=sent[id(r)].fields.get("provider_message_id") or None,
+                contact_key=request.contact_key, origin=request.origin, message_type="template",
+                sent_at=iso(now)) for r, request, _ in outcomes if id(r) in sent])
         if throttled:
             ctx.pacer.throttled()
 

@@ -23,6 +23,7 @@ from shared.models.contact_center import (
     CapacityInput,
     CloseNote,
     ContactCenterSettings,
+    CsatInput,
     QueueEntry,
     ReplyInput,
     StatusChange,
@@ -35,7 +36,13 @@ from shared.models.contact_center import (
 from shared.models.conversations import Conversation, ConversationDetail, MessageView, SendAccepted
 from shared.models.crm import Contact
 from shared.models.envelopes import MarkReadContent, OutboundContent, OutboundRequest
-from shared.models.events import AgentCapacityChanged, AgentNotified, AgentStatusChanged, ConversationNoteAdded
+from shared.models.events import (
+    AgentCapacityChanged,
+    AgentNotified,
+    AgentStatusChanged,
+    ConversationNoteAdded,
+    csat_event,
+)
 from shared.models.tenancy import Principal
 from shared.ports import ChannelDirectory, Clock, EventPublisher, OutboundQueue, Page, Thread
 from shared.services.queue_keys import dedup_id, thread_group_id
@@ -306,6 +313,16 @@ class ContactCenterService:
         if principal.kind == "user" and principal.role not in SUPERVISING_ROLES and me not in c.agents:
             raise Forbidden("agents reopen conversations they handled")
         return self._routing.reopen(tenant_id, conversation_id, actor=principal.principal_id, agent_id=me)
+
+    def record_csat(self, principal: Principal, conversation_id: str, data: CsatInput) -> dict[str, Any]:
+        """Publish the conversation's CSAT answer (reports count it for the conversation's campaign and agent)."""
+        tenant_id = principal.tenant_id or ""
+        c = self._routing.conversation(tenant_id, conversation_id)
+        now = self._clock.now()
+        csat_id = f"api_{data.answer_id}" if data.answer_id else f"csat_{int(now.timestamp() * 1000):013d}"
+        self._events.publish([csat_event(c, score=data.score, comment=data.comment, csat_id=csat_id,
+                                         by=principal.principal_id, at=now)])
+        return {"conversation_id": conversation_id, "score": data.score, "csat_id": csat_id}
 
     def add_note(self, principal: Principal, conversation_id: str, text: str) -> str:
         tenant_id = principal.tenant_id or ""

@@ -9,7 +9,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 from shared.errors import Conflict, InvalidInput, NotFound, PlanLimitReached
 from shared.models.crm import (
@@ -31,6 +31,9 @@ from shared.models.messages import Identity as SenderIdentity
 from shared.models.tenancy import Tenant
 from shared.ports import Clock, ContactCapReached, ContactStore, EventPublisher, IdentityTaken, Page, StaleContact
 from shared.services.phone import InvalidPhone, normalize_phone, whatsapp_wa_id_to_e164
+
+if TYPE_CHECKING:
+    from shared.services.quotas import QuotaGate
 
 
 class TenantLookup(Protocol):
@@ -73,11 +76,13 @@ class DuplicateGroup:
 
 
 class ContactService:
-    def __init__(self, *, store: ContactStore, tenants: TenantLookup, events: EventPublisher, clock: Clock) -> None:
+    def __init__(self, *, store: ContactStore, tenants: TenantLookup, events: EventPublisher, clock: Clock,
+                 quotas: QuotaGate | None = None) -> None:
         self._store = store
         self._tenants = tenants
         self._events = events
         self._clock = clock
+        self._quotas = quotas  # alerts at the plan's contact thresholds (the cap itself is the store's condition)
 
     # -- reads ---------------------------------------------------------------------------------------
     def get(self, tenant_id: str, contact_id: str) -> Contact:
@@ -209,6 +214,8 @@ class ContactService:
         self._store.add_activity(tenant_id, contact.contact_id, Activity(
             at=now, kind="created", summary=f"created via {source}", data={"actor": actor}))
         self._publish(ContactCreated(tenant_id=tenant_id, contact_id=contact.contact_id, source=source))
+        if self._quotas is not None:
+            self._quotas.after_change(tenant_id, "contacts")
         return contact
 
     def _save(self, before: Contact, after: Contact, *, actor: str, kind: str, summary: str,
@@ -502,4 +509,6 @@ class ContactService:
             at=now, kind="created", summary="first message" + (" (over the plan's contact cap)" if over_cap else "")))
         self._publish(ContactCreated(tenant_id=tenant_id, contact_id=contact.contact_id, source="inbound",
                                      over_cap=over_cap))
+        if self._quotas is not None:
+            self._quotas.after_change(tenant_id, "contacts")
         return contact.contact_id, True

@@ -29,7 +29,7 @@ import unicodedata
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 from shared.errors import Conflict, InvalidInput, NotFound, RetryableError
 from shared.models.crm import (
@@ -58,6 +58,9 @@ from shared.models.jobs import (
 )
 from shared.ports import Clock, ContactCapReached, EventPublisher, IdentityTaken, Page, StaleContact
 from shared.services.contacts import TenantLookup, new_id
+
+if TYPE_CHECKING:
+    from shared.services.quotas import QuotaGate
 from shared.services.phone import InvalidPhone, normalize_phone, phone_variants
 
 CHUNK_ROWS = 100
@@ -683,8 +686,10 @@ class JobService:
     def __init__(self, *, jobs: JobStore, queue: JobQueue, files: JobFiles, contacts: JobContacts,
                  tenants: TenantLookup, events: EventPublisher, clock: Clock,
                  segments: SegmentPredicates | None = None, erasure: JobExecutor | None = None,
-                 chunk_rows: int = CHUNK_ROWS, handoff_margin_s: float = HANDOFF_MARGIN_S) -> None:
+                 chunk_rows: int = CHUNK_ROWS, handoff_margin_s: float = HANDOFF_MARGIN_S,
+                 quotas: QuotaGate | None = None) -> None:
         self._jobs = jobs
+        self._quotas = quotas  # alerts at the plan's contact thresholds after a chunk created contacts
         self._queue = queue
         self._files = files
         self._contacts = contacts
@@ -860,6 +865,8 @@ class JobService:
                     "processed": offset, "created": p.created + chunk.created, "updated": p.updated + chunk.updated,
                     "unchanged": p.unchanged + chunk.unchanged, "rejected": p.rejected + len(chunk.rejected)}),
                 "result": job.result.model_copy(update={"rejected_sample": sample})})
+            if chunk.created and self._quotas is not None:
+                self._quotas.after_change(t, "contacts")
             handoff = offset < len(table.rows) and remaining_s() < self._margin
             self._save(job, owner, release=handoff)
             if handoff:

@@ -10,7 +10,7 @@ from shared.errors import RetryableError
 from shared.models.channel import Channel
 from shared.models.comments import COMMENT_ADDRESS_PREFIX
 from shared.models.envelopes import OutboundRequest
-from shared.models.events import MessageStatusChanged
+from shared.models.events import MessageSent, MessageStatusChanged
 from shared.models.messages import Identity, StatusKind, StatusUpdate
 from shared.ports import (
     ChannelDirectory,
@@ -126,7 +126,17 @@ class SenderService:
             return self._fail(request, status="failed", code=exc.code, title=title, details=exc.details)
         provider_id = result.provider_message_id or ""
         self._store.record_sent(request, provider_message_id=provider_id, now=self._clock.now())
+        self._sent(request, provider_id)
         return SendOutcome("sent", provider_message_id=provider_id)
+
+    def _sent(self, request: OutboundRequest, provider_message_id: str) -> None:
+        """Reports count messages out (and response times) from this; a redelivery after a crash here publishes it
+        again with the same message id, which reports count once."""
+        self._events.publish([MessageSent(
+            tenant_id=request.tenant_id, channel_id=request.channel_id, message_id=request.message_id,
+            provider_message_id=provider_message_id or None, contact_key=request.contact_key,
+            origin=request.origin, message_type=request.content.type,
+            sent_at=self._clock.now().isoformat().replace("+00:00", "Z"))])
 
     def _send_webchat(self, request: OutboundRequest) -> SendOutcome:
         """Web chat is our own channel: the stored message is the delivery (the widget reads its history); open
@@ -138,6 +148,7 @@ class SenderService:
             return self._fail(request, status="refused", code=None, title=Refusal.NOT_ON_CHANNEL.value,
                               details=str(exc))
         self._store.record_sent(request, provider_message_id=request.message_id, now=now)
+        self._sent(request, request.message_id)
         pushed = (self._webchat.push(request.tenant_id, request.channel_id, request.contact_key, "message", view)
                   if self._webchat else 0)
         if pushed:

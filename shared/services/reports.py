@@ -586,7 +586,7 @@ class ReportAggregator:
         dim = (channel_dim(channel) if channel else campaign_dim(campaign) if campaign
                else agent_dim(agent) if agent else ALL)
         days: dict[date, dict[str, int]] = {}
-        for dimension, local_day, counters in self._read(tenant_id, window, dim + "#"):
+        for dimension, local_day, counters in self.read(tenant_id, window, dim + "#"):
             if dimension == dim:
                 _merge(days.setdefault(local_day, {}), counters)
         totals: dict[str, int] = {}
@@ -597,7 +597,7 @@ class ReportAggregator:
         return {"report": name, "from": start.isoformat(), "to": end.isoformat(), "time_zone": time_zone,
                 "filter": filters, "totals": shape(totals), "series": series}
 
-    def _read(self, tenant_id: str, window: Window, prefix: str) -> Iterable[tuple[str, date, dict[str, int]]]:
+    def read(self, tenant_id: str, window: Window, prefix: str) -> Iterable[tuple[str, date, dict[str, int]]]:
         for utc_day in window.utc_days():
             for dimension, hour, counters in self._store.buckets(tenant_id, utc_day, prefix):
                 instant = datetime.combine(utc_day, time(hour), tzinfo=UTC)
@@ -608,7 +608,7 @@ class ReportAggregator:
                    now: datetime) -> dict[str, Any]:
         per: dict[str, dict[str, int]] = {}
         prefix = agent_dim(only) + "#" if only else "ag#"
-        for dimension, _day, counters in self._read(tenant_id, window, prefix):
+        for dimension, _day, counters in self.read(tenant_id, window, prefix):
             if only and dimension != agent_dim(only):
                 continue
             _merge(per.setdefault(dimension[3:], {}), counters)

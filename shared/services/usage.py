@@ -110,6 +110,14 @@ class UsageStore(Protocol):
         ...
 
 
+class SessionQuota(Protocol):
+    """The plan's monthly sessions (shared.services.quotas.QuotaService): never a refusal, only alerts and overage."""
+
+    def session_limit(self, tenant_id: str) -> int | None: ...
+
+    def sessions_counted(self, tenant_id: str, month: str) -> None: ...
+
+
 def _ts(value: Any) -> datetime | None:
     if not value:
         return None
@@ -128,8 +136,10 @@ def month_of(at: datetime) -> str:
 
 class UsageMeter:
     def __init__(self, store: UsageStore, *, rate_card: RateCard | None = None,
-                 idle: timedelta = timedelta(hours=24), now: Callable[[], datetime] | None = None) -> None:
+                 idle: timedelta = timedelta(hours=24), now: Callable[[], datetime] | None = None,
+                 quotas: SessionQuota | None = None) -> None:
         self._store = store
+        self._quotas = quotas
         self._rates = rate_card or RateCard.load()
         self._idle = idle
         self._now = now or (lambda: datetime.now(UTC))  # for a status without its own timestamp
@@ -152,6 +162,10 @@ class UsageMeter:
             else:
                 return "ignored"
             if outcome is not None:
+                if detail_type == "MessageReceived" and outcome in ("started", "duplicate") and self._quotas:
+                    # after the count's transaction, never inside it: a redelivery ("duplicate") checks again, so
+                    # an alert whose publish failed is retried with the record
+                    self._quotas.sessions_counted(tenant_id, month_of(_ts(detail.get("sent_at")) or self._now()))
                 return outcome
         raise NotYetKnown("usage state kept changing under this event", delay_s=1)
 
@@ -292,9 +306,13 @@ class UsageMeter:
             for key, value in counters.items():
                 total[key] = total.get(key, 0) + value
         first = date.fromisoformat(f"{month}-01")
+        limit = self._quotas.session_limit(tenant_id) if self._quotas is not None else None
         return {
             "month": month, "session_idle_hours": self._idle.total_seconds() / 3600,
             "sessions": _sessions(total),
+            # overage against the plan in force now (shared.services.quotas): exact, as the session count is
+            "max_sessions_per_month": limit,
+            "sessions_over_plan": max(0, total.get("sessions", 0) - limit) if limit else 0,
             "sessions_by_channel": {channel: _sessions(c) for channel, c in sorted(per_channel.items())},
             "meta": _meta(total, self._rates, first),
             "meta_by_channel": {channel: _meta(c, self._rates, first) for channel, c in sorted(per_channel.items())

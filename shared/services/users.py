@@ -21,7 +21,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -30,6 +30,9 @@ from shared.models.crm import normalize_email
 from shared.models.tenancy import Principal
 from shared.observability import logger
 from shared.ports import Clock
+
+if TYPE_CHECKING:
+    from shared.services.quotas import QuotaGate
 
 Role = Literal["admin", "supervisor", "agent"]
 ROLES: tuple[Role, ...] = ("admin", "supervisor", "agent")
@@ -262,11 +265,13 @@ def federated_provider(username: str, user_attributes: Mapping[str, str]) -> str
 
 
 class UserService:
-    def __init__(self, *, directory: UserDirectory, index: UserIndex, clock: Clock, configured: bool = True) -> None:
+    def __init__(self, *, directory: UserDirectory, index: UserIndex, clock: Clock, configured: bool = True,
+                 quotas: QuotaGate | None = None) -> None:
         self._directory = directory
         self._index = index
         self._clock = clock
         self._configured = configured
+        self._quotas = quotas  # the plan's max_agents: checked before Cognito creates (and emails) anyone
 
     def _ready(self) -> None:
         if not self._configured:
@@ -305,6 +310,8 @@ class UserService:
     def invite(self, tenant_id: str, invite: UserInvite, actor: Actor) -> User:
         self._ready()
         _may_manage(actor, None, invite.role)
+        if self._quotas is not None:
+            self._quotas.admit(tenant_id, "agents")
         try:
             created = self._directory.create_user(email=invite.email, tenant_id=tenant_id, name=invite.name)
         except UserAlreadyExists:
@@ -320,6 +327,8 @@ class UserService:
             self._undo(lambda: self._directory.delete_user(created.username), "invite")
             raise
         logger.info("user invited", extra={"tenant_id": tenant_id, "user_id": record.user_id, "role": record.role})
+        if self._quotas is not None:
+            self._quotas.after_change(tenant_id, "agents")
         return record.public()
 
     def update_user(self, tenant_id: str, user_id: str, update: UserUpdate, actor: Actor) -> User:

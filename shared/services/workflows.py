@@ -52,6 +52,7 @@ from shared.models.workflows import (
     FieldCondition,
     HoursCondition,
     HttpRequestStep,
+    RecordCsatStep,
     RunInput,
     SendEmailStep,
     SendMessageStep,
@@ -166,6 +167,9 @@ class WorkflowActions(Protocol):
                        remove_tags: list[str], lifecycle: str | None, actor: str) -> None: ...
 
     def add_note(self, tenant_id: str, conversation_id: str, text: str, *, note_id: str, actor: str) -> None: ...
+
+    def record_csat(self, tenant_id: str, conversation_id: str, score: int, *, comment: str | None, csat_id: str,
+                    actor: str) -> None: ...
 
     def close(self, tenant_id: str, conversation_id: str, *, category: str | None, note: str | None,
               actor: str) -> None: ...
@@ -964,6 +968,15 @@ class WorkflowService:
             note_id = "note_" + hashlib.sha256(key.encode()).hexdigest()[:20]
             self._actions.add_note(tenant_id, str(conversation_id), text, note_id=note_id, actor=actor)
             return Outcome(output={"note_id": note_id, "text": text})
+        if isinstance(step, RecordCsatStep):
+            raw = render(step.score, context).strip()
+            if not raw.isdigit() or not 1 <= int(raw) <= 5:
+                return Outcome(error=f"the CSAT score must be a whole number from 1 to 5, not {raw!r}", fail=True)
+            comment = render(step.comment, context) if step.comment else None
+            csat_id = "csat_" + hashlib.sha256(key.encode()).hexdigest()[:20]
+            self._actions.record_csat(tenant_id, str(conversation_id), int(raw), comment=comment, csat_id=csat_id,
+                                      actor=actor)
+            return Outcome(output={"score": int(raw), "csat_id": csat_id})
         if isinstance(step, CloseConversationStep):
             self._actions.close(tenant_id, str(conversation_id), category=step.category, note=step.note, actor=actor)
             return Outcome(output={"closed": conversation_id})

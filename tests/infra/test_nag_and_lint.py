@@ -60,10 +60,16 @@ def test_comprehend_sentiment_is_granted_only_when_chosen_and_stays_nag_clean(te
     assert comprehend_statements(template_dict) == []  # the default lexicon needs no AWS access
     app, stack = build_app(outdir=tempfile.mkdtemp(prefix="cdk.out."), context={"sentiment_provider": "comprehend"})
     template = app.synth().get_stack_by_name(stack.stack_name).template
-    [statement] = comprehend_statements(template)  # CDK merges it with the other Resource "*" actions (X-Ray)
-    assert {"comprehend:DetectSentiment", "comprehend:BatchDetectSentiment"} <= set(statement["Action"])
-    assert not [a for a in statement["Action"] if str(a).startswith("comprehend:") and "Sentiment" not in a]
-    env = [r["Properties"]["Environment"]["Variables"] for r in template["Resources"].values()
-           if r["Type"] == "AWS::Lambda::Function" and r["Properties"]["Handler"].startswith("functions.workflows.")]
-    assert env[0]["SENTIMENT_PROVIDER"] == "comprehend"
+    # one statement per scorer (workflows' conditions, reports' per-message score); CDK merges each with the
+    # function's other Resource "*" actions (X-Ray)
+    statements = comprehend_statements(template)
+    assert len(statements) == 2
+    for statement in statements:
+        assert {"comprehend:DetectSentiment", "comprehend:BatchDetectSentiment"} <= set(statement["Action"])
+        assert not [a for a in statement["Action"] if str(a).startswith("comprehend:") and "Sentiment" not in a]
+    for function in ("workflows", "reports"):
+        env = [r["Properties"]["Environment"]["Variables"] for r in template["Resources"].values()
+               if r["Type"] == "AWS::Lambda::Function"
+               and r["Properties"]["Handler"].startswith(f"functions.{function}.")]
+        assert env[0]["SENTIMENT_PROVIDER"] == "comprehend"
     assert Annotations.from_stack(stack).find_error("*", AWS_SOLUTIONS) == []

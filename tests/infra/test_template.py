@@ -582,7 +582,8 @@ def test_event_publishers_may_put_events(template_dict: Template) -> None:
     publishers = {name for name, _ in functions_by_name(template_dict).items()
                   if "events:PutEvents" in actions_of(template_dict, name)}  # fmt: skip
     assert publishers == {"inbound_processor", "outbound_sender", "media_fetcher", "api", "jobs_worker", "bot_turn",
-                          "router", "broadcast_worker", "workflows"}
+                          "router", "broadcast_worker", "workflows",
+                          "usage_meter"}  # QuotaThresholdReached (once per threshold)
 
 
 # --- observability -----------------------------------------------------------------------------------------

@@ -30,6 +30,7 @@ EXAMPLE_BODIES: dict[tuple[str, str], Any] = {
     ("post", "/v1/contacts/{contact_id}/identities"): {"kind": "email", "value": "intruso@example.com"},
     ("post", "/v1/contacts/{contact_id}/consent"): {"purpose": "marketing", "status": "opted_out", "source": "api"},
     ("post", "/v1/conversations/{conversation_id}/close"): None,
+    ("post", "/v1/conversations/{conversation_id}/csat"): {"score": 3},
     ("put", "/v1/segments/{segment_id}"): {"name": "x", "filter": {"field": "tags", "op": "has", "value": "x"}},
     ("post", "/v1/merges/{merge_id}/split"): None,
     ("put", "/v1/fields/{key}"): {"key": "nivel", "label": "Nivel", "type": "text"},
@@ -76,7 +77,10 @@ flows:
 """
 # Operations whose path names something in the caller's own namespace rather than an id of another
 # tenant's record: they may succeed, but must leave tenant B untouched (checked at the end).
-OWN_NAMESPACE = {("put", "/v1/fields/{key}"), ("delete", "/v1/fields/{key}")}
+OWN_NAMESPACE = {("put", "/v1/fields/{key}"), ("delete", "/v1/fields/{key}"),
+                 # reports: a report's name, a month, a UTC day of the caller's own figures
+                 ("get", "/v1/reports/{name}"), ("get", "/v1/reports/monthly/{month}"),
+                 ("post", "/v1/reports/analytics/{day}")}
 
 
 @pytest.fixture(scope="module")

@@ -43,8 +43,12 @@ def test_csat_after_close_asks_stores_the_score_and_thanks(shop: Tenant) -> None
     history = shop.api("GET", f"/v1/workflow-executions/{execution['execution_id']}")
     assert [(s["step_id"], s["type"], s["state"]) for s in history["steps"]] == [
         ("pregunta", "ask_question", "done"), ("pregunta", "answer", "done"), ("guardar", "update_contact", "done"),
-        ("evaluar", "branch", "done"), ("gracias", "send_message", "done")]
+        ("registrar", "record_csat", "done"), ("evaluar", "branch", "done"), ("gracias", "send_message", "done")]
     assert history["steps"][1]["output"] == {"answer": "5"}
+    today = datetime.now(UTC).date().isoformat()
+    csat = wait_for(lambda: (r := shop.api("GET", f"/v1/reports/csat?from={today}&to={today}&tz=UTC")["totals"])
+                    ["answers"] and r)
+    assert csat["distribution"]["5"] == 1  # the answer reached the reports, for the agent who closed it
     by_contact = shop.api("GET", f"/v1/contacts/{conversation['contact_id']}/workflow-executions")
     assert [x["execution_id"] for x in by_contact["executions"]] == [execution["execution_id"]]
 

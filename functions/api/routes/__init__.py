@@ -16,6 +16,7 @@ def routers() -> list[Any]:
         crm_config,
         files,
         jobs,
+        reports,
         transcripts,
         usage,
         users,
@@ -25,4 +26,4 @@ def routers() -> list[Any]:
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
             webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router,
-            broadcasts.router, workflows.router, usage.router]
+            broadcasts.router, workflows.router, usage.router, reports.router]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from aws_lambda_powertools.event_handler.openapi.params import Body, Query
 from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
@@ -10,7 +10,7 @@ from pydantic import BaseModel
 
 from functions.api import deps
 from shared.http.context import require
-from shared.models.contact_center import AssignInput, CloseInput, NoteInput, ReplyInput, TransferInput
+from shared.models.contact_center import AssignInput, CloseInput, CsatInput, NoteInput, ReplyInput, TransferInput
 from shared.models.conversations import Conversation, ConversationDetail, SendAccepted, SendMessageInput
 from shared.services.comments import CommentList, PrivateReplyAccepted, PrivateReplyInput
 
@@ -57,6 +57,15 @@ def get_conversation(conversation_id: str,
 def close_conversation(conversation_id: str, body: Annotated[CloseInput | None, Body()] = None) -> Conversation:
     who = require(router, "conversations:write")
     return deps.contact_center().close(who, conversation_id, body.note if body else None)
+
+
+@router.post("/v1/conversations/<conversation_id>/csat", tags=["Conversations"],
+             summary="Record the customer's satisfaction score", status_code=202,
+             description="1-5, with an optional comment. Reports count it for the conversation's campaign and agent "
+                         "(GET /v1/reports/csat). Workflows record it with the record_csat step.")
+def record_csat(conversation_id: str, body: CsatInput) -> dict[str, Any]:
+    who = require(router, "conversations:write")
+    return deps.contact_center().record_csat(who, conversation_id, body)
 
 
 @router.post("/v1/conversations/<conversation_id>/reopen", tags=["Conversations"], summary="Reopen a conversation",

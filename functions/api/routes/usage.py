@@ -1,5 +1,6 @@
-"""/v1/usage and /v1/quotes: what a tenant's traffic counted as (sessions as the platforms we replace sell them,
-Meta's per-message charges and the older 24-hour windows beside them), and the quote calculator."""
+"""/v1/usage, /v1/quotas and /v1/quotes: what a tenant's traffic counted as (sessions as the platforms we replace
+sell them, Meta's per-message charges and the older 24-hour windows beside them), the plan's quotas, and the
+quote calculator."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from functions.api import deps
 from shared.errors import InvalidInput
 from shared.http.context import require
 from shared.models.quotes import Quote, QuoteRequest
+from shared.services.quotas import QuotaReport
 
 router = APIGatewayHttpRouter()
 TAGS = ["Usage and billing"]
@@ -33,6 +35,16 @@ def get_usage(month: Annotated[str | None, Query(description="YYYY-MM (UTC); def
     if not MONTH.match(month):
         raise InvalidInput(f"month must be YYYY-MM, not {month!r}")
     return deps.usage().monthly(who.tenant_id or "", month)
+
+
+@router.get("/v1/quotas", tags=TAGS, summary="The plan's quotas: used, limit, overage and what happens at the limit",
+            description="Sessions of this month (UTC), contacts, agents (users) and bots: how much is used of the "
+                        "plan's limit, the percentage and alert thresholds reached, what is over the plan, and "
+                        "what happens at 100%. Customers are never refused: sessions beyond the plan are served "
+                        "and counted as over plan. An operator sets the limits with the platform plan endpoint.")
+def get_quotas() -> QuotaReport:
+    who = require(router, "reports:read")
+    return deps.quotas().report(who.tenant_id or "")
 
 
 @router.post("/v1/quotes", tags=TAGS, summary="Quote setup and monthly fees from the price book",
