@@ -10,7 +10,7 @@ import os
 from collections.abc import Callable, Sequence
 from datetime import timedelta
 from functools import cached_property, lru_cache
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from shared.config import Settings
 
@@ -706,6 +706,15 @@ def workflow_templates() -> dict[str, dict[str, object]]:
     return loaded
 
 
+def _conversation_sentiment(table: Any) -> Callable[[str, str], dict[str, Any] | None]:
+    """The customer's sentiment so far in a conversation, from the reports' fact (messages reports scored)."""
+    from shared.adapters.dynamodb_reports import DynamoReports
+    from shared.services.reports import fact_sentiment
+
+    store = DynamoReports(table)
+    return lambda tenant_id, conversation_id: fact_sentiment(store.fact(tenant_id, conversation_id))
+
+
 def workflow_service(settings: Settings) -> WorkflowService:
     from shared.adapters import aws
     from shared.adapters.bot_delivery import SesEmailSender
@@ -734,7 +743,8 @@ def workflow_service(settings: Settings) -> WorkflowService:
         email_sender=settings.bot_email_from,
         # built on first use: the webhook and the api never run HTTP steps (and need not import httpx)
         integrations=lru_cache(maxsize=1)(lambda: _integration_runner(settings)),
-        segments=segment_service(settings), clock=clock.now, round_robin=store.round_robin)
+        segments=segment_service(settings), clock=clock.now, round_robin=store.round_robin,
+        sentiment=_conversation_sentiment(table))
     timers = SchedulerTimers(aws.client("scheduler"), group=settings.workflow_scheduler_group,
                              queue_arn=settings.workflows_queue_arn, role_arn=settings.workflow_scheduler_role_arn)
     return WorkflowService(store=store, actions=actions, timers=timers,

@@ -434,13 +434,8 @@ class ReportAggregator:
 
     @staticmethod
     def _conversation_label(fact: ConversationFact) -> str | None:
-        if not fact.scored:
-            return None
-        from shared.services.sentiment import ScoredMessage, Sentiment, conversation_sentiment
-
-        messages = [ScoredMessage(Sentiment(label, pos, neg, neu, mixed, "es"))  # type: ignore[arg-type]
-                    for label, pos, neg, neu, mixed in fact.scored]
-        return str(conversation_sentiment(messages).label.value)
+        found = fact_sentiment(fact)
+        return str(found["label"]) if found else None
 
     def _on_ConversationReopened(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
                                  extra: dict[str, Any]) -> Change | None:
@@ -646,6 +641,18 @@ class ReportAggregator:
                     _merge(totals, counters)
             day += timedelta(days=1)
         return {op: totals.get(counter, 0) for op, counter in OPERATION_COUNTERS.items()}
+
+
+def fact_sentiment(fact: ConversationFact | None) -> dict[str, Any] | None:
+    """The customer's sentiment over the conversation's scored messages (None before any): label, score, trend."""
+    if fact is None or not fact.scored:
+        return None
+    from shared.services.sentiment import ScoredMessage, Sentiment, conversation_sentiment
+
+    folded = conversation_sentiment([ScoredMessage(Sentiment(label, pos, neg, neu, mixed, "es"))  # type: ignore[arg-type]
+                                     for label, pos, neg, neu, mixed in fact.scored])
+    return {"label": folded.label.value, "score": round(folded.score, 3), "trend": folded.trend_direction.value,
+            "messages": folded.count}
 
 
 @dataclass(frozen=True)

@@ -69,7 +69,9 @@ class PlatformWorkflowActions:
     def __init__(self, *, contacts: Any, conversations: _Conversations, threads: _Threads, directory: _Directory,
                  outbound: OutboundQueue, routing: Any, center: Any, notes: _Notes, events: EventPublisher, bots: _Bots,
                  mailer: _Mailer, email_sender: str | None, integrations: Callable[[], Any], segments: Any,
-                 clock: Callable[[], datetime], round_robin: Callable[[str, str, list[str]], str]) -> None:
+                 clock: Callable[[], datetime], round_robin: Callable[[str, str, list[str]], str],
+                 sentiment: Callable[[str, str], dict[str, Any] | None] | None = None) -> None:
+        self._sentiment = sentiment  # (tenant, conversation) -> the customer's sentiment so far (reports' fact)
         self._contacts = contacts  # ContactService
         self._conversations = conversations
         self._threads = threads
@@ -109,8 +111,11 @@ class PlatformWorkflowActions:
         c = self._conversations.get(tenant_id, conversation_id)
         if c is None:
             return None
-        return dict(c.model_dump(mode="json", include={"conversation_id", "channel_id", "status", "routing",
+        view = dict(c.model_dump(mode="json", include={"conversation_id", "channel_id", "status", "routing",
                                                        "campaign_id", "assignee", "origin"}))
+        if self._sentiment is not None:  # conditions on conversation.sentiment.label / .score / .trend
+            view["sentiment"] = self._sentiment(tenant_id, conversation_id)
+        return view
 
     def reach(self, tenant_id: str, *, contact_id: str | None, conversation_id: str | None, channel_id: str | None,
               contact_key: str | None) -> Reach | None:

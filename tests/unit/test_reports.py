@@ -487,3 +487,36 @@ def test_buckets_land_in_the_events_hour() -> None:
     assert {(d, dim, h) for d, dim, h in store.counters} == {(at.date(), "all#-", 14), (at.date(), "ch#ch-wa", 14)}
     assert hour_of(at) == datetime(2026, 11, 16, 14, tzinfo=UTC)
     assert Add(hour_of(at), "all#-", {"x": 1}).counters == {"x": 1}
+
+
+def test_workflows_see_the_conversations_sentiment_so_far() -> None:
+    from types import SimpleNamespace
+
+    from shared.services.reports import fact_sentiment
+    from shared.services.workflow_actions import PlatformWorkflowActions
+
+    store = FakeReports()
+    agg = ReportAggregator(store, campaigns=lambda t, c: None, analyzer=_lexicon)
+    e = Events()
+    e.opened(MON, "c1", "57300")
+    e.customer(MON, "c1", "57300", 0, text="Hola, quiero saber de mi pedido")
+    e.customer(MON + timedelta(minutes=1), "c1", "57300", 1, text="Es un desastre, nadie me responde, pésimo")
+    feed(agg, e.out)
+    assert fact_sentiment(None) is None
+    found = fact_sentiment(store.facts["c1"])
+    assert found is not None and found["label"] == "NEGATIVE" and found["messages"] == 2
+    conversation = SimpleNamespace(model_dump=lambda **kw: {"conversation_id": "c1", "status": "open"})
+    actions = PlatformWorkflowActions(
+        contacts=None, conversations=SimpleNamespace(get=lambda t, c: conversation), threads=None,
+        directory=None, outbound=None, routing=None, center=None, notes=None, events=None, bots=None,  # type: ignore[arg-type]
+        mailer=None, email_sender=None, integrations=lambda: None, segments=None,  # type: ignore[arg-type]
+        clock=lambda: MON, round_robin=lambda t, c, m: m[0],
+        sentiment=lambda t, c: fact_sentiment(store.fact(t, c)))
+    view = actions.conversation(T, "c1")
+    assert view is not None and view["sentiment"]["label"] == "NEGATIVE"  # branch on conversation.sentiment.label
+
+
+def _lexicon() -> Any:
+    from shared.adapters.lexicon_sentiment import LexiconSentiment
+
+    return LexiconSentiment()
