@@ -393,7 +393,15 @@ class ReportAggregator:
                          f"response_n#by#{by}": 1, f"response_s#by#{by}": seconds}
         fact = replace(fact, **updates)
         return Change(marker=marker, at=at, fact=fact,
-                      adds=self._adds(at, self._dims(fact, channel_id, agent=user if person else None), counters))
+                      adds=self._adds(at, self._reply_dims(fact, channel_id, by, user), counters))
+
+    @staticmethod
+    def _reply_dims(fact: ConversationFact, channel_id: str, by: str, user: str | None) -> list[str]:
+        """A reply counts for the person who wrote it; an integrator's key writes for the agent who holds the
+        conversation (an external desk answering through the API); a bot's reply is nobody's."""
+        dims = [ALL, channel_dim(channel_id)] + ([campaign_dim(fact.campaign_id)] if fact.campaign_id else [])
+        agent = user or (fact.agent if by == "api" else None)
+        return dims + ([agent_dim(agent)] if agent else [])
 
     def _rules(self, tenant_id: str, campaign_id: str | None) -> CampaignRules | None:
         return self._campaigns(tenant_id, campaign_id) if campaign_id else None

@@ -520,3 +520,17 @@ def _lexicon() -> Any:
     from shared.adapters.lexicon_sentiment import LexiconSentiment
 
     return LexiconSentiment()
+
+
+def test_a_bots_reply_after_an_assignment_is_not_the_agents() -> None:
+    agg = aggregator()
+    e = Events()
+    e.opened(MON, "c1", "57300")
+    e.customer(MON, "c1", "57300", 0)
+    e.assigned(MON + timedelta(seconds=10), "c1", "ana", "soporte", wait_s=10)
+    e.reply(MON + timedelta(seconds=20), "c1", "57300", 1, "bot:b1")
+    e.customer(MON + timedelta(seconds=30), "c1", "57300", 1)
+    e.reply(MON + timedelta(seconds=90), "c1", "57300", 2, "user:ana")
+    feed(agg, e.out)
+    [ana] = report(agg, "agents", MON.date(), MON.date())["agents"]
+    assert ana["messages_out"] == 1 and ana["avg_response_s"] == 60.0  # only her reply, 60 s after the message
