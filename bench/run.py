@@ -6,6 +6,7 @@
 3. Warm in-handler time of the ingest function per webhook (AWS calls stubbed) and of the normalizer per
    payload, beside pywa parsing the same payloads, in the same run.
 4. Zipped size of the code asset and of the dependency layer.
+The cost profile (bench/cost_profile.py) also rewrites shared/data/cost_profile.json, what GET /v1/costs prices.
 """
 
 from __future__ import annotations
@@ -627,6 +628,9 @@ def main() -> None:
     routing = routing_bench.run()
     broadcasts = broadcast_bench.run()
     workflow_cpu, workflow_ops = workflow_bench.run(), workflow_bench.store_ops()
+    from bench import cost_profile
+
+    costs = cost_profile.run(imports)  # also rewrites shared/data/cost_profile.json
     n, n_status = counted["n_messages"], max(counted["n_status"], 1)
     msg_cost = cost_per_million(counted["message_calls"], n, 1, counted["message_invocations"])
     st_cost = cost_per_million(counted["status_calls"], n_status, 1, counted["status_invocations"])
@@ -761,6 +765,7 @@ def main() -> None:
     lines += routing_bench.markdown(routing)
     lines += broadcast_bench.markdown(broadcasts)
     lines += workflow_bench.markdown(workflow_cpu, workflow_ops)
+    lines += cost_profile.markdown(costs)
     # Runs too long for `make bench` (the 100,000-recipient simulation) are recorded by hand below this marker;
     # rewriting keeps them.
     previous = (ROOT / "BENCHMARKS.md").read_text() if (ROOT / "BENCHMARKS.md").exists() else ""

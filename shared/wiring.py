@@ -38,6 +38,7 @@ if TYPE_CHECKING:
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
+    from shared.services.costs import CostService, OperationCounts
     from shared.services.crm_link import InboundCrm
     from shared.services.email_channel import EmailDelivery, EmailIngestService
     from shared.services.erasure import ErasureService
@@ -800,6 +801,15 @@ def quota_service(settings: Settings) -> QuotaService:
     table = aws.table(settings.table_name)
     return QuotaService(tenants=tenancy(settings), counts=DynamoQuotaCounts(table), markers=DynamoQuotaMarkers(table),
                         events=_events(settings), clock=SystemClock(), on_alert=_count_quota_alert)
+
+
+def cost_service(settings: Settings, counts: OperationCounts) -> CostService:
+    """Cost attribution: `counts` (the reports aggregator's month_operations) priced with the packaged price list
+    and measured profile (shared/data/). No setting chooses other files yet: `settings` keeps the builders' shape."""
+    from shared.services.costs import CostProfile, CostService, PriceList
+
+    del settings
+    return CostService(counts=counts, prices=PriceList.load(), profile=CostProfile.load())
 
 
 def report_aggregator(settings: Settings) -> ReportAggregator:

@@ -19,6 +19,7 @@ if TYPE_CHECKING:
     from shared.services.contact_center import ContactCenterService
     from shared.services.contacts import ContactService
     from shared.services.conversations import ConversationService
+    from shared.services.costs import CostService
     from shared.services.erasure import ErasureService
     from shared.services.files import FileService
     from shared.services.jobs import JobService
@@ -143,6 +144,12 @@ def usage() -> UsageMeter:
 @lru_cache(maxsize=1)
 def reports() -> ReportAggregator:
     return wiring.report_aggregator(get_settings())
+
+
+@lru_cache(maxsize=1)
+def costs() -> CostService:
+    """Cost attribution over the reports aggregator's counted operations (its `month_operations`)."""
+    return wiring.cost_service(get_settings(), reports())
 
 
 @lru_cache(maxsize=1)

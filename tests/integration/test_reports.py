@@ -105,6 +105,10 @@ def test_a_conversation_shows_in_the_reports_of_its_tenant_only(stack: LocalStac
     assert summary["figures"]["conversations_closed"] == 1 and summary["figures"]["csat_avg"] == 2.0
     assert summary["usage"]["sessions"] == 1
     assert "only finished" in str(shop.api("POST", f"/v1/reports/analytics/{today}", status=422))
+    costs = shop.api("GET", f"/v1/costs?month={today[:7]}")  # the same counters, priced with the profile
+    assert costs["counts"]["messages_in"] == 1 and costs["counts"]["messages_out"] == 1
+    assert float(costs["total"]) > 0 and not costs["unpriced"]
+    assert float(other.api("GET", f"/v1/costs?month={today[:7]}")["total"]) == 0
 
     assert other.api("GET", f"/v1/reports/conversations?{window}")["totals"]["opened"] == 0  # tenants apart
     bad = shop.api("GET", f"/v1/reports/conversations?{window.replace('UTC', 'Asia/Kolkata')}", status=422)

@@ -13,6 +13,7 @@ def routers() -> list[Any]:
         contact_center,
         contacts,
         conversations,
+        costs,
         crm_config,
         files,
         jobs,
@@ -26,4 +27,4 @@ def routers() -> list[Any]:
 
     return [contacts.router, conversations.router, crm_config.router, api_keys.router, users.router,
             webhooks.router, files.router, jobs.router, bots.router, contact_center.router, transcripts.router,
-            broadcasts.router, workflows.router, usage.router, reports.router]
+            broadcasts.router, workflows.router, usage.router, reports.router, costs.router]
