@@ -639,7 +639,7 @@ def broadcast_service(settings: Settings, *, on_bucket: Callable[[BucketResult],
     from shared.adapters.dynamodb_broadcasts import DynamoBroadcasts
     from shared.adapters.dynamodb_pacing import DynamoRateSlots
     from shared.adapters.sqs_jobs import SqsJsonQueue
-    from shared.services.broadcast_sender import BucketSender, SendContext, SenderPolicy
+    from shared.services.broadcast_sender import BucketSender, SenderPolicy
     from shared.services.broadcasts import BroadcastService
     from shared.services.pacing import Pacer
 
@@ -650,25 +650,18 @@ def broadcast_service(settings: Settings, *, on_bucket: Callable[[BucketResult],
     def pacer(key: str, rate: float) -> Pacer:
         return Pacer(slots, key, rate, now_ms=lambda: time.time() * 1000, sleep=time.sleep)
 
-    class ReportingBucketSender(BucketSender):  # here, not at module level: only this builder imports the sender
-        def send_bucket(self, ctx: SendContext, bucket: int) -> BucketResult:
-            result = super().send_bucket(ctx, bucket)
-            if on_bucket is not None:
-                on_bucket(result)
-            return result
-
     store = DynamoBroadcasts(table)
-    sender = ReportingBucketSender(store=store, graph=_graph(settings), messages=_store(settings),
-                                   clock=clock, policy=SenderPolicy(concurrency=settings.broadcast_concurrency,
-                                                                    claim_lease=timedelta(
-                                                                        seconds=settings.broadcast_claim_lease_s)))
+    sender = BucketSender(store=store, graph=_graph(settings), messages=_store(settings), events=_events(settings),
+                          clock=clock, policy=SenderPolicy(concurrency=settings.broadcast_concurrency,
+                                                           claim_lease=timedelta(
+                                                               seconds=settings.broadcast_claim_lease_s)))
     return BroadcastService(
         store=store, templates=template_service(settings, pauses_broadcasts=False),
         contacts=contact_service(settings), lookup=_contact_store(settings), segments=segment_service(settings),
         files=file_service(settings), channels=_directory(settings),
         queue=SqsJsonQueue(aws.client("sqs"), settings.broadcasts_queue_url), sender=sender, pacer=pacer,
         clock=clock, default_mps=settings.broadcast_default_mps, count_contacts=tenancy(settings).contact_count,
-        events=_events(settings))
+        events=_events(settings), on_bucket=on_bucket)
 
 
 def _integration_runner(settings: Settings) -> IntegrationRunner:

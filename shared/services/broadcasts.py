@@ -113,8 +113,10 @@ class BroadcastService:
                  segments: SegmentsPort, files: FilesPort, channels: ChannelsPort, queue: BroadcastQueue,
                  sender: BucketSender, pacer: Callable[[str, float], Pacer], clock: Clock,
                  rate_card: RateCard | None = None, default_mps: int = 80,
-                 count_contacts: Callable[[str], int] | None = None, events: EventPublisher | None = None) -> None:
+                 count_contacts: Callable[[str], int] | None = None, events: EventPublisher | None = None,
+                 on_bucket: Callable[[BucketResult], None] | None = None) -> None:
         self._events = events
+        self._on_bucket = on_bucket  # told each bucket run's counts (the worker's progress metrics)
         self._count_contacts = count_contacts
         self._tracking = BroadcastTracking(store=store, contacts=contacts, clock=clock)
         # per preparation run: the uploaded list's rows and the tenant's phone index (read once per run)
@@ -649,6 +651,8 @@ class BroadcastService:
                           access_token=token, pacer=pacer, still_sending=still_sending,
                           deadline_reached=deadline_reached)
         result = self._sender.send_bucket(ctx, bucket)
+        if self._on_bucket is not None:
+            self._on_bucket(result)
         self._after_bucket(b, bucket, result)
         return result.stopped or "sent"
 
