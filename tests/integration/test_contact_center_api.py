@@ -15,29 +15,26 @@ import csv
 import io
 import itertools
 import json
-import os
 import secrets
-import sys
-import threading
 import time
 import urllib.parse
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
 
 from infra.local.provision import REGION, DemoChannel, DemoTenant, seed_channel, seed_tenant, seed_user, sign_in
-from infra.local.stack import LocalStack, free_port
+from infra.local.stack import LocalStack
 from shared.adapters.dynamodb import thread_key
 from shared.services.webhook_security import SIGNATURE_HEADER, verify
 from shared.topology_names import EVENT_SOURCE
 from tests.integration.api_client import Answer, call
 from tests.integration.conftest import graph_requests, table, wait_for
 from tests.integration.payloads import envelope, new_wamid
+from tests.integration.receiver import Receiver, receiver_fixture  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration
 
@@ -811,61 +808,6 @@ def test_transcripts_are_searched_and_read_as_json_html_and_csv(cc: Center) -> N
 # =================================================================================================================
 # an external desk
 # =================================================================================================================
-class Receiver:
-    """The external contact center's webhook endpoint on loopback."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.requests: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="desk-receiver").start()
-
-    def url(self, name: str) -> str:
-        return f"http://127.0.0.1:{self.port}/{name}"
-
-    def payloads(self, name: str) -> list[dict[str, Any]]:
-        return [json.loads(r["body"]) for r in self.requests if r["path"] == f"/{name}"]
-
-
-def _forget_settings() -> None:
-    from functions.api import deps
-    from shared.config import get_settings
-
-    get_settings.cache_clear()
-    deps.clear()
-    handler = sys.modules.get("functions.webhook_dispatcher.handler")
-    if handler is not None:
-        handler.get_service.cache_clear()
-
-
-@pytest.fixture
-def receiver(stack: LocalStack) -> Iterator[Receiver]:
-    local = Receiver()
-    before = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_HOSTS")
-    os.environ["WEBHOOKS_ALLOW_PRIVATE_HOSTS"] = f"127.0.0.1:{local.port}"
-    _forget_settings()
-    yield local
-    local.server.shutdown()
-    if before is None:
-        os.environ.pop("WEBHOOKS_ALLOW_PRIVATE_HOSTS", None)
-    else:
-        os.environ["WEBHOOKS_ALLOW_PRIVATE_HOSTS"] = before
-    _forget_settings()
-
-
 def test_an_external_desk_gets_signed_handoffs_and_answers_and_closes_through_the_api(cc: Center,
                                                                                       receiver: Receiver) -> None:
     desk = cc.campaign("Mesa externa", external_desk={"name": "Contact center Tercerizado"})

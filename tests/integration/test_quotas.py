@@ -4,21 +4,16 @@ QuotaThresholdReached per threshold (80% and 100%), however the events were deli
 
 from __future__ import annotations
 
-import json
-import os
-import sys
-import threading
-from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import pytest
 
-from infra.local.stack import LocalStack, free_port
+from infra.local.stack import LocalStack
 from shared.adapters.dynamodb import DynamoMessageStore
 from tests.integration.api_client import OPERATOR_KEY, call
 from tests.integration.conftest import table, wait_for
+from tests.integration.receiver import Receiver, receiver_fixture  # noqa: F401 - the fixture
 from tests.integration.tenants import Tenant
 
 pytestmark = pytest.mark.integration
@@ -37,55 +32,6 @@ flows:
 """
 
 
-class Receiver:
-    """The integrator's endpoint: keeps every JSON payload POSTed to it, answers 200."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.payloads: list[dict[str, Any]] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.payloads.append(json.loads(body))
-                self.send_response(200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="quota-webhook-receiver").start()
-
-
-def _forget_settings() -> None:
-    from functions.api import deps
-    from shared.config import get_settings
-
-    get_settings.cache_clear()
-    deps.clear()
-    handler = sys.modules.get("functions.webhook_dispatcher.handler")
-    if handler is not None:
-        handler.get_service.cache_clear()
-
-
-@pytest.fixture
-def receiver(stack: LocalStack) -> Iterator[Receiver]:
-    local = Receiver()
-    before = os.environ.get("WEBHOOKS_ALLOW_PRIVATE_HOSTS")
-    os.environ["WEBHOOKS_ALLOW_PRIVATE_HOSTS"] = f"127.0.0.1:{local.port}"
-    _forget_settings()
-    yield local
-    local.server.shutdown()
-    if before is None:
-        os.environ.pop("WEBHOOKS_ALLOW_PRIVATE_HOSTS", None)
-    else:
-        os.environ["WEBHOOKS_ALLOW_PRIVATE_HOSTS"] = before
-    _forget_settings()
-
-
 def test_customers_beyond_the_plan_are_served_counted_over_plan_and_alerted_once(stack: LocalStack,
                                                                                 receiver: Receiver) -> None:
     shop = Tenant(stack, "quota-tienda", "300000000000901")
@@ -95,7 +41,7 @@ def test_customers_beyond_the_plan_are_served_counted_over_plan_and_alerted_once
         key=OPERATOR_KEY)
     assert plan.status == 200, plan.text
     assert plan.body["plan"]["alert_thresholds"] == [80, 100]
-    shop.api("POST", "/v1/webhooks", {"url": f"http://127.0.0.1:{receiver.port}/hooks",
+    shop.api("POST", "/v1/webhooks", {"url": receiver.url("hooks"),
                                       "events": ["QuotaThresholdReached"]}, status=201)
 
     for number, wa_id in enumerate(CUSTOMERS, 1):
@@ -125,9 +71,9 @@ def test_customers_beyond_the_plan_are_served_counted_over_plan_and_alerted_once
     usage = shop.api("GET", f"/v1/usage?month={month}")
     assert (usage["max_sessions_per_month"], usage["sessions_over_plan"]) == (2, 1)
 
-    wait_for(lambda: len([p for p in receiver.payloads if p["type"] == "QuotaThresholdReached"]) >= 2)
+    wait_for(lambda: len([p for p in receiver.payloads("hooks") if p["type"] == "QuotaThresholdReached"]) >= 2)
     stack.wait_idle()  # anything late (a second alert, a redelivery) has arrived by now
-    alerts = [p["data"] for p in receiver.payloads if p["type"] == "QuotaThresholdReached"]
+    alerts = [p["data"] for p in receiver.payloads("hooks") if p["type"] == "QuotaThresholdReached"]
     assert sorted((a["resource"], a["period"], a["threshold_percent"], a["used"], a["limit"]) for a in alerts) == [
         ("sessions", month, 80, 2, 2), ("sessions", month, 100, 2, 2)]
 
