@@ -796,37 +796,23 @@ def quota_service(settings: Settings) -> QuotaService:
                         events=_events(settings), clock=SystemClock(), on_alert=_count_quota_alert)
 
 
-def cost_service(settings: Settings, counts: OperationCounts) -> CostService:
+def cost_service(counts: OperationCounts) -> CostService:
     """Cost attribution: `counts` (the reports aggregator's month_operations) priced with the packaged price list
-    and measured profile (shared/data/). No setting chooses other files yet: `settings` keeps the builders' shape."""
+    and measured profile (shared/data/)."""
     from shared.services.costs import CostProfile, CostService, PriceList
 
-    del settings
     return CostService(counts=counts, prices=PriceList.load(), profile=CostProfile.load())
 
 
 def report_aggregator(settings: Settings) -> ReportAggregator:
-    import time
-
     from shared.adapters import aws
     from shared.adapters.dynamodb_contact_center import DynamoContactCenter
-    from shared.adapters.dynamodb_reports import DynamoReports
-    from shared.services.reports import CampaignRules, ReportAggregator
+    from shared.adapters.dynamodb_reports import CachedCampaignRules, DynamoReports
+    from shared.services.reports import ReportAggregator
 
     table = aws.table(settings.table_name)
-    store, center = DynamoReports(table), DynamoContactCenter(table)
-    cached: dict[tuple[str, str], tuple[float, CampaignRules | None]] = {}
-
-    def campaigns(tenant_id: str, campaign_id: str) -> CampaignRules | None:
-        """A campaign's hours and service level, read at most once a minute per campaign and container."""
-        hit = cached.get((tenant_id, campaign_id))
-        if hit is None or time.monotonic() - hit[0] > 60:
-            campaign = center.get_campaign(tenant_id, campaign_id)
-            rules = CampaignRules(campaign.schedule, campaign.sla_threshold_s) if campaign else None
-            hit = cached[(tenant_id, campaign_id)] = (time.monotonic(), rules)
-        return hit[1]
-
-    return ReportAggregator(store, campaigns=campaigns, sentiments=store,
+    store = DynamoReports(table)
+    return ReportAggregator(store, campaigns=CachedCampaignRules(DynamoContactCenter(table)), sentiments=store,
                             analyzer=lru_cache(maxsize=1)(lambda: sentiment_analyzer(settings)))
 
 
@@ -840,16 +826,19 @@ def report_exports(settings: Settings) -> ReportExports:
 
     store = DynamoReports(aws.table(settings.table_name))
     contacts = _contact_store(settings)
+    meter = lru_cache(maxsize=1)(lambda: usage_meter(settings))  # the monthly summary's usage, built on first use
 
     def tags(tenant_id: str, contact_id: str) -> list[str]:
         contact = contacts.get_contact(tenant_id, contact_id)
         return list(contact.tags) if contact else []
 
-    return ReportExports(reports=report_aggregator(settings), store=store,
+    def active_tenants() -> list[str]:
+        return [t.tenant_id for t in tenancy(settings).list_tenants() if t.status == "active"]
+
+    return ReportExports(reports=report_aggregator(settings), store=store, marks=store, tenants=active_tenants,
                          files=S3JobFiles(aws.client("s3"), settings.media_bucket, presigner=aws.presigning_client()),
                          tags=tags, clock=lambda: datetime.now(UTC),
-                         usage=lambda tenant_id, month: usage_meter(settings).monthly(tenant_id, month),
-                         exported=store.exported, mark_exported=store.mark_exported)
+                         usage=lambda tenant_id, month: meter().monthly(tenant_id, month))
 
 
 def sentiment_analyzer(settings: Settings) -> SentimentAnalyzer:

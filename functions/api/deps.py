@@ -149,7 +149,7 @@ def reports() -> ReportAggregator:
 @lru_cache(maxsize=1)
 def costs() -> CostService:
     """Cost attribution over the reports aggregator's counted operations (its `month_operations`)."""
-    return wiring.cost_service(get_settings(), reports())
+    return wiring.cost_service(reports())
 
 
 @lru_cache(maxsize=1)

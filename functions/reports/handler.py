@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
@@ -15,8 +14,12 @@ from shared.batching import process_sqs_batch
 from shared.config import get_settings
 from shared.observability import logger, metrics, tracer
 from shared.services.reports import ReportAggregator
+from shared.timestamps import instant
 from shared.topology_names import ANALYTICS_TICK
-from shared.wiring import report_aggregator, report_exports, tenancy
+from shared.wiring import report_aggregator, report_exports
+
+if TYPE_CHECKING:  # the exports run on the schedule's tick only: not imported for every event
+    from shared.services.report_exports import ReportExports
 
 
 @lru_cache(maxsize=1)
@@ -24,11 +27,9 @@ def get_service() -> ReportAggregator:
     return report_aggregator(get_settings())
 
 
-def _time(value: Any) -> datetime | None:
-    try:
-        return datetime.fromisoformat(str(value).replace("Z", "+00:00")) if value else None
-    except ValueError:
-        return None
+@lru_cache(maxsize=1)
+def get_exports() -> ReportExports:
+    return report_exports(get_settings())
 
 
 @tracer.capture_method
@@ -36,14 +37,12 @@ def handle_record(record: SQSRecord, attempt: int) -> None:
     envelope = json.loads(record.body)
     detail_type, detail = str(envelope.get("detail-type") or ""), envelope.get("detail") or {}
     if detail_type == ANALYTICS_TICK:
-        tenants = [t.tenant_id for t in tenancy(get_settings()).list_tenants() if t.status == "active"]
-        exported = report_exports(get_settings()).export_due(tenants)
-        logger.info("analytics export", extra={"tenants": len(tenants), "exported": len(exported)})
+        logger.info("analytics export", extra={"exported": len(get_exports().export_due())})
         return
     logger.append_keys(tenant_id=detail.get("tenant_id"), conversation_id=detail.get("conversation_id"),
                        event_id=envelope.get("id"))
     outcome = get_service().on_event(detail_type, detail, event_id=str(envelope.get("id") or ""),
-                                     event_time=_time(envelope.get("time")))
+                                     event_time=instant(envelope.get("time")))
     if outcome == "duplicate":
         metrics.add_metric(name="ReportEventsDuplicate", unit=MetricUnit.Count, value=1)
     elif outcome == "counted":

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -50,6 +50,33 @@ def _dt(ms: Any) -> datetime | None:
 def cancel_codes(exc: ClientError) -> list[str]:
     """The per-item reasons of a cancelled transaction ("ConditionalCheckFailed", "None", ...)."""
     return [r.get("Code", "None") for r in exc.response.get("CancellationReasons", [])]
+
+
+def transact(client: Any, items: list[dict[str, Any]]) -> int | None:
+    """Write `items` in one transaction: None when written, else the index of the first item whose condition
+    failed. Any other cancellation (e.g. a TransactionConflict on a counter item) raises: the record is retried."""
+    try:
+        client.transact_write_items(TransactItems=items)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "TransactionCanceledException":
+            raise
+        failed = [i for i, code in enumerate(cancel_codes(exc)) if code == "ConditionalCheckFailed"]
+        if failed:
+            return failed[0]
+        raise
+    return None
+
+
+def counter_update(table_name: str, key: dict[str, str], counters: Mapping[str, int]) -> dict[str, Any] | None:
+    """The transaction item that ADDs the non-zero `counters` to one item (None when there is nothing to add)."""
+    counters = {k: v for k, v in counters.items() if v}
+    if not counters:
+        return None
+    return {"Update": {
+        "TableName": table_name, "Key": key,
+        "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(counters))),
+        "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(counters)},
+        "ExpressionAttributeValues": {f":a{i}": value for i, value in enumerate(counters.values())}}}
 
 
 def _condition_failed(exc: ClientError) -> bool:

@@ -17,15 +17,18 @@ condition there means "already counted"), then the conditional state writes, the
 from __future__ import annotations
 
 import json
+import time
+from collections.abc import Callable
 from dataclasses import asdict, fields
 from datetime import UTC, date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
 from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import cancel_codes
-from shared.services.reports import AgentMark, Change, ConversationFact
+from shared.adapters.dynamodb import counter_update, message_key, transact
+from shared.services.reports import AgentMark, CampaignRules, Change, ConversationFact
 
 MARKER_DAYS = 35  # redeliveries (SQS retries, EventBridge retries for 24 h) come well within this
 _FACT_FIELDS = frozenset(f.name for f in fields(ConversationFact)) - {"version"}
@@ -55,6 +58,16 @@ def fact_of(raw: str, version: int) -> ConversationFact:
     data["agents"] = tuple(data.get("agents") or ())
     data["scored"] = tuple(tuple(s) for s in data.get("scored") or ())
     return ConversationFact(**data, version=version)
+
+
+def _versioned_put(table: str, item: dict[str, Any], version: int) -> dict[str, Any]:
+    """Put `item` as version + 1 if the stored one is still `version` (-1: there is none yet)."""
+    put: dict[str, Any] = {"TableName": table, "Item": {**item, "version": version + 1}}
+    if version < 0:
+        put["ConditionExpression"] = "attribute_not_exists(pk)"
+    else:
+        put |= {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": version}}
+    return {"Put": put}
 
 
 class DynamoReports:
@@ -103,19 +116,13 @@ class DynamoReports:
             "Item": {"pk": f"T#{tenant_id}#RSEEN#{change.marker}", "sk": "M",
                      "expires_at": int((datetime.now(UTC) + timedelta(days=MARKER_DAYS)).timestamp())}}}]
         if change.fact is not None:
-            fact = change.fact
-            put: dict[str, Any] = {"TableName": table, "Item": {
-                "pk": f"T#{tenant_id}#RCONV#{fact.conversation_id}", "sk": "F", "data": fact_json(fact),
-                "version": fact.version + 1}}
-            if fact.version < 0:
-                put["ConditionExpression"] = "attribute_not_exists(pk)"
-            else:
-                put |= {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": fact.version}}
-            items.append({"Put": put})
+            fact, data = change.fact, fact_json(change.fact)
+            items.append(_versioned_put(table, {"pk": f"T#{tenant_id}#RCONV#{fact.conversation_id}", "sk": "F",
+                                                "data": data}, fact.version))
             if fact.closed_at is not None:
                 items.append({"Put": {"TableName": table, "Item": {
                     "pk": f"T#{tenant_id}#RCLOSED#{fact.closed_at.astimezone(UTC).date().isoformat()}",
-                    "sk": fact.conversation_id, "data": fact_json(fact), "version": fact.version + 1}}})
+                    "sk": fact.conversation_id, "data": data, "version": fact.version + 1}}})
             if change.reopened_from is not None:
                 items.append({"Delete": {"TableName": table, "Key": {
                     "pk": f"T#{tenant_id}#RCLOSED#{change.reopened_from.isoformat()}", "sk": fact.conversation_id}}})
@@ -129,39 +136,21 @@ class DynamoReports:
                                   "Item": {"pk": f"T#{tenant_id}#RCONTACT#{change.contact}", "sk": "C"}}})
         if change.agent is not None:
             mark = change.agent
-            put = {"TableName": table, "Item": {
+            items.append(_versioned_put(table, {
                 "pk": f"T#{tenant_id}#RAGENTS", "sk": mark.user_id, "status": mark.status, "since": _iso(mark.since),
-                "version": mark.version + 1, **({"break_type": mark.break_type} if mark.break_type else {})}}
-            if mark.version < 0:
-                put["ConditionExpression"] = "attribute_not_exists(pk)"
-            else:
-                put |= {"ConditionExpression": "version = :v", "ExpressionAttributeValues": {":v": mark.version}}
-            items.append({"Put": put})
-        merged: dict[tuple[str, str], dict[str, int]] = {}
+                **({"break_type": mark.break_type} if mark.break_type else {})}, mark.version))
+        merged: dict[tuple[str, str], dict[str, int]] = {}  # one item per bucket, however many adds reach it
         for add in change.adds:
-            key = (add.hour.astimezone(UTC).date().isoformat(), f"{add.dim}#{add.hour.astimezone(UTC):%H}")
-            bucket = merged.setdefault(key, {})
+            hour = add.hour.astimezone(UTC)
+            bucket = merged.setdefault((hour.date().isoformat(), f"{add.dim}#{hour:%H}"), {})
             for name, value in add.counters.items():
                 bucket[name] = bucket.get(name, 0) + value
         for (day, sk), counters in merged.items():
-            counters = {k: v for k, v in counters.items() if v}
-            if not counters:
-                continue
-            items.append({"Update": {
-                "TableName": table, "Key": {"pk": f"T#{tenant_id}#RPT#{day}", "sk": sk},
-                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(counters))),
-                "ExpressionAttributeNames": {f"#a{i}": name for i, name in enumerate(counters)},
-                "ExpressionAttributeValues": {f":a{i}": value for i, value in enumerate(counters.values())}}})
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            failed = [i for i, code in enumerate(cancel_codes(exc)) if code == "ConditionalCheckFailed"]
-            if not failed:
-                raise  # a conflict with a concurrent transaction: the record is retried
-            return False if failed[0] == 0 else None
-        return True
+            update = counter_update(table, {"pk": f"T#{tenant_id}#RPT#{day}", "sk": sk}, counters)
+            if update is not None:
+                items.append(update)
+        failed = transact(self._client, items)
+        return True if failed is None else False if failed == 0 else None  # written; counted already; a race
 
     # -- reading reports -----------------------------------------------------------------------------------------
     def buckets(self, tenant_id: str, day: date, prefix: str) -> list[tuple[str, int, dict[str, int]]]:
@@ -197,10 +186,6 @@ class DynamoReports:
 
     # -- message sentiment ---------------------------------------------------------------------------------------
     def set_sentiment(self, tenant_id: str, channel_id: str, message_id: str, label: str, score: float) -> None:
-        from decimal import Decimal
-
-        from shared.adapters.dynamodb import message_key
-
         try:
             self._table.update_item(Key=message_key(tenant_id, channel_id, message_id),
                                     UpdateExpression="SET sentiment = :s, sentiment_score = :v",
@@ -209,3 +194,24 @@ class DynamoReports:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise
+
+
+class CachedCampaignRules:
+    """A campaign's opening hours and service level (business-hours response times), read at most once a minute
+    per campaign and container: called as the aggregator's `campaigns` port."""
+
+    TTL_S = 60.0
+
+    def __init__(self, center: Any, *, clock: Callable[[], float] = time.monotonic) -> None:
+        self._center = center  # DynamoContactCenter
+        self._clock = clock
+        self._cache: dict[tuple[str, str], tuple[float, CampaignRules | None]] = {}
+
+    def __call__(self, tenant_id: str, campaign_id: str) -> CampaignRules | None:
+        hit = self._cache.get((tenant_id, campaign_id))
+        if hit and hit[0] > self._clock():
+            return hit[1]
+        campaign = self._center.get_campaign(tenant_id, campaign_id)
+        rules = CampaignRules(campaign.schedule, campaign.sla_threshold_s) if campaign else None
+        self._cache[(tenant_id, campaign_id)] = (self._clock() + self.TTL_S, rules)
+        return rules

@@ -19,9 +19,8 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from boto3.dynamodb.conditions import Key
-from botocore.exceptions import ClientError
 
-from shared.adapters.dynamodb import cancel_codes
+from shared.adapters.dynamodb import counter_update, transact
 from shared.services.usage import Add, Pricing, SessionMark
 
 SHARDS = 4
@@ -109,33 +108,13 @@ class DynamoUsage:
 
     # -- counters ----------------------------------------------------------------------------------------------
     def _adds(self, tenant_id: str, adds: Sequence[Add], *, spread: str) -> list[dict[str, Any]]:
-        out = []
-        for add in adds:
-            counters = {k: v for k, v in add.counters.items() if v}
-            if not counters:
-                continue
-            names = {f"#a{i}": name for i, name in enumerate(counters)}
-            values = {f":a{i}": value for i, value in enumerate(counters.values())}
-            out.append({"Update": {
-                "TableName": self._table.name,
-                "Key": {"pk": f"T#{tenant_id}#USAGE#{add.month}", "sk": f"{add.channel_id}#{_shard(spread)}"},
-                "UpdateExpression": "ADD " + ", ".join(f"#a{i} :a{i}" for i in range(len(counters))),
-                "ExpressionAttributeNames": names, "ExpressionAttributeValues": values}})
-        return out
+        items = (counter_update(self._table.name, {"pk": f"T#{tenant_id}#USAGE#{add.month}",
+                                                   "sk": f"{add.channel_id}#{_shard(spread)}"}, add.counters)
+                 for add in adds)
+        return [item for item in items if item is not None]
 
     def _transact(self, items: list[dict[str, Any]]) -> int | None:
-        """None when written; else the index of the item whose condition failed (other cancellations, e.g. a
-        TransactionConflict on a counter, raise: the record is retried)."""
-        try:
-            self._client.transact_write_items(TransactItems=items)
-        except ClientError as exc:
-            if exc.response["Error"]["Code"] != "TransactionCanceledException":
-                raise
-            failed = [i for i, code in enumerate(cancel_codes(exc)) if code == "ConditionalCheckFailed"]
-            if failed:
-                return failed[0]
-            raise
-        return None
+        return transact(self._client, items)
 
     def month(self, tenant_id: str, month: str, *, consistent: bool = False) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict
+
+from shared.timestamps import iso_z
 
 
 class TenantEvent(BaseModel):
@@ -89,7 +92,7 @@ class MessageStatusChanged(DomainEvent):
                    status=update.raw_status, previous_status=applied.previous_status,
                    error_code=error.code if error else None, error_title=error.title if error else None,
                    error_details=error.details if error else None,
-                   at=update.at.isoformat().replace("+00:00", "Z") if update.at else None,
+                   at=iso_z(update.at),
                    pricing_model=pricing.pricing_model if pricing else None,
                    pricing_type=pricing.type if pricing else None,
                    pricing_category=pricing.category if pricing else None,
@@ -130,12 +133,12 @@ class CsatRecorded(DomainEvent):
     recorded_at: str
     recorded_by: str
 
-
-def csat_event(c: Any, *, score: int, comment: str | None, csat_id: str, by: str, at: Any) -> CsatRecorded:
-    """The CSAT answer of conversation `c` (shared.models.conversations.Conversation): its campaign and agent."""
-    return CsatRecorded(tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id,
-                        score=score, csat_id=csat_id, comment=comment, campaign_id=c.campaign_id,
-                        assignee=c.assignee, recorded_at=at.isoformat().replace("+00:00", "Z"), recorded_by=by)
+    @classmethod
+    def of(cls, c: Any, *, score: int, comment: str | None, csat_id: str, by: str, at: datetime) -> CsatRecorded:
+        """The CSAT answer of conversation `c` (shared.models.conversations.Conversation): its campaign and agent."""
+        return cls(tenant_id=c.tenant_id, channel_id=c.channel_id, conversation_id=c.conversation_id, score=score,
+                   csat_id=csat_id, comment=comment, campaign_id=c.campaign_id, assignee=c.assignee,
+                   recorded_at=iso_z(at), recorded_by=by)
 
 
 class ContactEvent(TenantEvent):

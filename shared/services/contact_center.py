@@ -41,7 +41,7 @@ from shared.models.events import (
     AgentNotified,
     AgentStatusChanged,
     ConversationNoteAdded,
-    csat_event,
+    CsatRecorded,
 )
 from shared.models.tenancy import Principal
 from shared.ports import ChannelDirectory, Clock, EventPublisher, OutboundQueue, Page, Thread
@@ -320,7 +320,7 @@ class ContactCenterService:
         c = self._routing.conversation(tenant_id, conversation_id)
         now = self._clock.now()
         csat_id = f"api_{data.answer_id}" if data.answer_id else f"csat_{int(now.timestamp() * 1000):013d}"
-        self._events.publish([csat_event(c, score=data.score, comment=data.comment, csat_id=csat_id,
+        self._events.publish([CsatRecorded.of(c, score=data.score, comment=data.comment, csat_id=csat_id,
                                          by=principal.principal_id, at=now)])
         return {"conversation_id": conversation_id, "score": data.score, "csat_id": csat_id}
 

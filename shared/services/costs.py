@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any, Protocol, TypeVar
 
 from pydantic import ValidationError
 
@@ -39,6 +39,7 @@ from shared.models.costs import (
     ResourceKind,
     round_usd,
 )
+from shared.services.reports import OPERATION_COUNTERS
 
 __all__ = ["DEFAULT_PRICE_LIST", "DEFAULT_PROFILE", "OPERATIONS", "SUBSETS", "CostDataError", "CostProfile",
            "CostService", "InvalidMonth", "OperationCounts", "PriceList", "check_month"]
@@ -46,15 +47,12 @@ __all__ = ["DEFAULT_PRICE_LIST", "DEFAULT_PROFILE", "OPERATIONS", "SUBSETS", "Co
 DATA = Path(__file__).resolve().parents[1] / "data"
 DEFAULT_PRICE_LIST = DATA / "aws_price_list.json"
 DEFAULT_PROFILE = DATA / "cost_profile.json"
-# The keys the reports store counts (its adapter's contract): every one has a profile.
-OPERATIONS: tuple[str, ...] = (
-    "messages_in", "messages_out", "status_updates", "conversations_opened", "conversations_closed", "assignments",
-    "bot_sessions", "bot_turns", "llm_input_tokens#LITE", "llm_output_tokens#LITE", "llm_input_tokens#PRO",
-    "llm_output_tokens#PRO", "broadcast_messages",
-)
+# The operations the reports count per month (ReportAggregator.month_operations): every one has a profile.
+OPERATIONS: tuple[str, ...] = tuple(OPERATION_COUNTERS)
 # part -> whole: the part is counted inside the whole too, so the whole is priced for whole - part.
 SUBSETS: dict[str, str] = {"broadcast_messages": "messages_out"}
 KINDS: tuple[ResourceKind, ...] = ("lambda", "dynamodb", "sqs", "eventbridge", "apigateway", "llm")
+Document = TypeVar("Document", PriceListDocument, CostProfileDocument)
 MONTH = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -87,14 +85,11 @@ class PriceList:
     @classmethod
     def load(cls, path: str | Path | None = None) -> PriceList:
         """The list at `path` (default: the packaged one), parsed once per path."""
-        return cls.from_dict(_read(str(Path(path).resolve() if path else DEFAULT_PRICE_LIST)))
+        return cls.from_dict(_read(path or DEFAULT_PRICE_LIST))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> PriceList:
-        try:
-            return cls(PriceListDocument.model_validate(raw))
-        except ValidationError as exc:
-            raise CostDataError(f"invalid price list: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        return cls(_validated(PriceListDocument, raw, "price list"))
 
 
 @dataclass(frozen=True)
@@ -103,18 +98,27 @@ class CostProfile:
 
     @classmethod
     def load(cls, path: str | Path | None = None) -> CostProfile:
-        return cls.from_dict(_read(str(Path(path).resolve() if path else DEFAULT_PROFILE)))
+        return cls.from_dict(_read(path or DEFAULT_PROFILE))
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> CostProfile:
-        try:
-            return cls(CostProfileDocument.model_validate(raw))
-        except ValidationError as exc:
-            raise CostDataError(f"invalid cost profile: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+        return cls(_validated(CostProfileDocument, raw, "cost profile"))
+
+
+def _validated(model: type[Document], raw: dict[str, Any], what: str) -> Document:
+    try:
+        return model.model_validate(raw)
+    except ValidationError as exc:
+        raise CostDataError(f"invalid {what}: {exc.errors()[0]['loc']}: {exc.errors()[0]['msg']}") from None
+
+
+def _read(path: str | Path) -> dict[str, Any]:
+    """The JSON object of a data file, parsed once per resolved path."""
+    return _read_resolved(str(Path(path).resolve()))
 
 
 @lru_cache(maxsize=8)
-def _read(path: str) -> dict[str, Any]:
+def _read_resolved(path: str) -> dict[str, Any]:
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8"))
     except (OSError, ValueError) as exc:

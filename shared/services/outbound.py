@@ -34,6 +34,7 @@ from shared.services.telegram_payloads import build_call
 from shared.services.webchat import WebChatPush, outbound_view
 from shared.services.whatsapp_errors import backoff_seconds, classify, needs_alert
 from shared.services.whatsapp_payloads import build_payload
+from shared.timestamps import iso_z
 
 REFUSAL_DETAILS = {
     Refusal.TEMPLATE_REQUIRED: "free-form messages need an open 24h customer-service window; send a template",
@@ -136,7 +137,7 @@ class SenderService:
             tenant_id=request.tenant_id, channel_id=request.channel_id, message_id=request.message_id,
             provider_message_id=provider_message_id or None, contact_key=request.contact_key,
             origin=request.origin, message_type=request.content.type,
-            sent_at=self._clock.now().isoformat().replace("+00:00", "Z"))])
+            sent_at=iso_z(self._clock.now()))])
 
     def _send_webchat(self, request: OutboundRequest) -> SendOutcome:
         """Web chat is our own channel: the stored message is the delivery (the widget reads its history); open

@@ -14,18 +14,20 @@ from typing import Any, Protocol
 
 from shared.errors import InvalidInput
 from shared.services.reports import (
-    ALL,
     ConversationFact,
     ReportAggregator,
     ReportStore,
     Window,
-    agent_shape,
     bots_shape,
     conversations_shape,
     csat_shape,
+    month_days,
+    resolutions_shape,
     responses_shape,
     sentiment_shape,
 )
+from shared.services.transcript_render import safe_cell
+from shared.timestamps import iso_z
 
 MAX_ROWS = 200_000  # one synchronous export; ask for a shorter range beyond this
 LINK_TTL_S = 3600
@@ -40,27 +42,26 @@ CONVERSATION_COLUMNS: tuple[str, ...] = (
 HOURLY_COLUMNS: tuple[str, ...] = ("hour_utc", "dimension", "dimension_value", "metric", "value")
 
 
+class ExportMarks(Protocol):
+    """Which UTC days of a tenant the BI export has written."""
+
+    def exported(self, tenant_id: str, day: date) -> bool: ...
+
+    def mark_exported(self, tenant_id: str, day: date) -> None: ...
+
+
 class ExportFiles(Protocol):
     def put(self, key: str, data: bytes, *, content_type: str) -> None: ...
 
     def presign_get(self, key: str, *, expires_s: int, filename: str | None = None) -> str: ...
 
 
-def _iso(at: datetime | None) -> str:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else ""
-
-
-def safe(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (CSV injection)."""
-    return "'" + value if value[:1] in ("=", "+", "-", "@", "\t", "\r") else value
-
-
 def conversation_row(fact: ConversationFact, tags: Sequence[str] = ()) -> dict[str, str]:
     avg = round(fact.response_s / fact.response_n, 1) if fact.response_n else None
     values: dict[str, Any] = {
         "conversation_id": fact.conversation_id, "channel_id": fact.channel_id, "contact_id": fact.contact_id,
-        "contact_key": fact.contact_key, "tags": ";".join(tags), "opened_at": _iso(fact.opened_at),
-        "closed_at": _iso(fact.closed_at), "closed_by": fact.closed_by, "handled_by": fact.handled_by,
+        "contact_key": fact.contact_key, "tags": ";".join(tags), "opened_at": iso_z(fact.opened_at),
+        "closed_at": iso_z(fact.closed_at), "closed_by": fact.closed_by, "handled_by": fact.handled_by,
         "bot": "true" if fact.bot else "false", "campaign_id": fact.campaign_id, "agent": fact.agent,
         "agents": ";".join(fact.agents), "transfers": fact.transfers, "first_response_s": fact.first_response_s,
         "first_response_by": fact.first_response_by, "first_agent_response_s": fact.first_agent_response_s,
@@ -68,7 +69,7 @@ def conversation_row(fact: ConversationFact, tags: Sequence[str] = ()) -> dict[s
         "messages_in": fact.messages_in, "messages_out": fact.messages_out, "csat": fact.csat,
         "sentiment": fact.sentiment, "closing_note_category": fact.note_category,
         "returning_contact": "" if fact.returning is None else str(fact.returning).lower()}
-    return {k: safe(str(v)) if v is not None else "" for k, v in values.items()}
+    return {k: safe_cell(v) for k, v in values.items()}
 
 
 def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, header: bool = True) -> bytes:
@@ -84,17 +85,16 @@ def to_csv(columns: Sequence[str], rows: Iterable[Mapping[str, Any]], *, header:
 class ReportExports:
     def __init__(self, *, reports: ReportAggregator, store: ReportStore, files: ExportFiles,
                  tags: Callable[[str, str], Sequence[str]], clock: Callable[[], datetime],
-                 usage: Callable[[str, str], Mapping[str, Any]] | None = None,
-                 exported: Callable[[str, date], bool] | None = None,
-                 mark_exported: Callable[[str, date], None] | None = None) -> None:
+                 marks: ExportMarks, tenants: Callable[[], Iterable[str]],
+                 usage: Callable[[str, str], Mapping[str, Any]] | None = None) -> None:
         self._reports = reports
         self._store = store
         self._files = files
         self._tags = tags  # (tenant, contact id) -> the contact's tags now
         self._clock = clock
         self._usage = usage
-        self._exported = exported
-        self._mark_exported = mark_exported
+        self._marks = marks
+        self._tenants = tenants  # the active tenants, for the schedule's tick
 
     # -- row-level export ----------------------------------------------------------------------------------------
     def _facts(self, tenant_id: str, window: Window) -> list[ConversationFact]:
@@ -126,11 +126,14 @@ class ReportExports:
         return {"export_id": export_id, "rows": len(rows), "columns": list(CONVERSATION_COLUMNS),
                 "download_url": self._files.presign_get(key, expires_s=LINK_TTL_S,
                                                         filename=f"conversaciones-{start}-{end}.csv"),
-                "url_expires_at": _iso(self._clock() + timedelta(seconds=LINK_TTL_S))}
+                "url_expires_at": iso_z(self._clock() + timedelta(seconds=LINK_TTL_S))}
 
     # -- BI export -----------------------------------------------------------------------------------------------
     def export_day(self, tenant_id: str, day: date) -> dict[str, int]:
-        """Write the UTC day's partitions: closed conversations and hourly counters (overwrites: idempotent)."""
+        """Write a finished UTC day's partitions: closed conversations and hourly counters (overwrites:
+        idempotent)."""
+        if day >= self._clock().astimezone(UTC).date():
+            raise InvalidInput("only finished UTC days are exported")
         window = Window.of(day, day, "UTC")
         rows = self._rows(tenant_id, self._facts(tenant_id, window))
         partition = f"tenant_id={tenant_id}/dt={day.isoformat()}"
@@ -141,36 +144,27 @@ class ReportExports:
             kind, _, value = dimension.partition("#")
             at = datetime.combine(day, time(hour), tzinfo=UTC)
             for metric, count in sorted(counters.items()):
-                hourly.append({"hour_utc": _iso(at), "dimension": kind, "dimension_value": value,
+                hourly.append({"hour_utc": iso_z(at), "dimension": kind, "dimension_value": value,
                                "metric": metric, "value": count})
         self._files.put(f"{ANALYTICS_PREFIX}/hourly/{partition}/hourly.csv",
                         to_csv(HOURLY_COLUMNS, hourly, header=False), content_type="text/csv")
-        if self._mark_exported is not None:
-            self._mark_exported(tenant_id, day)
+        self._marks.mark_exported(tenant_id, day)
         return {"conversations": len(rows), "hourly_rows": len(hourly)}
 
-    def export_due(self, tenant_ids: Iterable[str]) -> dict[str, int]:
-        """The schedule's tick: each tenant's last finished UTC day, once it has settled and if not exported yet."""
+    def export_due(self) -> dict[str, int]:
+        """The schedule's tick: each active tenant's last finished UTC day, once it has settled and if not
+        exported yet (conversations written, by tenant)."""
         day = (self._clock() - SETTLE).date() - timedelta(days=1)
-        done = {}
-        for tenant_id in tenant_ids:
-            if self._exported is not None and self._exported(tenant_id, day):
-                continue
-            done[tenant_id] = self.export_day(tenant_id, day)["conversations"]
-        return done
+        return {tenant_id: self.export_day(tenant_id, day)["conversations"] for tenant_id in self._tenants()
+                if not self._marks.exported(tenant_id, day)}
 
     # -- the monthly executive summary ---------------------------------------------------------------------------
     def summary(self, tenant_id: str, month: str, *, time_zone: str) -> dict[str, Any]:
         """A month in local days: volumes, service, quality, the bots' share, the top agents, usage, and the
         change against the month before."""
-        try:
-            first = date.fromisoformat(month + "-01")
-        except ValueError:
-            raise InvalidInput(f"month must be YYYY-MM, not {month!r}") from None
-        last = (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
-        previous_last = first - timedelta(days=1)
+        first, last = month_days(month)
         current = self._figures(tenant_id, first, last, time_zone)
-        before = self._figures(tenant_id, previous_last.replace(day=1), previous_last, time_zone)
+        before = self._figures(tenant_id, *month_days((first - timedelta(days=1)).strftime("%Y-%m")), time_zone)
         board = self._reports.report(tenant_id, "agents", start=first, end=last, time_zone=time_zone)["agents"]
         out: dict[str, Any] = {
             "month": month, "time_zone": time_zone, "figures": current,
@@ -186,27 +180,20 @@ class ReportExports:
         return out
 
     def _figures(self, tenant_id: str, first: date, last: date, time_zone: str) -> dict[str, Any]:
-        window = Window.of(first, last, time_zone)
-        totals: dict[str, int] = {}
-        for dimension, _day, counters in self._reports.read(tenant_id, window, ALL + "#"):
-            if dimension == ALL:
-                for k, v in counters.items():
-                    totals[k] = totals.get(k, 0) + v
-        conv, resp = conversations_shape(totals), responses_shape(totals)
-        csat, bots, mood = csat_shape(totals), bots_shape(totals), sentiment_shape(totals)
-        closed = conv["closed"] or 0
-        people = agent_shape(totals)
-        negative = mood["conversations"].get("NEGATIVE", 0)
-        scored = sum(mood["conversations"].values())
+        totals = self._reports.totals(tenant_id, Window.of(first, last, time_zone))
+        conv, resp, mood = conversations_shape(totals), responses_shape(totals), sentiment_shape(totals)
+        csat, closed = csat_shape(totals), conv["closed"]
+        negative, scored = mood["conversations"].get("NEGATIVE", 0), sum(mood["conversations"].values())
         return {
             "conversations_opened": conv["opened"], "conversations_closed": closed,
             "resolved_by_bot_percent": round(100 * conv["handled_by"].get("bot", 0) / closed, 1) if closed else None,
             "messages_in": totals.get("messages_in", 0), "messages_out": totals.get("messages_out", 0),
             "avg_first_response_s": resp["first_response"]["avg_s"],
             "avg_first_agent_response_s": resp["first_agent_response"]["avg_s"],
-            "avg_resolution_s": people["avg_resolution_s"], "csat_avg": csat["avg"], "csat_answers": csat["answers"],
+            "avg_resolution_s": resolutions_shape(totals)["avg_resolution_s"], "csat_avg": csat["avg"],
+            "csat_answers": csat["answers"],
             "negative_conversations_percent": round(100 * negative / scored, 1) if scored else None,
-            "bot_sessions": bots["sessions"],
+            "bot_sessions": bots_shape(totals)["sessions"],
             "new_contacts": totals.get("contacts_new", 0), "returning_contacts": totals.get("contacts_returning", 0),
         }
 

@@ -32,13 +32,15 @@ from typing import TYPE_CHECKING, Any, Protocol
 from zoneinfo import ZoneInfo
 
 from shared.errors import InvalidInput, NotYetKnown
-from shared.models.actors import closed_by_kind
+from shared.models.actors import closed_by_kind, origin_kind, person, user_of
 from shared.services.schedule import check_zone, open_seconds
+from shared.timestamps import instant, iso_z
 
 if TYPE_CHECKING:  # importing sentiment costs the cold start ~30 ms when no message is scored
     from shared.models.contact_center import Schedule
-    from shared.services.sentiment import SentimentAnalyzer
+    from shared.services.sentiment import Sentiment, SentimentAnalyzer
 
+Detail = Mapping[str, Any]  # an event's detail, as the bus delivered it
 ALL = "all#-"
 ATTEMPTS = 5
 MAX_SCORED = 50  # customer messages whose sentiment a fact keeps (the newest)
@@ -46,7 +48,6 @@ MAX_DAYS = 400  # the longest report range
 # A status lasting longer counts this long (someone forgot to log out); it also keeps one status change within
 # DynamoDB's 100 items per transaction (an hour bucket per dimension). Offline time is not counted at all.
 MAX_STATUS_SPAN = timedelta(hours=36)
-DESK_PREFIX = "desk:"
 REPORTS = ("conversations", "responses", "resolutions", "messages", "contacts", "assignments", "agents", "users",
            "csat", "sentiment", "bots")
 
@@ -61,25 +62,6 @@ def campaign_dim(campaign_id: str) -> str:
 
 def agent_dim(user_id: str) -> str:
     return f"ag#{user_id}"
-
-
-def origin_kind(origin: str) -> str:
-    """Who wrote an outbound message: agent (a person in the console), api (an integrator's key), bot, automation
-    (workflows, platform messages such as queue positions) or broadcast."""
-    if origin.startswith("user:"):
-        return "agent"
-    if origin.startswith("key:"):
-        return "api"
-    if origin.startswith("bot:") or origin == "auto_reply":
-        return "bot"
-    if origin.startswith("broadcast:"):
-        return "broadcast"
-    return "automation"
-
-
-def user_of(origin: str) -> str | None:
-    """The user id of a person's actor string (`user:<id>`), else None."""
-    return origin[5:] if origin.startswith("user:") else None
 
 
 @dataclass(frozen=True)
@@ -107,10 +89,9 @@ class ConversationFact:
     people_replied: bool = False  # an agent or an integrator's key wrote in it
     human_requested_at: datetime | None = None
     first_response_at: datetime | None = None
-    first_response_s: int | None = None
     first_response_by: str | None = None
     first_agent_response_at: datetime | None = None
-    first_agent_response_s: int | None = None
+    first_agent_response_s: int | None = None  # as counted: a later-known earlier request does not change it
     awaiting_since: datetime | None = None
     last_reply_at: datetime | None = None
     messages_in: int = 0
@@ -130,6 +111,12 @@ class ConversationFact:
         if self.agents or self.people_replied:
             return "agent"
         return "bot" if self.bot or self.first_response_by == "bot" else "none"
+
+    @property
+    def first_response_s(self) -> int | None:
+        if self.opened_at is None or self.first_response_at is None:
+            return None
+        return int((self.first_response_at - self.opened_at).total_seconds())
 
     @property
     def resolution_s(self) -> int | None:
@@ -161,7 +148,6 @@ class Change:
     """One event's effect, written in one transaction by the store."""
 
     marker: str
-    at: datetime
     adds: list[Add] = field(default_factory=list)
     fact: ConversationFact | None = None  # written if its stored version is still fact.version (-1: absent)
     thread: tuple[str, str, str, datetime] | None = None  # (channel, contact_key, conversation_id, opened_at)
@@ -202,18 +188,6 @@ class MessageSentiments(Protocol):
         ...
 
 
-def ts(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def hour_of(at: datetime) -> datetime:
     return at.astimezone(UTC).replace(minute=0, second=0, microsecond=0)
 
@@ -249,24 +223,22 @@ class ReportAggregator:
         if not tenant_id or handler is None:
             return "ignored"
         at = event_time or datetime.now(UTC)
-        extra: dict[str, Any] = {}
+        # a customer's text is scored once, whatever the retries of its commit
+        scored = self._score(detail.get("text")) if detail_type == "MessageReceived" else None
         for _ in range(ATTEMPTS):
-            change = handler(tenant_id, detail, event_id, at, extra)
+            change = handler(tenant_id, detail, event_id, at, scored) if scored else \
+                handler(tenant_id, detail, event_id, at)
             if change is None:
                 return "ignored"
             done = self._store.commit(tenant_id, change)
             if done is False:
                 return "duplicate"
             if done:
-                self._after(tenant_id, detail_type, detail, extra)
+                if scored is not None and self._sentiments is not None:
+                    self._sentiments.set_sentiment(tenant_id, str(detail["channel_id"]), str(detail["message_id"]),
+                                                   scored.label.value, round(scored.score, 3))
                 return "counted"
         raise NotYetKnown("report state kept changing under this event", delay_s=1)
-
-    def _after(self, tenant_id: str, detail_type: str, detail: Mapping[str, Any], extra: dict[str, Any]) -> None:
-        scored = extra.get("sentiment")
-        if scored is not None and self._sentiments is not None:
-            self._sentiments.set_sentiment(tenant_id, str(detail["channel_id"]), str(detail["message_id"]),
-                                           scored.label.value, round(scored.score, 3))
 
     # -- conversations ----------------------------------------------------------------------------------------
     def _fact(self, tenant_id: str, conversation_id: str, channel_id: str) -> ConversationFact:
@@ -290,10 +262,9 @@ class ReportAggregator:
         counters = {k: v for k, v in counters.items() if v}
         return [Add(hour_of(at), dim, counters) for dim in dims] if counters else []
 
-    def _on_ConversationOpened(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                               extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationOpened(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         conversation_id, channel_id = str(d["conversation_id"]), str(d["channel_id"])
-        at = ts(d.get("opened_at")) or now
+        at = instant(d.get("opened_at")) or now
         fact = self._fact(tenant_id, conversation_id, channel_id)
         contact = str(d.get("contact_id") or f"{channel_id}#{d.get('contact_key')}")
         returning = self._store.contact_seen(tenant_id, contact)
@@ -305,23 +276,19 @@ class ReportAggregator:
         thread = None
         if current is None or current[1] <= at:
             thread = (channel_id, str(d.get("contact_key") or ""), conversation_id, at)
-        return Change(marker=f"open#{conversation_id}", at=at, fact=fact, thread=thread,
+        return Change(marker=f"open#{conversation_id}", fact=fact, thread=thread,
                       contact=None if returning else contact,
                       adds=self._adds(at, [ALL, channel_dim(channel_id)],
                                       {"conversations_opened": 1,
                                        "contacts_returning" if returning else "contacts_new": 1}))
 
-    def _on_MessageReceived(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                            extra: dict[str, Any]) -> Change | None:
+    def _on_MessageReceived(self, tenant_id: str, d: Detail, event_id: str, now: datetime,
+                            scored: Sentiment | None = None) -> Change | None:
         channel_id, message_type = str(d["channel_id"]), str(d.get("message_type") or "unknown")
-        at = ts(d.get("sent_at")) or now
+        at = instant(d.get("sent_at")) or now
         conversation_id = d.get("conversation_id")
         fact = self._fact(tenant_id, str(conversation_id), channel_id) if conversation_id else None
         counters = {"messages_in": 1, f"messages_in#type#{message_type}": 1}
-        text = d.get("text")
-        if text and self._analyzer is not None and "sentiment" not in extra:
-            extra["sentiment"] = self._score(str(text))
-        scored = extra.get("sentiment")
         if scored is not None:
             counters[f"sentiment#{scored.label.value}"] = 1
         if fact is not None:
@@ -334,25 +301,25 @@ class ReportAggregator:
                                   round(scored.neutral, 3), round(scored.mixed, 3)))[-MAX_SCORED:]
             fact = replace(fact, awaiting_since=awaiting, messages_in=fact.messages_in + 1, scored=items,
                            contact_key=fact.contact_key or d.get("contact_key"))
-        return Change(marker=f"in#{channel_id}#{d['message_id']}", at=at, fact=fact,
+        return Change(marker=f"in#{channel_id}#{d['message_id']}", fact=fact,
                       adds=self._adds(at, self._dims(fact, channel_id), counters))
 
-    def _score(self, text: str) -> Any:
-        from shared.services.sentiment import SentimentUnavailable
-
-        analyzer = self._analyzer() if self._analyzer else None
+    def _score(self, text: Any) -> Sentiment | None:
+        """The sentiment of a customer's text; None without text, analyzer or answer."""
+        analyzer = self._analyzer() if self._analyzer and text else None
         if analyzer is None:
             return None
+        from shared.services.sentiment import SentimentUnavailable
+
         try:
-            scored = analyzer.analyze(text)
+            scored = analyzer.analyze(str(text))
         except SentimentUnavailable:
             return None  # the message still counts; its sentiment is missing from the sentiment report
         return None if scored.failed else scored
 
-    def _on_MessageSent(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                        extra: dict[str, Any]) -> Change | None:
+    def _on_MessageSent(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         channel_id, origin = str(d["channel_id"]), str(d.get("origin") or "")
-        at = ts(d.get("sent_at")) or now
+        at = instant(d.get("sent_at")) or now
         by, user = origin_kind(origin), user_of(origin)
         message_type = str(d.get("message_type") or "unknown")
         counters: dict[str, int] = {"messages_out": 1, f"messages_out#by#{by}": 1,
@@ -365,7 +332,7 @@ class ReportAggregator:
             fact = None  # not this conversation's message
         if fact is None or by in ("broadcast", "automation"):
             # Not a reply (campaigns and platform notices), or a message outside any conversation we know.
-            return Change(marker=marker, at=at, fact=fact and replace(fact, messages_out=fact.messages_out + 1),
+            return Change(marker=marker, fact=fact and replace(fact, messages_out=fact.messages_out + 1),
                           adds=self._adds(at, self._dims(fact, channel_id, agent=user), counters))
         rules = self._rules(tenant_id, fact.campaign_id)
         person = by in ("agent", "api")
@@ -374,7 +341,7 @@ class ReportAggregator:
                                    "last_reply_at": max(at, fact.last_reply_at) if fact.last_reply_at else at}
         if fact.first_response_at is None and fact.opened_at is not None:
             seconds = int((at - fact.opened_at).total_seconds())
-            updates |= {"first_response_at": at, "first_response_s": seconds, "first_response_by": by}
+            updates |= {"first_response_at": at, "first_response_by": by}
             counters |= {"first_response_n": 1, "first_response_s": seconds,
                          "first_response_bh_s": self._business(rules, fact.opened_at, at),
                          f"first_response_n#by#{by}": 1}
@@ -392,7 +359,7 @@ class ReportAggregator:
                          "response_bh_s": self._business(rules, fact.awaiting_since, at),
                          f"response_n#by#{by}": 1, f"response_s#by#{by}": seconds}
         fact = replace(fact, **updates)
-        return Change(marker=marker, at=at, fact=fact,
+        return Change(marker=marker, fact=fact,
                       adds=self._adds(at, self._reply_dims(fact, channel_id, by, user), counters))
 
     @staticmethod
@@ -412,17 +379,13 @@ class ReportAggregator:
             return max(int((end - start).total_seconds()), 0)
         return open_seconds(rules.schedule, start, end)
 
-    def _on_ConversationClosed(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                               extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationClosed(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         conversation_id, channel_id = str(d["conversation_id"]), str(d["channel_id"])
-        at = ts(d.get("closed_at")) or now
+        at = instant(d.get("closed_at")) or now
         fact = self._fact(tenant_id, conversation_id, channel_id)
-        assignee = d.get("assignee")
-        agent = fact.agent
-        if assignee and not str(assignee).startswith(DESK_PREFIX):
-            agent = str(assignee)
+        agent = person(d.get("assignee")) or fact.agent
         kind = closed_by_kind(str(d.get("closed_by") or ""))
-        label = self._conversation_label(fact)
+        label = (fact_sentiment(fact) or {}).get("label")
         fact = replace(fact, closed_at=at, closed_by=kind, campaign_id=d.get("campaign_id") or fact.campaign_id,
                        agent=agent, note_category=d.get("note_category"), sentiment=label,
                        contact_id=fact.contact_id or d.get("contact_id"),
@@ -437,43 +400,34 @@ class ReportAggregator:
             counters[f"conversation_sentiment#{label}"] = 1
         if fact.note_category:
             counters[f"closing_note#{fact.note_category}"] = 1
-        return Change(marker=f"close#{conversation_id}#{at.isoformat()}", at=at, fact=fact,
+        return Change(marker=f"close#{conversation_id}#{at.isoformat()}", fact=fact,
                       adds=self._adds(at, self._dims(fact, channel_id), counters))
 
-    @staticmethod
-    def _conversation_label(fact: ConversationFact) -> str | None:
-        found = fact_sentiment(fact)
-        return str(found["label"]) if found else None
-
-    def _on_ConversationReopened(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                                 extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationReopened(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         conversation_id, channel_id = str(d["conversation_id"]), str(d["channel_id"])
         fact = self._fact(tenant_id, conversation_id, channel_id)
         closed_day = fact.closed_at.astimezone(UTC).date() if fact.closed_at else None
         fact = replace(fact, closed_at=None, closed_by=None, sentiment=None)
-        return Change(marker=f"ev#{event_id or conversation_id + now.isoformat()}", at=now, fact=fact,
+        return Change(marker=f"ev#{event_id or conversation_id + now.isoformat()}", fact=fact,
                       reopened_from=closed_day,
                       adds=self._adds(now, self._dims(fact, channel_id), {"conversations_reopened": 1}))
 
-    def _on_ConversationQueued(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                               extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationQueued(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         conversation_id, channel_id = str(d["conversation_id"]), str(d["channel_id"])
         fact = self._fact(tenant_id, conversation_id, channel_id)
         requested = min(fact.human_requested_at, now) if fact.human_requested_at else now
         fact = replace(fact, campaign_id=str(d["campaign_id"]), human_requested_at=requested)
-        return Change(marker=f"ev#{event_id}", at=now, fact=fact,
+        return Change(marker=f"ev#{event_id}", fact=fact,
                       adds=self._adds(now, self._dims(fact, channel_id, campaign=str(d["campaign_id"])),
                                       {"queued": 1, f"queued#reason#{d.get('reason')}": 1}))
 
-    def _on_ConversationOverflowed(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                                   extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationOverflowed(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         channel_id = str(d["channel_id"])
-        return Change(marker=f"ev#{event_id}", at=now,
+        return Change(marker=f"ev#{event_id}",
                       adds=self._adds(now, [ALL, channel_dim(channel_id), campaign_dim(str(d["campaign_id"]))],
                                       {"overflowed": 1, f"overflowed#reason#{d.get('reason')}": 1}))
 
-    def _on_ConversationAssigned(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                                 extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationAssigned(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         conversation_id, channel_id = str(d["conversation_id"]), str(d["channel_id"])
         campaign_id, assignee, reason = str(d["campaign_id"]), str(d["assignee"]), str(d.get("reason") or "")
         wait_s = int(d.get("wait_s") or 0)
@@ -492,23 +446,21 @@ class ReportAggregator:
             counters |= {"wait_n": 1, "wait_s": wait_s, "answered_in_sla": int(wait_s <= threshold)}
         adds = self._adds(now, self._dims(fact, channel_id, campaign=campaign_id,
                                           agent=assignee if is_agent else None), counters)
-        previous = d.get("previous_assignee")
-        if transfer and previous and not str(previous).startswith(DESK_PREFIX):
-            adds += self._adds(now, [agent_dim(str(previous))], {"transferred_out": 1})
-        return Change(marker=f"ev#{event_id}", at=now, fact=fact, adds=adds)
+        previous = person(d.get("previous_assignee"))
+        if transfer and previous:
+            adds += self._adds(now, [agent_dim(previous)], {"transferred_out": 1})
+        return Change(marker=f"ev#{event_id}", fact=fact, adds=adds)
 
-    def _on_ConversationUnassigned(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                                   extra: dict[str, Any]) -> Change | None:
+    def _on_ConversationUnassigned(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         dims = [ALL, channel_dim(str(d["channel_id"])), agent_dim(str(d["agent_id"]))]
         if d.get("campaign_id"):
             dims.append(campaign_dim(str(d["campaign_id"])))
-        return Change(marker=f"ev#{event_id}", at=now,
+        return Change(marker=f"ev#{event_id}",
                       adds=self._adds(now, dims, {"unassigned": 1, f"unassigned#reason#{d.get('reason')}": 1}))
 
-    def _on_BotSessionEnded(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                            extra: dict[str, Any]) -> Change | None:
+    def _on_BotSessionEnded(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         channel_id = str(d["channel_id"])
-        at = ts(d.get("ended_at")) or now
+        at = instant(d.get("ended_at")) or now
         tier = str(d.get("llm_tier") or "LITE").upper()
         counters = {"bot_sessions": 1, f"bot_sessions#reason#{d.get('reason')}": 1,
                     "bot_turns": int(d.get("turns") or 0), "bot_ai_turns": int(d.get("ai_turns") or 0),
@@ -517,13 +469,12 @@ class ReportAggregator:
         fact = None
         if d.get("conversation_id"):
             fact = replace(self._fact(tenant_id, str(d["conversation_id"]), channel_id), bot=True)
-        return Change(marker=f"bot#{d['session_id']}", at=at, fact=fact,
+        return Change(marker=f"bot#{d['session_id']}", fact=fact,
                       adds=self._adds(at, [ALL, channel_dim(channel_id)], counters))
 
-    def _on_CsatRecorded(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                         extra: dict[str, Any]) -> Change | None:
+    def _on_CsatRecorded(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         conversation_id, channel_id = str(d["conversation_id"]), str(d["channel_id"])
-        at = ts(d.get("recorded_at")) or now
+        at = instant(d.get("recorded_at")) or now
         score = int(d["score"])
         fact = self._fact(tenant_id, conversation_id, channel_id)
         counters = {"csat_n": 1, "csat_sum": score, f"csat#{score}": 1}
@@ -532,46 +483,41 @@ class ReportAggregator:
             counters = {"csat_sum": score - previous, f"csat#{score}": 1, f"csat#{previous}": -1} \
                 if score != previous else {}
         fact = replace(fact, csat=score)
-        assignee = str(d.get("assignee") or "")  # who held it when the customer answered (events are unordered)
-        agent = assignee if assignee and not assignee.startswith(DESK_PREFIX) else None
-        return Change(marker=f"csat#{conversation_id}#{d.get('csat_id') or event_id}", at=at, fact=fact,
+        agent = person(d.get("assignee"))  # who held it when the customer answered (events are unordered)
+        return Change(marker=f"csat#{conversation_id}#{d.get('csat_id') or event_id}", fact=fact,
                       adds=self._adds(at, self._dims(fact, channel_id, agent=agent, campaign=d.get("campaign_id")),
                                       counters))
 
     # -- contacts, statuses, agents --------------------------------------------------------------------------------
-    def _on_ContactCreated(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                           extra: dict[str, Any]) -> Change | None:
-        return Change(marker=f"contact#{d['contact_id']}", at=now,
+    def _on_ContactCreated(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
+        return Change(marker=f"contact#{d['contact_id']}",
                       adds=self._adds(now, [ALL], {"contacts_created": 1,
                                                    f"contacts_created#source#{d.get('source')}": 1}))
 
-    def _on_MessageStatusChanged(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                                 extra: dict[str, Any]) -> Change | None:
+    def _on_MessageStatusChanged(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         status = str(d.get("status") or "")
-        at = ts(d.get("at")) or now
+        at = instant(d.get("at")) or now
         counters = {"status_updates": 1, f"status#{status}": 1}
         if status in ("failed", "refused", "unconfirmed"):
             counters[f"send_failed#code#{d.get('error_code') or status}"] = 1
-        return Change(marker=f"status#{d['channel_id']}#{d['message_id']}#{status}", at=at,
+        return Change(marker=f"status#{d['channel_id']}#{d['message_id']}#{status}",
                       adds=self._adds(at, [ALL, channel_dim(str(d["channel_id"]))], counters))
 
-    def _on_AgentStatusChanged(self, tenant_id: str, d: Mapping[str, Any], event_id: str, now: datetime,
-                               extra: dict[str, Any]) -> Change | None:
+    def _on_AgentStatusChanged(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         user_id, status = str(d["user_id"]), str(d["status"])
-        at = ts(d.get("at")) or now
+        at = instant(d.get("at")) or now
         mark = self._store.agent(tenant_id, user_id)
-        change = Change(marker=f"status#{user_id}#{at.isoformat()}#{status}", at=at)
         if mark is not None and at <= mark.since:
             return None  # an older change, delivered late: its successor already closed the interval
-        change.agent = AgentMark(user_id=user_id, status=status, since=at, break_type=d.get("break_type"),
-                                 version=mark.version if mark else -1)
-        change.adds = self._adds(at, [ALL, agent_dim(user_id)],
-                                 {"status_changes": 1, f"status_changes#{status}": 1})
-        if mark is not None and mark.status != "offline":
+        dims = [ALL, agent_dim(user_id)]
+        adds = self._adds(at, dims, {"status_changes": 1, f"status_changes#{status}": 1})
+        if mark is not None and mark.status != "offline":  # the interval the previous status lasted
             key = status_key(mark.status, mark.break_type)
             for hour, seconds in hours_between(mark.since, min(at, mark.since + MAX_STATUS_SPAN)):
-                change.adds += self._adds(hour, [ALL, agent_dim(user_id)], {key: seconds})
-        return change
+                adds += self._adds(hour, dims, {key: seconds})
+        return Change(marker=f"status#{user_id}#{at.isoformat()}#{status}", adds=adds,
+                      agent=AgentMark(user_id=user_id, status=status, since=at, break_type=d.get("break_type"),
+                                      version=mark.version if mark else -1))
 
     # -- reading ----------------------------------------------------------------------------------------------
     def report(self, tenant_id: str, name: str, *, start: date, end: date, time_zone: str,
@@ -588,19 +534,25 @@ class ReportAggregator:
             return self._per_agent(tenant_id, name, window, agent, now or datetime.now(UTC))
         dim = (channel_dim(channel) if channel else campaign_dim(campaign) if campaign
                else agent_dim(agent) if agent else ALL)
-        days: dict[date, dict[str, int]] = {}
-        for dimension, local_day, counters in self.read(tenant_id, window, dim + "#"):
-            if dimension == dim:
-                _merge(days.setdefault(local_day, {}), counters)
-        totals: dict[str, int] = {}
-        for counters in days.values():
-            _merge(totals, counters)
+        days = self._days(tenant_id, window, dim)
+        totals = _summed(days.values())
         shape = SHAPES[name]
         series = [{"date": day.isoformat(), **shape(days.get(day, {}))} for day in window.days()]
         return {"report": name, "from": start.isoformat(), "to": end.isoformat(), "time_zone": time_zone,
                 "filter": filters, "totals": shape(totals), "series": series}
 
-    def read(self, tenant_id: str, window: Window, prefix: str) -> Iterable[tuple[str, date, dict[str, int]]]:
+    def totals(self, tenant_id: str, window: Window, dim: str = ALL) -> dict[str, int]:
+        """The window's counters of one dimension (default: the whole tenant), summed."""
+        return _summed(self._days(tenant_id, window, dim).values())
+
+    def _days(self, tenant_id: str, window: Window, dim: str) -> dict[date, dict[str, int]]:
+        days: dict[date, dict[str, int]] = {}
+        for dimension, local_day, counters in self._read(tenant_id, window, dim + "#"):
+            if dimension == dim:
+                _merge(days.setdefault(local_day, {}), counters)
+        return days
+
+    def _read(self, tenant_id: str, window: Window, prefix: str) -> Iterable[tuple[str, date, dict[str, int]]]:
         for utc_day in window.utc_days():
             for dimension, hour, counters in self._store.buckets(tenant_id, utc_day, prefix):
                 instant = datetime.combine(utc_day, time(hour), tzinfo=UTC)
@@ -611,24 +563,20 @@ class ReportAggregator:
                    now: datetime) -> dict[str, Any]:
         per: dict[str, dict[str, int]] = {}
         prefix = agent_dim(only) + "#" if only else "ag#"
-        for dimension, _day, counters in self.read(tenant_id, window, prefix):
+        for dimension, _day, counters in self._read(tenant_id, window, prefix):
             if only and dimension != agent_dim(only):
                 continue
             _merge(per.setdefault(dimension[3:], {}), counters)
         if name == "users":
-            # the status each agent is in now has lasted since its last change: count it up to now
-            for mark in self._store.agents(tenant_id):
-                if only and mark.user_id != only:
-                    continue
+            marks = [m for m in self._store.agents(tenant_id) if not only or m.user_id == only]
+            for mark in marks:  # the status each agent is in now has lasted since its last change: up to now
                 low, high = max(mark.since, window.start), min(now, window.end, mark.since + MAX_STATUS_SPAN)
                 if high > low and mark.status != "offline":
                     _merge(per.setdefault(mark.user_id, {}),
                            {status_key(mark.status, mark.break_type): int((high - low).total_seconds())})
-            rows = [{"agent": user, **users_shape(c)} for user, c in sorted(per.items())]
-            current = {m.user_id: {"status": m.status, "break_type": m.break_type, "since": _iso(m.since)}
-                       for m in self._store.agents(tenant_id) if not only or m.user_id == only}
-            for row in rows:
-                row["current"] = current.get(str(row["agent"]))
+            current = {m.user_id: {"status": m.status, "break_type": m.break_type, "since": iso_z(m.since)}
+                       for m in marks}
+            rows = [{"agent": user, **users_shape(c), "current": current.get(user)} for user, c in sorted(per.items())]
         else:
             rows = sorted(({"agent": user, **agent_shape(c)} for user, c in per.items()),
                           key=lambda r: (-int(r["closed"]), -int(r["assigned"]), str(r["agent"])))
@@ -639,15 +587,7 @@ class ReportAggregator:
 
     def month_operations(self, tenant_id: str, month: str) -> dict[str, int]:
         """The month's (UTC) counted operations of the tenant, for cost attribution (keys: OPERATION_COUNTERS)."""
-        first = date.fromisoformat(month + "-01")
-        following = (first.replace(day=28) + timedelta(days=4)).replace(day=1)
-        totals: dict[str, int] = {}
-        day = first
-        while day < following:
-            for dimension, _hour, counters in self._store.buckets(tenant_id, day, ALL):
-                if dimension == ALL:
-                    _merge(totals, counters)
-            day += timedelta(days=1)
+        totals = self.totals(tenant_id, Window.of(*month_days(month), "UTC"))
         return {op: totals.get(counter, 0) for op, counter in OPERATION_COUNTERS.items()}
 
 
@@ -701,17 +641,29 @@ class Window:
         return [self.first + timedelta(days=i) for i in range((self.last - self.first).days + 1)]
 
 
+def month_days(month: str) -> tuple[date, date]:
+    """The first and last day of a month given as YYYY-MM."""
+    try:
+        first = date.fromisoformat(month + "-01")
+    except ValueError:
+        raise InvalidInput(f"month must be YYYY-MM, not {month!r}") from None
+    return first, (first.replace(day=28) + timedelta(days=4)).replace(day=1) - timedelta(days=1)
+
+
+def _summed(many: Iterable[Mapping[str, int]]) -> dict[str, int]:
+    total: dict[str, int] = {}
+    for counters in many:
+        _merge(total, counters)
+    return total
+
+
 def _merge(into: dict[str, int], counters: Mapping[str, int]) -> None:
     for key, value in counters.items():
         into[key] = into.get(key, 0) + int(value)
 
 
-def _iso(at: datetime | None) -> str | None:
-    return at.astimezone(UTC).isoformat().replace("+00:00", "Z") if at else None
-
-
-def _avg(total: int, count: int) -> float | None:
-    return round(total / count, 1) if count else None
+def _avg(total: int, count: int, places: int = 1) -> float | None:
+    return round(total / count, places) if count else None
 
 
 def _group(c: Mapping[str, int], prefix: str) -> dict[str, int]:
@@ -773,7 +725,7 @@ def assignments_shape(c: Mapping[str, int]) -> dict[str, Any]:
 
 
 def csat_shape(c: Mapping[str, int]) -> dict[str, Any]:
-    return {"answers": c.get("csat_n", 0), "avg": round(c["csat_sum"] / c["csat_n"], 2) if c.get("csat_n") else None,
+    return {"answers": c.get("csat_n", 0), "avg": _avg(c.get("csat_sum", 0), c.get("csat_n", 0), 2),
             "distribution": {str(score): c.get(f"csat#{score}", 0) for score in range(1, 6)}}
 
 
@@ -794,7 +746,7 @@ def agent_shape(c: Mapping[str, int]) -> dict[str, Any]:
             "avg_first_response_s": _avg(c.get("first_agent_response_s", 0), c.get("first_agent_response_n", 0)),
             "avg_response_s": _avg(c.get("response_s", 0), c.get("response_n", 0)),
             "avg_resolution_s": _avg(c.get("resolution_s", 0), c.get("resolution_n", 0)),
-            "csat_avg": round(c["csat_sum"] / c["csat_n"], 2) if c.get("csat_n") else None,
+            "csat_avg": _avg(c.get("csat_sum", 0), c.get("csat_n", 0), 2),
             "csat_answers": c.get("csat_n", 0)}
 
 

@@ -34,6 +34,7 @@ from typing import Any, Protocol
 from shared.errors import NotYetKnown
 from shared.models.actors import closed_by_kind
 from shared.services.rate_card import RateCard, RateCardError
+from shared.timestamps import instant
 
 PRICED_CATEGORIES = frozenset({"marketing", "utility", "authentication"})
 # message types that are not the customer contacting us (no session starts or continues with them)
@@ -118,18 +119,6 @@ class SessionQuota(Protocol):
     def sessions_counted(self, tenant_id: str, month: str) -> None: ...
 
 
-def _ts(value: Any) -> datetime | None:
-    if not value:
-        return None
-    if isinstance(value, datetime):
-        return value if value.tzinfo else value.replace(tzinfo=UTC)
-    try:
-        parsed = datetime.fromisoformat(str(value).replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
-
-
 def month_of(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m")
 
@@ -165,13 +154,13 @@ class UsageMeter:
                 if detail_type == "MessageReceived" and outcome in ("started", "duplicate") and self._quotas:
                     # after the count's transaction, never inside it: a redelivery ("duplicate") checks again, so
                     # an alert whose publish failed is retried with the record
-                    self._quotas.sessions_counted(tenant_id, month_of(_ts(detail.get("sent_at")) or self._now()))
+                    self._quotas.sessions_counted(tenant_id, month_of(instant(detail.get("sent_at")) or self._now()))
                 return outcome
         raise NotYetKnown("usage state kept changing under this event", delay_s=1)
 
     def _message(self, tenant_id: str, d: Mapping[str, Any]) -> str | None:
         channel_id, contact_key = str(d.get("channel_id") or ""), str(d.get("contact_key") or "")
-        at = _ts(d.get("sent_at"))
+        at = instant(d.get("sent_at"))
         if not channel_id or not contact_key or at is None or d.get("message_type") in NOT_CONTACT_TYPES:
             return "ignored"
         mark = self._store.session(tenant_id, channel_id, contact_key)
@@ -222,7 +211,7 @@ class UsageMeter:
 
     def _bot_ended(self, tenant_id: str, d: Mapping[str, Any]) -> str | None:
         mark = self._current(tenant_id, d)
-        ended_at = _ts(d.get("ended_at"))
+        ended_at = instant(d.get("ended_at"))
         if mark is None or ended_at is None or ended_at < mark.started_at or \
                 (mark.conversation_id and d.get("conversation_id") and
                  mark.conversation_id != d.get("conversation_id")):
@@ -247,7 +236,7 @@ class UsageMeter:
 
     def _closed(self, tenant_id: str, d: Mapping[str, Any]) -> str | None:
         mark = self._current(tenant_id, d)
-        closed_at = _ts(d.get("closed_at"))
+        closed_at = instant(d.get("closed_at"))
         if mark is None or closed_at is None or mark.ended_at is not None or closed_at < mark.started_at:
             return "no_session"
         if mark.conversation_id and d.get("conversation_id") and mark.conversation_id != d.get("conversation_id"):
@@ -263,7 +252,7 @@ class UsageMeter:
         provider_id = d.get("provider_message_id")
         if not category or not provider_id:
             return "unpriced"
-        at = _ts(d.get("at")) or self._now()
+        at = instant(d.get("at")) or self._now()
         pricing_type = d.get("pricing_type")
         billable = pricing_type == "regular" if pricing_type else bool(d.get("billable"))
         contact_key = str(d.get("contact_key") or "")

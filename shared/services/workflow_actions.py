@@ -18,7 +18,7 @@ from shared.errors import Conflict
 from shared.models.contact_center import CloseNote
 from shared.models.crm import Contact, ContactPatch
 from shared.models.envelopes import OutboundRequest
-from shared.models.events import BotFlowRequested, ConversationNoteAdded, csat_event
+from shared.models.events import BotFlowRequested, ConversationNoteAdded, CsatRecorded
 from shared.models.workflows import AssignStep, HttpRequestStep
 from shared.ports import EventPublisher, OutboundQueue
 from shared.services.queue_keys import dedup_id, thread_group_id
@@ -254,7 +254,7 @@ class PlatformWorkflowActions:
     def record_csat(self, tenant_id: str, conversation_id: str, score: int, *, comment: str | None, csat_id: str,
                     actor: str) -> None:
         c = self._routing.conversation(tenant_id, conversation_id)
-        self._events.publish([csat_event(c, score=score, comment=comment, csat_id=csat_id, by=actor,
+        self._events.publish([CsatRecorded.of(c, score=score, comment=comment, csat_id=csat_id, by=actor,
                                          at=self._now())])
 
     def close(self, tenant_id: str, conversation_id: str, *, category: str | None, note: str | None,

@@ -13,9 +13,9 @@ from shared.services.report_exports import (
     HOURLY_COLUMNS,
     ReportExports,
     conversation_row,
-    safe,
 )
 from shared.services.reports import ConversationFact
+from shared.services.transcript_render import safe_cell
 from tests.unit.test_reports import MON, WA, Events, FakeReports, aggregator, feed
 
 
@@ -30,13 +30,23 @@ class Files:
         return f"https://s3.local/{key}?name={filename}"
 
 
+class Marks:
+    def __init__(self, done: set[tuple[str, date]]) -> None:
+        self.done = done
+
+    def exported(self, tenant_id: str, day: date) -> bool:
+        return (tenant_id, day) in self.done
+
+    def mark_exported(self, tenant_id: str, day: date) -> None:
+        self.done.add((tenant_id, day))
+
+
 def exports(store: FakeReports, files: Files, now: datetime, done: set[tuple[str, date]] | None = None
             ) -> ReportExports:
-    marks = done if done is not None else set()
-    return ReportExports(reports=aggregator(store), store=store, files=files,
+    marks = Marks(done if done is not None else set())
+    return ReportExports(reports=aggregator(store), store=store, files=files, marks=marks, tenants=lambda: ["acme"],
                          tags=lambda tenant, contact: ["=cmd()", "vip"] if contact == "ct-57300" else [],
-                         clock=lambda: now, exported=lambda t, d: (t, d) in marks,
-                         mark_exported=lambda t, d: marks.add((t, d)))
+                         clock=lambda: now)
 
 
 def closed_day(store: FakeReports) -> None:
@@ -65,7 +75,7 @@ def test_the_row_level_export_has_one_safe_row_per_closed_conversation() -> None
         ("c1", "ana", "soporte", "agent")
     assert (row["first_response_s"], row["first_agent_response_s"], row["resolution_s"]) == ("90", "90", "600")
     assert row["tags"] == "'=cmd();vip"  # a cell a spreadsheet would run as a formula is quoted
-    assert safe("+1") == "'+1" and safe("hola") == "hola"
+    assert safe_cell("+1") == "'+1" and safe_cell("hola") == "hola"
 
 
 def test_the_bi_export_writes_each_settled_day_once_in_tenant_and_day_partitions() -> None:
@@ -73,10 +83,10 @@ def test_the_bi_export_writes_each_settled_day_once_in_tenant_and_day_partitions
     closed_day(store)
     done: set[tuple[str, date]] = set()
     too_early = datetime(2026, 11, 17, 5, tzinfo=UTC)  # MON's day has not settled yet (late answers)
-    assert exports(store, files, too_early, done).export_due(["acme"]) == {"acme": 0}  # the day before MON
+    assert exports(store, files, too_early, done).export_due() == {"acme": 0}  # the day before MON
     later = datetime(2026, 11, 17, 7, tzinfo=UTC)
-    assert exports(store, files, later, done).export_due(["acme"]) == {"acme": 1}
-    assert exports(store, files, later, done).export_due(["acme"]) == {}  # once
+    assert exports(store, files, later, done).export_due() == {"acme": 1}
+    assert exports(store, files, later, done).export_due() == {}  # once
     partition = f"tenant_id=acme/dt={MON.date()}"
     conversations = files.objects[f"analytics/conversations/{partition}/conversations.csv"].decode()
     assert len(conversations.splitlines()) == 1 and conversations.startswith("c1,")  # no header (Athena)

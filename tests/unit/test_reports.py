@@ -534,3 +534,21 @@ def test_a_bots_reply_after_an_assignment_is_not_the_agents() -> None:
     feed(agg, e.out)
     [ana] = report(agg, "agents", MON.date(), MON.date())["agents"]
     assert ana["messages_out"] == 1 and ana["avg_response_s"] == 60.0  # only her reply, 60 s after the message
+
+
+def test_campaign_rules_are_read_once_a_minute_per_campaign() -> None:
+    from types import SimpleNamespace
+
+    from shared.adapters.dynamodb_reports import CachedCampaignRules
+
+    reads: list[str] = []
+    campaign = SimpleNamespace(schedule=NINE_TO_SIX, sla_threshold_s=45)
+    center = SimpleNamespace(get_campaign=lambda t, c: reads.append(c) or (campaign if c == "ventas" else None))
+    clock = [0.0]
+    rules = CachedCampaignRules(center, clock=lambda: clock[0])
+    assert rules(T, "ventas") == CampaignRules(NINE_TO_SIX, 45) and rules(T, "ventas") is not None
+    assert rules(T, "nope") is None and rules(T, "nope") is None
+    assert reads == ["ventas", "nope"]
+    clock[0] = 61.0
+    rules(T, "ventas")
+    assert reads == ["ventas", "nope", "ventas"]

@@ -12,22 +12,12 @@ from aws_lambda_powertools.event_handler.router import APIGatewayHttpRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.api import deps
-from shared.errors import InvalidInput
 from shared.http.context import require
 from shared.services.reports import REPORTS
 
 router = APIGatewayHttpRouter()
 TAGS = ["Reports"]
 DEFAULT_ZONE = "America/Argentina/Buenos_Aires"
-
-
-def _day(value: str | None, default: date, name: str) -> date:
-    if value is None:
-        return default
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise InvalidInput(f"'{name}' must be a date YYYY-MM-DD, not {value!r}") from None
 
 
 @router.get("/v1/reports/<name>", tags=TAGS, summary="A report over local days",
@@ -37,17 +27,17 @@ def _day(value: str | None, default: date, name: str) -> date:
                         "closed), `users` the time each agent spent online, busy, on each break. Response times "
                         "are given in seconds and in business seconds (within the campaign's opening hours).")
 def get_report(name: str,
-               date_from: Annotated[str | None, Query(alias="from", description="YYYY-MM-DD, local; default: "
-                                                      "7 days before `to`", max_length=10)] = None,
-               date_to: Annotated[str | None, Query(alias="to", description="YYYY-MM-DD, local, included; "
-                                                    "default: today", max_length=10)] = None,
+               date_from: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD, local; default: "
+                                                       "7 days before `to`")] = None,
+               date_to: Annotated[date | None, Query(alias="to", description="YYYY-MM-DD, local, included; "
+                                                     "default: today")] = None,
                tz: Annotated[str, Query(description="IANA time zone", max_length=64)] = DEFAULT_ZONE,
                channel: Annotated[str | None, Query(max_length=80)] = None,
                campaign: Annotated[str | None, Query(max_length=40, description="campaign (team) id")] = None,
                agent: Annotated[str | None, Query(max_length=80, description="user id")] = None) -> dict[str, Any]:
     who = require(router, "reports:read")
-    end = _day(date_to, datetime.now(UTC).date(), "to")
-    start = _day(date_from, end - timedelta(days=6), "from")
+    end = date_to or datetime.now(UTC).date()
+    start = date_from or end - timedelta(days=6)
     return deps.reports().report(who.tenant_id or "", name, start=start, end=end, time_zone=tz, channel=channel,
                                  campaign=campaign, agent=agent)
 
@@ -55,8 +45,8 @@ def get_report(name: str,
 class ExportInput(BaseModel):
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    date_from: str = Field(alias="from", description="YYYY-MM-DD, local", examples=["2026-11-01"])
-    date_to: str = Field(alias="to", description="YYYY-MM-DD, local, included", examples=["2026-11-30"])
+    date_from: date = Field(alias="from", description="YYYY-MM-DD, local", examples=["2026-11-01"])
+    date_to: date = Field(alias="to", description="YYYY-MM-DD, local, included", examples=["2026-11-30"])
     tz: str = Field(default=DEFAULT_ZONE, max_length=64)
 
 
@@ -66,10 +56,8 @@ class ExportInput(BaseModel):
                          "signed S3 link valid for an hour.")
 def export_conversations(body: ExportInput) -> dict[str, Any]:
     who = require(router, "reports:read")
-    today = datetime.now(UTC).date()
-    return deps.report_exports().export_conversations(
-        who.tenant_id or "", start=_day(body.date_from, today, "from"), end=_day(body.date_to, today, "to"),
-        time_zone=body.tz)
+    return deps.report_exports().export_conversations(who.tenant_id or "", start=body.date_from, end=body.date_to,
+                                                      time_zone=body.tz)
 
 
 @router.get("/v1/reports/monthly/<month>", tags=TAGS, summary="The monthly executive summary",
@@ -82,12 +70,10 @@ def monthly_summary(month: str, tz: Annotated[str, Query(description="IANA time 
 
 
 @router.post("/v1/reports/analytics/<day>", tags=TAGS, summary="Write (again) a UTC day of the BI export",
-             description="The hourly schedule writes each settled UTC day once; this rewrites one (e.g. after late "
-                         "CSAT answers). Files: analytics/conversations|hourly/tenant_id=<you>/dt=<day>/ in the "
-                         "platform bucket, read by the Glue tables `conversations` and `hourly`.")
-def export_analytics_day(day: str) -> dict[str, Any]:
+             description="The schedule (every 30 minutes) writes each settled UTC day once; this rewrites one "
+                         "(e.g. after late CSAT answers). Files: "
+                         "analytics/conversations|hourly/tenant_id=<you>/dt=<day>/ in the platform bucket, read by "
+                         "the Glue tables `conversations` and `hourly`.")
+def export_analytics_day(day: date) -> dict[str, Any]:
     who = require(router, "reports:read")
-    parsed = _day(day, datetime.now(UTC).date(), "day")
-    if parsed >= datetime.now(UTC).date():
-        raise InvalidInput("only finished UTC days are exported")
-    return {"day": parsed.isoformat(), **deps.report_exports().export_day(who.tenant_id or "", parsed)}
+    return {"day": day.isoformat(), **deps.report_exports().export_day(who.tenant_id or "", day)}
