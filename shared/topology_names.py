@@ -39,3 +39,7 @@ REPORT_EVENT_TYPES: tuple[str, ...] = (
     "MessageStatusChanged", "ConversationQueued", "ConversationOverflowed", "ConversationAssigned",
     "ConversationUnassigned", "BotSessionEnded", "AgentStatusChanged", "ContactCreated", "CsatRecorded",
 )
+# The platform's operational service level: a conversation waiting in a queue is assigned within this many seconds
+# (the contact-center "80/60" target). The router counts AssignedWithinSla / AssignedAfterSla against it and the
+# dashboard and alarm read them; campaigns keep their own sla_threshold_s for their reports.
+ASSIGNMENT_SLA_S = 60

@@ -33,13 +33,8 @@ from shared.models.events import (
 )
 from shared.observability import logger, metrics, tracer
 from shared.services.routing import RoutingService
-from shared.topology_names import ROUTING_TICK
+from shared.topology_names import ASSIGNMENT_SLA_S, ROUTING_TICK
 from shared.wiring import routing_service
-
-# The platform's operational service level: a conversation waiting in a queue is answered within this many
-# seconds (the common contact-center "80/60" target, with the alarm's 80%). Campaigns keep their own
-# sla_threshold_s for their reports; this one is the operators' single line across tenants.
-ASSIGNMENT_SLA_S = 60
 
 
 @lru_cache(maxsize=1)

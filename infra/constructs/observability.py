@@ -23,6 +23,7 @@ from constructs import Construct
 
 from infra.constructs.app_function import METRICS_NAMESPACE
 from infra.topology import RouteSpec
+from shared.topology_names import ASSIGNMENT_SLA_S
 
 # Business metrics the functions emit through Powertools (dimension "service" = function name).
 BUSINESS_METRICS = ("WebhookQuarantined", "MessagesStored", "DuplicateMessages", "SendFailed", "SendRefused")
@@ -68,11 +69,10 @@ INGEST_LAG_PERIODS = 3
 # seconds; a p95 above 10 s for 15 minutes is a model or an integration in trouble, and customers give up.
 BOT_TURN_P95_THRESHOLD_MS = 10_000
 BOT_TURN_PERIODS = 3
-# Service level (functions/router: AssignedWithinSla / AssignedAfterSla against its ASSIGNMENT_SLA_S, the same
-# number here for labels; tests/infra check they agree): below 80% of queue assignments on time over 15 minutes
+# Service level (functions/router: AssignedWithinSla / AssignedAfterSla against ASSIGNMENT_SLA_S, a name shared
+# with the runtime): below 80% of queue assignments on time over 15 minutes
 # alarms, once there were at least 10 (fewer, and one late assignment moves the share by 10 points or more).
 ROUTER_SERVICE = "router"
-ASSIGNMENT_SLA_S = 60
 SERVICE_LEVEL_TARGET_PERCENT = 80
 SERVICE_LEVEL_MIN_ASSIGNMENTS = 10
 SERVICE_LEVEL_PERIOD = Duration.minutes(15)
