@@ -38,6 +38,7 @@ REPORT_EVENT_TYPES: tuple[str, ...] = (
     "ConversationOpened", "ConversationClosed", "ConversationReopened", "MessageReceived", "MessageSent",
     "MessageStatusChanged", "ConversationQueued", "ConversationOverflowed", "ConversationAssigned",
     "ConversationUnassigned", "BotSessionEnded", "AgentStatusChanged", "ContactCreated", "CsatRecorded",
+    "BroadcastGroupSent",
 )
 # The platform's operational service level: a conversation waiting in a queue is assigned within this many seconds
 # (the contact-center "80/60" target). The router counts AssignedWithinSla / AssignedAfterSla against it and the

@@ -348,6 +348,18 @@ class AccountHealthChanged(TenantEvent):
     paused_broadcasts: list[str] = []
 
 
+class BroadcastGroupSent(TenantEvent):
+    """A group of a broadcast's recipients (up to the sender's group size) the provider accepted: what reports count
+    as messages out. One event per group, not per recipient: a 100,000-recipient broadcast is 2,000 events (each
+    recipient's statuses still arrive one by one from Meta as MessageStatusChanged)."""
+
+    channel_id: str
+    broadcast_id: str
+    batch_id: str  # derived from the group's accepted message ids: a redelivery counts once
+    count: int
+    sent_at: str
+
+
 class BroadcastStatusChanged(TenantEvent):
     broadcast_id: str
     status: str

@@ -22,6 +22,7 @@ marketing consent is withdrawn), permanent (everything else: failed with Meta's 
 
 from __future__ import annotations
 
+import hashlib
 import random
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -31,7 +32,7 @@ from typing import Any, Protocol
 
 from shared.models.broadcasts import Broadcast, Recipient
 from shared.models.envelopes import OutboundRequest, TemplateContent, outbound_message_id
-from shared.models.events import MessageSent
+from shared.models.events import BroadcastGroupSent
 from shared.models.templates import MessageTemplate
 from shared.ports import Clock, EventPublisher, ProviderSendError, SendResult
 from shared.services.pacing import Pacer, pair_limit_delay_s
@@ -168,7 +169,7 @@ class BucketSender:
     def __init__(self, *, store: SenderStore, graph: GraphSender, messages: MessageItems, clock: Clock,
                  policy: SenderPolicy, rng: random.Random | None = None,
                  events: EventPublisher | None = None) -> None:
-        self._events = events  # MessageSent per accepted send (reports count messages out from it)
+        self._events = events  # BroadcastGroupSent per group of accepted sends (reports count messages out)
         self._store = store
         self._graph = graph
         self._messages = messages
@@ -321,13 +322,13 @@ class BucketSender:
                 result.pause_reason = (f"Meta refused the template ({outcome.code}: {outcome.title}); "
                                        "fix or wait for it, then resume")
         written = self._store.record(b.tenant_id, b.broadcast_id, writes)
-        if self._events is not None:
-            sent = {id(w.recipient): w for w in written if w.fields.get("status") == "sent"}
-            self._events.publish([MessageSent(
-                tenant_id=b.tenant_id, channel_id=b.channel_id, message_id=request.message_id,
-                provider_message_id=sent[id(r)].fields.get("provider_message_id") or None,
-                contact_key=request.contact_key, origin=request.origin, message_type="template",
-                sent_at=iso(now)) for r, request, _ in outcomes if id(r) in sent])
+        sent = {id(w.recipient) for w in written if w.fields.get("status") == "sent"}
+        if self._events is not None and sent:
+            ids = sorted(request.message_id for r, request, _ in outcomes if id(r) in sent)
+            self._events.publish([BroadcastGroupSent(
+                tenant_id=b.tenant_id, channel_id=b.channel_id, broadcast_id=b.broadcast_id,
+                batch_id=hashlib.sha256("#".join(ids).encode()).hexdigest()[:32], count=len(ids),
+                sent_at=iso(now))])
         if throttled:
             ctx.pacer.throttled()
 

@@ -488,6 +488,13 @@ class ReportAggregator:
                       adds=self._adds(at, self._dims(fact, channel_id, agent=agent, campaign=d.get("campaign_id")),
                                       counters))
 
+    def _on_BroadcastGroupSent(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
+        count, at = int(d.get("count") or 0), instant(d.get("sent_at")) or now
+        return Change(marker=f"bcs#{d['broadcast_id']}#{d['batch_id']}",
+                      adds=self._adds(at, [ALL, channel_dim(str(d["channel_id"]))],
+                                      {"messages_out": count, "messages_out#by#broadcast": count,
+                                       "messages_out#type#template": count}))
+
     # -- contacts, statuses, agents --------------------------------------------------------------------------------
     def _on_ContactCreated(self, tenant_id: str, d: Detail, event_id: str, now: datetime) -> Change | None:
         return Change(marker=f"contact#{d['contact_id']}",

@@ -228,7 +228,7 @@ def test_marketing_broadcast_end_to_end(templates: LocalStack) -> None:
         by_to[s["body"]["to"]] = by_to.get(s["body"]["to"], 0) + 1
     attempts = [r for r in graph_requests(templates) if (r["body"] or {}).get("to") == beto_wa]
     assert [r["status"] for r in attempts] == [500, 200] and by_to[beto_wa] == 1  # retried by its error class
-    today = datetime.now(UTC).date().isoformat()  # each accepted send is a MessageSent: reports count it
+    today = datetime.now(UTC).date().isoformat()  # accepted sends are counted by group (BroadcastGroupSent)
     wait_for(lambda: api(templates, "GET", f"/v1/reports/messages?from={today}&to={today}&tz=UTC")
              .body["totals"]["out_by"].get("broadcast", 0) >= 2)
     ana_send = next(s for s in sent if s["body"]["to"] == ana_wa)

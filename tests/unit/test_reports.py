@@ -552,3 +552,16 @@ def test_campaign_rules_are_read_once_a_minute_per_campaign() -> None:
     clock[0] = 61.0
     rules(T, "ventas")
     assert reads == ["ventas", "nope", "ventas"]
+
+
+def test_a_broadcast_group_counts_its_sends_once() -> None:
+    agg = aggregator()
+    group = {"tenant_id": T, "channel_id": WA, "broadcast_id": "bc1", "batch_id": "b-1", "count": 50,
+             "sent_at": iso(MON)}
+    assert agg.on_event("BroadcastGroupSent", group, event_id="e1") == "counted"
+    assert agg.on_event("BroadcastGroupSent", group, event_id="e1") == "duplicate"
+    agg.on_event("BroadcastGroupSent", {**group, "batch_id": "b-2", "count": 7}, event_id="e2")
+    messages = report(agg, "messages", MON.date(), MON.date(), channel=WA)["totals"]
+    assert messages["out"] == 57 and messages["out_by"] == {"broadcast": 57} and messages["out_by_type"] == {
+        "template": 57}
+    assert agg.month_operations(T, "2026-11")["broadcast_messages"] == 57
