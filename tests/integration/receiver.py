@@ -17,11 +17,13 @@ from infra.local.stack import LocalStack, free_port
 
 
 class Receiver:
-    """A webhook endpoint on loopback: keeps every request, answers 200."""
+    """A webhook endpoint on loopback: keeps every request; answers with the queued `answers` (status codes), then
+    200."""
 
     def __init__(self) -> None:
         self.port = free_port()
         self.requests: list[dict[str, Any]] = []
+        self.answers: list[int] = []
         receiver = self
 
         class Handler(BaseHTTPRequestHandler):
@@ -31,7 +33,7 @@ class Receiver:
             def do_POST(self) -> None:  # noqa: N802 - stdlib naming
                 body = self.rfile.read(int(self.headers.get("content-length") or 0))
                 receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-                self.send_response(200)
+                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
                 self.send_header("Content-Length", "0")
                 self.end_headers()
 

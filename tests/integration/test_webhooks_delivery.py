@@ -6,17 +6,15 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
 import boto3
 import pytest
 
-from infra.local.stack import LocalStack, free_port
+from infra.local.stack import LocalStack
 from shared.adapters.dynamodb_webhooks import DynamoWebhookStore
 from shared.config import get_settings
 from shared.models.webhooks import Subscription, SubscriptionInput
@@ -25,37 +23,18 @@ from shared.services.webhooks import SubscriptionRecord, WebhookService
 from shared.topology_names import EVENT_SOURCE
 from shared.wiring import webhook_service
 from tests.integration.conftest import table, wait_for
+from tests.integration.receiver import Receiver as LoopbackReceiver
 
 pytestmark = pytest.mark.integration
 
 ENV = {"WEBHOOKS_RETRY_BASE_DELAY_S": "1", "WEBHOOKS_RETRY_MAX_DELAY_S": "2", "WEBHOOKS_MAX_ATTEMPTS": "3"}
 
 
-class Receiver:
-    """An integrator's endpoint: records every POST and answers with queued status codes, then 200."""
-
-    def __init__(self) -> None:
-        self.port = free_port()
-        self.requests: list[dict[str, Any]] = []
-        self.answers: list[int] = []
-        receiver = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, format: str, *args: Any) -> None:  # noqa: A002 - stdlib signature
-                pass
-
-            def do_POST(self) -> None:  # noqa: N802 - stdlib naming
-                body = self.rfile.read(int(self.headers.get("content-length") or 0))
-                receiver.requests.append({"path": self.path, "headers": dict(self.headers.items()), "body": body})
-                self.send_response(receiver.answers.pop(0) if receiver.answers else 200)
-                self.send_header("Content-Length", "0")
-                self.end_headers()
-
-        self.server = ThreadingHTTPServer(("127.0.0.1", self.port), Handler)
-        threading.Thread(target=self.server.serve_forever, daemon=True, name="webhook-receiver").start()
+class Receiver(LoopbackReceiver):
+    """Each tenant's subscription posts to /hooks/<tenant>."""
 
     def url(self, tenant_id: str) -> str:
-        return f"http://127.0.0.1:{self.port}/hooks/{tenant_id}"
+        return super().url(f"hooks/{tenant_id}")
 
     def to(self, tenant_id: str) -> list[dict[str, Any]]:
         return [r for r in self.requests if r["path"] == f"/hooks/{tenant_id}"]
