@@ -10,6 +10,7 @@ PYTEST_WORKERS ?= 2
 .DEFAULT_GOAL := help
 .PHONY: help install browser dev test unit integration infra lint typecheck build synth openapi bench invoke chat clean
 CHROMIUM ?= /usr/bin/chromium
+CHROMEDRIVER ?= /usr/bin/chromedriver
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 help: ## List the targets
@@ -23,23 +24,23 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP) ## Create the virtualenv and install everything (also done by every target)
 
-$(CHROMIUM):
-	$(SUDO) apt-get install -y --no-install-recommends chromium || \
-		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium)
+$(CHROMIUM) $(CHROMEDRIVER):
+	$(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y --no-install-recommends chromium chromium-driver)
 
-browser: $(CHROMIUM) ## Install Debian's Chromium (the web chat widget's browser test; no browser downloads)
+browser: $(CHROMIUM) $(CHROMEDRIVER) ## Install Debian's Chromium and ChromeDriver (browser tests; no browser downloads)
 
 dev: $(STAMP) ## Run the local stack on http://127.0.0.1:$(PORT) (moto server, gateway, pollers, Graph emulator, WebSocket API)
 	PORT=$(PORT) $(PY) -m infra.local.stack
 
-test: $(STAMP) $(CHROMIUM) ## Run every test: unit, integration (moto server + Graph emulator), infra (synthesized template), load
+test: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER) ## Run every test: unit, integration (moto server + Graph emulator), infra (synthesized template), load
 	$(PY) -m pytest -q -n $(PYTEST_WORKERS) --dist loadfile tests --ignore=tests/load
 	$(PY) -m pytest -q tests/load  # own process and stack: a large broadcast (BROADCAST_LOAD_N, default 5000)
 
 unit: $(STAMP) ## Unit tests only (no network)
 	$(PY) -m pytest -q tests/unit
 
-integration: $(STAMP) $(CHROMIUM) ## Integration tests against moto server and the Graph emulator
+integration: $(STAMP) $(CHROMIUM) $(CHROMEDRIVER) ## Integration tests against moto server and the Graph emulator
 	$(PY) -m pytest -q tests/integration
 
 infra: $(STAMP) ## Infra tests on the synthesized CloudFormation template (cdk-nag, cfn-lint)

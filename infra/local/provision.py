@@ -402,7 +402,7 @@ def sign_in(res: LocalResources, email: str, password: str = DEMO_PASSWORD) -> s
 
 
 DEMO_AGENTS = (("ana@demo.local", "agent", "Ana"), ("bruno@demo.local", "agent", "Bruno"),
-               ("sofia@demo.local", "supervisor", "Sofía"))
+               ("sofia@demo.local", "supervisor", "Sofía"), ("admin@demo.local", "admin", "Adriana"))
 
 
 def seed_contact_center(res: LocalResources, tenant_id: str) -> dict[str, str]:

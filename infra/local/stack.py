@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from examples.core_banking.api import CoreBankingApi
-from infra import topology
+from infra import console_site, topology
 from infra.local.email_emulator import EmailEmulator
 from infra.local.graph_emulator import GraphEmulator
 from infra.local.llm_emulator import LlmEmulator
@@ -436,6 +436,8 @@ class LocalStack:
             return email
         if parsed.path == "/demo/webchat" and method == "GET":
             return self.demo_page(urllib.parse.parse_qs(parsed.query))
+        if method == "GET" and parsed.path.split("/")[1:2] == [console_site.PREFIX.strip("/")]:
+            return self.console_file(parsed.path)
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
             params = _match(route.path, parsed.path)
@@ -604,6 +606,23 @@ class LocalStack:
         seed_webchat_channel(self.resources, webchat)
         seed_email_channel(self.resources, email)
         return webchat, email
+
+    def console_config(self) -> dict[str, Any]:
+        """The console's config.json here: the REST API on this origin, the local WebSocket, local sign-in."""
+        return {"api_base": "", "ws_url": self.ws_url, "auth": {"mode": "local"}, "stage": "local"}
+
+    def console_file(self, path: str) -> tuple[int, dict[str, str], bytes]:
+        """The agent console (infra/console/) at /console/, with the headers CloudFront adds in AWS."""
+        if path == console_site.PREFIX:
+            return 301, {"Location": f"{console_site.PREFIX}/"}, b""
+        headers = console_site.security_headers([self.ws_url])
+        if path == f"{console_site.PREFIX}/config.json":
+            return 200, {**headers, "Content-Type": "application/json"}, json.dumps(self.console_config()).encode()
+        found = console_site.read(path)
+        if found is None:
+            return 404, {"Content-Type": "application/json"}, b'{"message":"Not Found"}'
+        data, kind = found
+        return 200, {**headers, "Content-Type": kind}, data
 
     def demo_page(self, params: dict[str, list[str]]) -> tuple[int, dict[str, str], bytes]:
         """The demo shop with the widget of `?channel=` (default demo-webchat); `?user=<id>` signs that customer

@@ -372,6 +372,7 @@ class AgentLive(BaseModel):
 
 class WaitingLive(BaseModel):
     conversation_id: str
+    campaign_id: str | None = None
     position: int
     channel_id: str
     contact_id: str | None = None
@@ -379,6 +380,8 @@ class WaitingLive(BaseModel):
     queued_at: datetime
     wait_s: int
     window_closes_at: datetime | None = None
+    reason: str | None = Field(default=None, description="Why it is waiting: handoff, transfer, requeue, ...")
+    summary: str | None = Field(default=None, description="The bot's summary of the conversation so far")
 
 
 class CampaignStats(BaseModel):

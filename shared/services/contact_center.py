@@ -435,14 +435,27 @@ class ContactCenterService:
                 for link in self._store.agent_conversations(tenant_id, member):
                     if (now - link.assigned_at).total_seconds() > campaign.max_duration_s:
                         long_chats.append(link.conversation_id)
-        entries = sorted(self._store.queue_entries(tenant_id, campaign_id), key=lambda e: e.sort_key)
-        waiting = [WaitingLive(conversation_id=e.conversation_id, position=i + 1, channel_id=e.channel_id,
-                               contact_id=e.contact_id, priority=e.priority, queued_at=e.queued_at,
-                               wait_s=max(0, int((now - e.queued_at).total_seconds())),
-                               window_closes_at=e.window_closes_at) for i, e in enumerate(entries)]
+        waiting = self._waiting(tenant_id, campaign_id, now)
         return CampaignLive(campaign_id=campaign_id, name=campaign.name, enabled=campaign.enabled,
                             open_now=is_open(campaign.schedule, now), agents=agents, waiting=waiting,
                             long_chats=long_chats, stats=campaign_stats(day, campaign_counters))
+
+    def _waiting(self, tenant_id: str, campaign_id: str, now: datetime) -> list[WaitingLive]:
+        """A campaign's queue in the order it is served, with each customer's wait so far."""
+        entries = sorted(self._store.queue_entries(tenant_id, campaign_id), key=lambda e: e.sort_key)
+        return [WaitingLive(conversation_id=e.conversation_id, campaign_id=campaign_id, position=i + 1,
+                            channel_id=e.channel_id, contact_id=e.contact_id, priority=e.priority,
+                            queued_at=e.queued_at, wait_s=max(0, int((now - e.queued_at).total_seconds())),
+                            window_closes_at=e.window_closes_at, reason=e.reason, summary=e.summary)
+                for i, e in enumerate(entries)]
+
+    def my_queue(self, tenant_id: str, user_id: str) -> list[WaitingLive]:
+        """The customers waiting in the campaigns the agent is a member of (enabled ones), longest wait first:
+        what the agent may take. Positions are per campaign."""
+        now = self._clock.now()
+        waiting = [w for c in self.list_campaigns(tenant_id) if c.enabled and user_id in c.members
+                   for w in self._waiting(tenant_id, c.campaign_id, now)]
+        return sorted(waiting, key=lambda w: (-w.wait_s, w.conversation_id))
 
     def spy(self, tenant_id: str, agent_id: str, *, limit: int = 200) -> list[ConversationDetail]:
         """An agent's live conversations, read without a trace: no read receipt, no event, no write."""

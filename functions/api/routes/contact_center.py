@@ -24,6 +24,7 @@ from shared.models.contact_center import (
     ContactCenterSettings,
     StatusChange,
     StatusInput,
+    WaitingLive,
 )
 from shared.models.conversations import Conversation, ConversationDetail
 from shared.models.tenancy import Principal
@@ -42,6 +43,10 @@ class AgentList(BaseModel):
 
 class ConversationList(BaseModel):
     items: list[Conversation]
+
+
+class WaitingList(BaseModel):
+    items: list[WaitingLive]
 
 
 class SpyView(BaseModel):
@@ -132,6 +137,14 @@ def set_my_status(body: StatusInput) -> AgentPresence:
 def my_conversations() -> ConversationList:
     who = require(router, "conversations:read")
     return ConversationList(items=deps.contact_center().my_conversations(who.tenant_id or "", _me(who)))
+
+
+@router.get("/v1/agents/me/queue", tags=AGENTS, summary="Customers waiting in my campaigns (I may take them)",
+            description="Every enabled campaign I am a member of: its waiting conversations with their wait so far, "
+                        "longest wait first. Take one with POST /v1/conversations/{id}/assign.")
+def my_queue() -> WaitingList:
+    who = require(router, "conversations:read")
+    return WaitingList(items=deps.contact_center().my_queue(who.tenant_id or "", _me(who)))
 
 
 @router.get("/v1/agents", tags=SUPERVISION, summary="Every agent's presence")
