@@ -181,6 +181,7 @@ def conversation_service(settings: Settings) -> ConversationService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_conversations import DynamoConversations
+    from shared.adapters.s3_files import S3FileStorage
     from shared.adapters.sqs import SqsOutboundQueue
     from shared.services.conversations import ConversationService
 
@@ -189,7 +190,8 @@ def conversation_service(settings: Settings) -> ConversationService:
         store=DynamoConversations(table), threads=_store(settings), contacts=_contact_store(settings),
         channels=channels(settings), closer=routing_service(settings),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), clock=SystemClock(),
-        service_window=timedelta(seconds=settings.service_window_s))
+        service_window=timedelta(seconds=settings.service_window_s),
+        links=S3FileStorage(aws.presigning_client(), settings.media_bucket))
 
 
 class _ReportingPublisher:
@@ -242,7 +244,7 @@ def contact_center_service(settings: Settings) -> ContactCenterService:
         threads=_store(settings), contacts=_contact_store(settings), users=DynamoUserIndex(table),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), events=_events(settings),
         clock=SystemClock(), channels=_directory(settings),
-        service_window=timedelta(seconds=settings.service_window_s))
+        service_window=timedelta(seconds=settings.service_window_s), files=file_service(settings))
 
 
 def authenticator(settings: Settings) -> Authenticator:

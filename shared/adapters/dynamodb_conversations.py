@@ -144,6 +144,8 @@ class DynamoConversations:
                     error_code=int(i["error_code"]) if i.get("error_code") not in (None, -1) else None,
                     error_title=i.get("error_title") or None,
                     media=media if isinstance(media, dict) else None,
+                    media_stored=bool(i.get("media_s3_key")) and i.get("media_state") == "stored",
+                    media_key=i.get("media_s3_key") or None,
                     origin=i.get("origin") if direction == "out" else None,
                     subject=raw.get("subject") or None,
                     sentiment=i.get("sentiment"),

@@ -299,19 +299,25 @@ class CsatInput(BaseModel):
 
 
 class ReplyInput(BaseModel):
-    """An agent's reply in a conversation: content, or a snippet by key (rendered with its variables)."""
+    """An agent's reply in a conversation: content, a snippet by key (rendered with its variables), or a file of
+    the library."""
 
     model_config = ConfigDict(extra="forbid")
 
     content: dict[str, object] | None = Field(default=None, description="An OutboundContent object (text, media, "
                                               "template, interactive)")
     snippet: str | None = Field(default=None, max_length=40)
+    file_id: str | None = Field(default=None, max_length=64, description="A ready file of the library (POST "
+                                "/v1/files, then .../confirm): sent as its media kind, by a short-lived link")
+    caption: str | None = Field(default=None, max_length=1024, description="With file_id: the media's caption")
     client_reference: str | None = Field(default=None, max_length=200)
 
     @model_validator(mode="after")
     def _one(self) -> ReplyInput:
-        if (self.content is None) == (self.snippet is None):
-            raise ValueError("give content or snippet (exactly one)")
+        if sum(x is not None for x in (self.content, self.snippet, self.file_id)) != 1:
+            raise ValueError("give content, snippet or file_id (exactly one)")
+        if self.caption is not None and self.file_id is None:
+            raise ValueError("caption goes with file_id")
         return self
 
 

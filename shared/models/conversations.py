@@ -53,6 +53,9 @@ class MessageView(BaseModel):
     error_code: int | None = None
     error_title: str | None = None
     media: dict[str, Any] | None = None
+    media_stored: bool = Field(default=False, description="The media's bytes are kept: GET "
+                               "/v1/conversations/{id}/media/{message_id} gives a short-lived link to them")
+    media_key: str | None = Field(default=None, exclude=True)  # internal: where the bytes are
     origin: str | None = Field(default=None, description="Who sent an outgoing message: bot:<id>, user:<id>, "
                                                          "key:<id>, system, auto_reply")
     subject: str | None = Field(default=None, description="Email: the message's subject")

@@ -35,7 +35,7 @@ from shared.models.contact_center import (
 )
 from shared.models.conversations import Conversation, ConversationDetail, MessageView, SendAccepted
 from shared.models.crm import Contact
-from shared.models.envelopes import MarkReadContent, OutboundContent, OutboundRequest
+from shared.models.envelopes import MarkReadContent, MediaContent, OutboundContent, OutboundRequest
 from shared.models.events import (
     AgentCapacityChanged,
     AgentNotified,
@@ -111,11 +111,16 @@ class UserLookup(Protocol):
     def get_user(self, tenant_id: str, user_id: str) -> Any | None: ...
 
 
+class FileMedia(Protocol):
+    def as_media_content(self, tenant_id: str, file_id: str, caption: str | None = None) -> MediaContent: ...
+
+
 class ContactCenterService:
     def __init__(self, *, store: CenterStore, routing: RoutingService, messages: MessageReader,
                  threads: ThreadReader, contacts: ContactReader, users: UserLookup, outbound: OutboundQueue,
                  events: EventPublisher, clock: Clock, channels: ChannelDirectory,
-                 service_window: timedelta = timedelta(hours=24)) -> None:
+                 service_window: timedelta = timedelta(hours=24), files: FileMedia | None = None) -> None:
+        self._files = files
         self._channels = channels
         self._store = store
         self._routing = routing
@@ -343,6 +348,10 @@ class ContactCenterService:
         self._may_work(principal, c)
         if data.snippet is not None:
             content: Any = self._snippet(principal, c, data.snippet)
+        elif data.file_id is not None:
+            if self._files is None:
+                raise InvalidInput("files cannot be sent here")
+            content = self._files.as_media_content(tenant_id, data.file_id, data.caption)
         else:
             try:
                 content = _CONTENT.validate_python(data.content)

@@ -12,6 +12,7 @@ from functions.api import deps
 from shared.http.context import require
 from shared.models.contact_center import AssignInput, CloseInput, CsatInput, NoteInput, ReplyInput, TransferInput
 from shared.models.conversations import Conversation, ConversationDetail, SendAccepted, SendMessageInput
+from shared.models.files import FileDownload
 from shared.services.comments import CommentList, PrivateReplyAccepted, PrivateReplyInput
 
 router = APIGatewayHttpRouter()
@@ -49,6 +50,15 @@ def get_conversation(conversation_id: str,
                      limit: Annotated[int, Query(ge=1, le=500)] = 200) -> ConversationDetail:
     who = require(router, "conversations:read")
     return deps.conversations().detail(who.tenant_id or "", conversation_id, limit=limit)
+
+
+@router.get("/v1/conversations/<conversation_id>/media/<message_id>", tags=["Conversations"],
+            summary="A short-lived link to a message's stored media",
+            description="Images, voice notes, videos and documents customers sent are kept in the media bucket "
+                        "(`media_stored` on the message); the link works for 5 minutes.")
+def media_link(conversation_id: str, message_id: str) -> FileDownload:
+    who = require(router, "conversations:read")
+    return deps.conversations().media_link(who.tenant_id or "", conversation_id, message_id)
 
 
 @router.post("/v1/conversations/<conversation_id>/close", tags=["Conversations"], summary="Close a conversation",
