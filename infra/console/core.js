@@ -276,6 +276,13 @@ export function navigate(name, params = {}) {
   location.hash = `#/${name}${query ? `?${query}` : ""}`;
 }
 
+// Changes the current view's parameters in the address (bookmarkable) without re-rendering the view.
+export function setParams(params = {}) {
+  const { name } = currentRoute();
+  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v !== null && v !== undefined && v !== "")).toString();
+  history.replaceState(null, "", `#/${name}${query ? `?${query}` : ""}`);
+}
+
 function currentRoute() {
   const [path, query] = location.hash.replace(/^#\/?/, "").split("?");
   return { name: path || "", params: Object.fromEntries(new URLSearchParams(query || "")) };

@@ -407,9 +407,11 @@ class DynamoContactCenter:
             roles.append(("target_agent", {"Update": {
                 "TableName": self._name, "Key": presence_key(tenant, target.holder_id),
                 "UpdateExpression": "ADD active :plus SET last_assigned_ms = :ms",
-                "ConditionExpression": "#st = :online AND active < :cap",
+                "ConditionExpression": f"#st IN ({', '.join(f':st{i}' for i in range(len(target.statuses)))})"
+                                       " AND active < :cap",
                 "ExpressionAttributeNames": {"#st": "status"},
-                "ExpressionAttributeValues": {":plus": 1, ":ms": _ms(t.at), ":online": "online",
+                "ExpressionAttributeValues": {":plus": 1, ":ms": _ms(t.at),
+                                              **{f":st{i}": s for i, s in enumerate(target.statuses)},
                                               ":cap": target.cap if target.cap is not None else 1_000_000}}}))
             link = AssignedConversation(conversation_id=c.conversation_id, campaign_id=target.campaign_id,
                                         channel_id=c.channel_id, contact_id=c.contact_id, assigned_at=t.at)

@@ -189,6 +189,9 @@ def _iso(at: datetime) -> str:
 
 # --- the service -------------------------------------------------------------------------------------------------
 
+TAKING_STATUSES = ("online", "busy")  # an agent may take a waiting conversation in these
+
+
 class RoutingService:
     def __init__(self, *, store: RoutingStore, conversations: ConversationReader, threads: ThreadReader,
                  contacts: ContactReader, bots: BotControl, outbound: OutboundQueue, events: EventPublisher,
@@ -525,8 +528,10 @@ class RoutingService:
             if c.routing == "assigned" and c.assignee == agent_id:
                 return c
             agent = self._store.get_agent(tenant_id, agent_id)
-            if agent is None or agent.status != "online":
-                raise Conflict(f"agent {agent_id} is not online")
+            # Busy agents get no new conversations, but may take one themselves (pull from the queue).
+            statuses = TAKING_STATUSES if reason == "take" else ("online",)
+            if agent is None or agent.status not in statuses:
+                raise Conflict(f"agent {agent_id} is not online" + (" or busy" if reason == "take" else ""))
             campaign = self._campaign_for(c, agent_id)
             cap = agent.cap_for(campaign) if campaign else (agent.max_concurrent or 1_000_000)
             now = self._clock.now()
@@ -545,10 +550,11 @@ class RoutingService:
                                            key=f"{reason}:{now.timestamp()}")
             outcome = self._store.transition(Transition(
                 conversation=c, source=source,
-                target=Holder("assigned", campaign.campaign_id if campaign else c.campaign_id, agent_id, cap=cap),
+                target=Holder("assigned", campaign.campaign_id if campaign else c.campaign_id, agent_id, cap=cap,
+                              statuses=statuses),
                 at=now, actor=actor, record=record, stats=tuple(stats), count_transfer=previous is not None))
             if outcome is Outcome.AGENT_UNAVAILABLE:
-                raise Conflict(f"agent {agent_id} is at capacity ({cap}) or not online")
+                raise Conflict(f"agent {agent_id} is at capacity ({cap}) or not {' or '.join(statuses)}")
             if outcome is Outcome.OK:
                 self._finish(c, record, outcome)
                 if c.routing == "none":

@@ -23,6 +23,7 @@ class Holder:
     entry: QueueEntry | None = None  # a target queue: the entry to put
     queue_sk: str | None = None  # a source queue: the entry to remove
     cap: int | None = None  # for a target agent: the most conversations they may hold
+    statuses: tuple[str, ...] = ("online",)  # for a target agent: the statuses they may be given it in
     max_waiting: int | None = None  # for a target queue: the ACD limit
 
     @classmethod

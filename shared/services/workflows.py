@@ -32,6 +32,7 @@ from functools import lru_cache
 from typing import TYPE_CHECKING, Any, Protocol
 
 from aws_lambda_powertools import Logger
+from pydantic import ValidationError
 
 from shared.errors import Conflict, InvalidInput, NotFound, NotYetKnown
 from shared.models.actors import closed_by_kind
@@ -441,7 +442,11 @@ class WorkflowService:
         source = self._templates().get(template)
         if source is None:
             raise NotFound(f"no built-in template '{template}'")
-        data = WorkflowInput.model_validate(_merge(source, overrides))
+        try:
+            data = WorkflowInput.model_validate(_merge(source, overrides))
+        except ValidationError as exc:  # the overrides made the definition invalid: the caller's mistake
+            raise InvalidInput("the template with these overrides is not a valid workflow",
+                               errors=[{"loc": list(e["loc"]), "msg": e["msg"]} for e in exc.errors()]) from None
         return self.create(tenant_id, data, template=template)
 
     # -- executions (read) ----------------------------------------------------------------------------------------
