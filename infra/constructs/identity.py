@@ -2,7 +2,8 @@
 
 - A Cognito user pool, invite only (AdminCreateUser sends the invitation), email sign-in, groups admin /
   supervisor / agent, and the custom attribute `tenant_id` that only admin APIs can set.
-- One public app client (SRP + refresh) for the agent console; OAuth only when a hosted-UI domain is set.
+- One public app client (SRP, USER_PASSWORD_AUTH + refresh) for the agent console; OAuth only when a hosted-UI
+  domain is set.
 - Optional federation (OIDC or SAML) per tenant from the `identity_providers` context.
 - The platform operator key(s) in Secrets Manager, read only by the Lambda authorizer.
 """
@@ -182,7 +183,10 @@ class Identity(Construct):
         self.client = self.user_pool.add_client(
             "AgentConsole",
             generate_secret=False,  # a browser app cannot keep a secret
-            auth_flows=cognito.AuthFlow(user_srp=True),  # refresh-token auth is always allowed
+            # The console (infra/console/core.js) signs in with InitiateAuth USER_PASSWORD_AUTH from the browser
+            # (over TLS to Cognito, with the NEW_PASSWORD_REQUIRED challenge of invited users); SRP stays for
+            # SDK clients. Refresh-token auth is always allowed.
+            auth_flows=cognito.AuthFlow(user_srp=True, user_password=True),
             id_token_validity=TOKEN_VALIDITY,
             access_token_validity=TOKEN_VALIDITY,
             refresh_token_validity=REFRESH_TOKEN_VALIDITY,

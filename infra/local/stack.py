@@ -615,7 +615,7 @@ class LocalStack:
         """The agent console (infra/console/) at /console/, with the headers CloudFront adds in AWS."""
         if path == console_site.PREFIX:
             return 301, {"Location": f"{console_site.PREFIX}/"}, b""
-        headers = console_site.security_headers([self.ws_url])
+        headers = console_site.security_headers([self.ws_url, self.moto_url])  # moto: S3 pre-signed uploads
         if path == f"{console_site.PREFIX}/config.json":
             return 200, {**headers, "Content-Type": "application/json"}, json.dumps(self.console_config()).encode()
         found = console_site.read(path)

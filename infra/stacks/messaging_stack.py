@@ -10,6 +10,7 @@ from typing import Any
 from aws_cdk import ArnFormat, CfnElement, CfnOutput, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
 from cdk_nag import NagPackSuppression, NagSuppressions
 from constructs import Construct
 
@@ -17,6 +18,7 @@ from infra.constructs.analytics import Analytics
 from infra.constructs.api import Api
 from infra.constructs.app_function import AppFunction, FunctionPackage
 from infra.constructs.bots import Bots
+from infra.constructs.console import Console
 from infra.constructs.data import QUARANTINE_PREFIX, Data
 from infra.constructs.email import INBOUND_EMAIL_PREFIX, EmailReceiving
 from infra.constructs.identity import FederatedProvider, Identity
@@ -32,7 +34,7 @@ from shared.topology_names import EVENT_SOURCE
 
 # Children of the stack that a function's construct id must not take (the function "api" would be "Api").
 _STACK_CONSTRUCT_IDS = frozenset(
-    {"Data", "Messaging", "Package", "Identity", "Bots", "Api", "Workers", "Observability", "Realtime"}
+    {"Data", "Messaging", "Package", "Identity", "Bots", "Api", "Workers", "Observability", "Realtime", "Console"}
 )
 # Prefixes of the media bucket the REST API reads and writes: the files library, import CSVs (inline or a
 # presigned upload, and the rejected-rows report) and finished exports (presigned downloads).
@@ -199,6 +201,27 @@ class MessagingStack(Stack):
             self.functions[name].add_environment("SENTIMENT_PROVIDER", self.sentiment_provider)
         self.analytics = Analytics(self, "Analytics", bucket=self.data.media_bucket,
                                    database_name=re.sub(r"[^a-z0-9_]", "_", f"{self.stack_name.lower()}_analytics"))
+        # The agent console (infra/console/) on S3 + CloudFront; the REST API is /v1/* on the same origin.
+        self.console = Console(
+            self,
+            "Console",
+            http_stage=self.api.stage,
+            websocket_stage=self.realtime.stage,
+            user_pool_client=self.identity.client,
+            access_log_bucket=self.data.access_log_bucket,
+            stage=self.stack_name,
+            upload_bucket=self.data.media_bucket,
+        )
+        # The console PUTs files (attachments, import CSVs) to the API's pre-signed URLs on the media bucket, so the
+        # browser's preflight needs a CORS answer. Any origin: the pre-signed URL is the authorization (whoever holds
+        # one can PUT with any HTTP client), and naming the console's origin here would be a dependency cycle (its
+        # CSP names this bucket). Only PUT with Content-Type, what presign_put signs; downloads are plain links.
+        self.data.media_bucket.add_cors_rule(
+            allowed_methods=[s3.HttpMethods.PUT],
+            allowed_origins=["*"],
+            allowed_headers=["content-type"],
+            max_age=3600,
+        )
         self._grant_access(secret_prefix)
         # Errors of a function behind a queue end in its DLQ (alarmed), behind the API in a 5xx (alarmed, the
         # authorizer included); only the functions behind neither need an alarm of their own (ws_connect among
@@ -232,7 +255,9 @@ class MessagingStack(Stack):
         CfnOutput(self, "UserPoolId", value=self.identity.user_pool.user_pool_id,
                   description="Cognito user pool of agents and supervisors")
         CfnOutput(self, "UserPoolClientId", value=self.identity.client.user_pool_client_id,
-                  description="App client of the agent console (public, SRP)")
+                  description="App client of the agent console (public: SRP and USER_PASSWORD_AUTH)")
+        CfnOutput(self, "ConsoleUrl", value=self.console.url,
+                  description="The agent console (CloudFront): sign in with a Cognito user of the pool")
         CfnOutput(self, "OperatorSecretName", value=operator_secret_name,
                   description="Secrets Manager secret holding the platform operator key(s); read it, never log it")
         CfnOutput(self, "BotLinkSecretName", value=self.bot_settings["BOT_LINK_SECRET_NAME"],

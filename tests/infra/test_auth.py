@@ -201,7 +201,9 @@ def test_app_client_is_public_srp_with_one_hour_tokens_and_cannot_write_the_tena
     minutes = {"AccessToken": "minutes", "IdToken": "minutes", "RefreshToken": "minutes"}
 
     assert client["GenerateSecret"] is False
-    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_REFRESH_TOKEN_AUTH"}
+    # the console signs in with USER_PASSWORD_AUTH (tests/infra/test_console.py); SDK clients may use SRP
+    assert set(client["ExplicitAuthFlows"]) == {"ALLOW_USER_SRP_AUTH", "ALLOW_USER_PASSWORD_AUTH",
+                                                "ALLOW_REFRESH_TOKEN_AUTH"}
     assert (client["IdTokenValidity"], client["AccessTokenValidity"], client["TokenValidityUnits"]) == (60, 60, minutes)
     assert "custom:tenant_id" in client["ReadAttributes"]
     assert "custom:tenant_id" not in client["WriteAttributes"]

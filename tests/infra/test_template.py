@@ -58,6 +58,13 @@ def routes_of(template: Template, protocol: str) -> dict[str, dict[str, Any]]:
     return {p["RouteKey"]: p for p in resources(template, "AWS::ApiGatewayV2::Route").values() if p["ApiId"] == api}
 
 
+def platform_functions(template: Template) -> dict[str, dict[str, Any]]:
+    """The platform's own functions (functions/<name>/handler.py), not CDK's custom-resource handlers (the
+    console's BucketDeployment runs one)."""
+    return {lid: p for lid, p in resources(template, "AWS::Lambda::Function").items()
+            if p["Handler"].startswith("functions.")}  # fmt: skip
+
+
 def functions_by_name(template: Template) -> dict[str, tuple[str, dict[str, Any]]]:
     by_handler = {p["Handler"]: (lid, p) for lid, p in resources(template, "AWS::Lambda::Function").items()}
     return {spec.name: by_handler[spec.handler] for spec in FUNCTIONS}
@@ -95,11 +102,11 @@ def actions_of(template: Template, function: str) -> set[str]:
 
 
 def test_every_topology_function_is_deployed_with_the_house_defaults(template_dict: Template) -> None:
-    layer_id = only(resources(template_dict, "AWS::Lambda::LayerVersion").keys())
+    layer_id = only({layer["Ref"] for p in platform_functions(template_dict).values() for layer in p["Layers"]})
     log_groups = resources(template_dict, "AWS::Logs::LogGroup")
     functions = functions_by_name(template_dict)
 
-    assert len(resources(template_dict, "AWS::Lambda::Function")) == len(FUNCTIONS)
+    assert len(platform_functions(template_dict)) == len(FUNCTIONS)
     for spec in FUNCTIONS:
         _, props = functions[spec.name]
         assert props["Architectures"] == ["arm64"]
@@ -113,8 +120,11 @@ def test_every_topology_function_is_deployed_with_the_house_defaults(template_di
 
 
 def test_functions_share_one_code_asset_and_one_arm64_layer(template_dict: Template) -> None:
-    code_keys = {p["Code"]["S3Key"] for p in resources(template_dict, "AWS::Lambda::Function").values()}
-    layer = only(resources(template_dict, "AWS::Lambda::LayerVersion"))
+    functions = platform_functions(template_dict)
+    code_keys = {p["Code"]["S3Key"] for p in functions.values()}
+    layer = resources(template_dict, "AWS::Lambda::LayerVersion")[
+        only({layer["Ref"] for p in functions.values() for layer in p["Layers"]})
+    ]
 
     assert len(code_keys) == 1
     assert layer["CompatibleRuntimes"] == ["python3.13"]
@@ -236,7 +246,8 @@ def test_table_has_keys_gsis_ttl_pitr_and_encryption(template_dict: Template) ->
 
 def test_media_bucket_is_private_versioned_logged_and_expires_quarantine(template_dict: Template) -> None:
     buckets = resources(template_dict, "AWS::S3::Bucket")
-    media_id, media = only([(lid, p) for lid, p in buckets.items() if "LoggingConfiguration" in p])
+    media_id, media = only([(lid, p) for lid, p in buckets.items()
+                            if p.get("LoggingConfiguration", {}).get("LogFilePrefix") == "media/"])  # fmt: skip
     log_bucket_id = media["LoggingConfiguration"]["DestinationBucketName"]["Ref"]
 
     assert log_bucket_id in buckets and log_bucket_id != media_id

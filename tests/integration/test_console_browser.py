@@ -36,6 +36,9 @@ KEY = "console-e2e-key"
 CHANNEL = DemoChannel(tenant_id=TENANT, channel_id="console-wa", phone_number_id="400000000000777",
                       display_phone_number="15550007777", app_secret="console-app-secret",
                       verify_token="console-verify", access_token="console-access-token", auto_reply_text="")
+# a 1x1 PNG (the files library checks the magic bytes against the declared type)
+PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a0e5a8f70000000049454e44ae426082")
 ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", Path(__file__).resolve().parents[2] / ".artifacts" / "console"))
 
 
@@ -92,8 +95,8 @@ def until(driver: Any, script: str, timeout: float = 30.0, *args: Any) -> Any:
         return wait_for(lambda: js(driver, f"return {script};", *args), timeout=timeout)
     except AssertionError:
         shot(driver, "failure")
-        raise AssertionError(f"not true within {timeout}s: {script}\npage: {js(driver, 'return document.body.innerText')[:2000]}"
-                             ) from None
+        page = js(driver, "return document.body.innerText")[:2000]
+        raise AssertionError(f"not true within {timeout}s: {script}\npage: {page}") from None
 
 
 def css(driver: Any, selector: str) -> Any:
@@ -176,7 +179,8 @@ def test_an_agent_takes_replies_and_closes_while_a_supervisor_watches(stack: Loc
               " s.dispatchEvent(new Event('change'));")
     until(agent, "!document.querySelector('[data-testid=waiting] [data-testid=take]').disabled")
     css(agent, "[data-testid=waiting] [data-testid=take]").click()
-    until(agent, "document.querySelector('#main').dataset.mine === '1' && document.querySelector('[data-testid=thread] .msg.in')")
+    until(agent, "document.querySelector('#main').dataset.mine === '1' && "
+                 "document.querySelector('[data-testid=thread] .msg.in')")
     conversation_id = js(agent, "return document.querySelector('#main').dataset.open")
     assert "necesito ayuda con mi tarjeta" in css(agent, "[data-testid=thread]").text
     # opening it sends the customer a read receipt (blue ticks): the supervisor's view below must not
@@ -197,6 +201,12 @@ def test_an_agent_takes_replies_and_closes_while_a_supervisor_watches(stack: Loc
     sent = wait_for(lambda: [b for b in sent_to(stack, wa_id) if b.get("type") == "text"])
     assert sent[0]["text"]["body"] == "Hola Marta, soy Lucía. Ya reviso tu tarjeta 💳"
     until(agent, "document.querySelector('[data-testid=thread] .msg.out [data-status]')")
+    # and attaches a picture: uploaded to the files library (pre-signed PUT, confirmed), sent by link
+    picture = ARTIFACTS / "comprobante.png"
+    picture.write_bytes(PNG)
+    css(agent, "[data-testid=attach]").send_keys(str(picture))
+    image = wait_for(lambda: [b for b in sent_to(stack, wa_id) if b.get("type") == "image"])
+    assert image[0]["image"]["link"].startswith("http")
     shot(agent, "04-conversation")
 
     # the agent steps away; the customer writes again; the supervisor spies on the conversation silently
@@ -229,9 +239,11 @@ def test_an_agent_takes_replies_and_closes_while_a_supervisor_watches(stack: Loc
 
     # and the supervisor's table follows: nothing active, one completed
     assert wait_for(lambda: active_of(supervisor, desk.agent_id) == "0", timeout=20)
-    completed = js(supervisor, "const row = document.querySelector(`[data-testid=live-agents] tr[data-agent=\"${arguments[0]}\"]`);"
-                               " return row ? row.innerText : ''", desk.agent_id)
-    assert "1" in completed
+    completed = js(supervisor, "const c = document.querySelector(`[data-testid=live-agents] "
+                               "tr[data-agent=\"${arguments[0]}\"] [data-col=completed_in]`);"
+                               " return c ? c.innerText : ''",
+                   desk.agent_id)
+    assert completed.strip() == "1"
 
 
 def test_the_console_speaks_spanish_and_english(stack: LocalStack, desk: Desk, browsers: dict[str, Any]) -> None:
@@ -266,7 +278,8 @@ def test_roles_see_their_screens_and_the_admin_screens_render(stack: LocalStack,
         other.get(f"{stack.url}/console/{href}")
         until(other, f"document.querySelector('#main').dataset.view === '{name}' && "
                      "!document.querySelector('#main').innerText.includes('Cargando')", timeout=20)
-        errors = js(other, "return Array.from(document.querySelectorAll('#main .error[role=alert]')).map(e => e.innerText)")
+        errors = js(other, "return Array.from(document.querySelectorAll('#main .error[role=alert]'))"
+                           ".map(e => e.innerText)")
         assert not [e for e in errors if e.strip()], f"{name}: {errors}"
         shot(other, f"10-admin-{name}")
     severe = [e for e in other.get_log("browser") if e.get("level") == "SEVERE" and "favicon" not in e["message"]]
@@ -286,7 +299,8 @@ def test_console_files_carry_security_headers_and_no_secrets(stack: LocalStack) 
     with urllib.request.urlopen(f"{stack.url}/console/config.json", timeout=10) as response:
         config = json.loads(response.read())
     assert config["auth"] == {"mode": "local"} and config["ws_url"].startswith("ws://")
-    bundle = "".join(p.read_text(encoding="utf-8") for p in (Path(__file__).resolve().parents[2] / "infra" / "console").glob("*"))
+    site = Path(__file__).resolve().parents[2] / "infra" / "console"
+    bundle = "".join(p.read_text(encoding="utf-8") for p in site.glob("*"))
     for secret in (stack.tenant.api_key, stack.demo.app_secret, stack.demo.access_token, KEY):
         assert secret not in bundle
     with pytest.raises(urllib.error.HTTPError) as refused:

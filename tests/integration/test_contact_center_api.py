@@ -10,8 +10,10 @@ the tenant is closed and every agent set offline, so the next test starts with i
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import csv
+import hashlib
 import io
 import itertools
 import json
@@ -33,7 +35,7 @@ from shared.services.webhook_security import SIGNATURE_HEADER, verify
 from shared.topology_names import EVENT_SOURCE
 from tests.integration.api_client import Answer, call
 from tests.integration.conftest import graph_requests, table, wait_for
-from tests.integration.payloads import envelope, new_wamid
+from tests.integration.payloads import envelope, image_message, new_wamid
 from tests.integration.receiver import Receiver, receiver_fixture  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration
@@ -389,6 +391,91 @@ def test_raising_an_agents_own_limit_lets_the_queue_move_and_only_members_take_w
     assert live["waiting"] == [] and [(a["active"], a["cap"]) for a in live["agents"]] == [(2, 2)]
     assert cc.me(beto)["presence"]["active"] == 0
     cc.ok("PUT", f"/v1/agents/{ana.user_id}/capacity", {"max_concurrent": None}, who=cc.team.supervisor)
+
+
+def test_busy_agents_get_nothing_automatically_but_see_their_queue_and_take_from_it(cc: Center) -> None:
+    ana, beto = cc.team.ana, cc.team.beto
+    mine = cc.campaign("Cola propia", members=[ana.user_id])
+    cc.campaign("Cola ajena", fallback=False, members=[beto.user_id], skills=["ajena"])
+    cc.status(ana, "offline")
+    wa_id = new_wa_id()
+    cc.say(wa_id, "Hola, ¿me atienden?")
+    waiting = cc.wait_routed(wa_id, "waiting")["conversation_id"]
+
+    queue = cc.ok("GET", "/v1/agents/me/queue", who=ana)["items"]
+    assert [(w["conversation_id"], w["campaign_id"], w["position"]) for w in queue] == [
+        (waiting, mine["campaign_id"], 1)]
+    assert queue[0]["wait_s"] >= 0 and queue[0]["reason"]
+    assert cc.ok("GET", "/v1/agents/me/queue", who=beto)["items"] == []  # not a member of that campaign
+    offline_take = cc.api("POST", f"/v1/conversations/{waiting}/assign", {}, who=ana)
+    assert offline_take.status == 409 and "busy" in offline_take.text
+
+    cc.status(ana, "busy")
+    time.sleep(1.5)  # busy: the router hands nothing out
+    assert cc.conversation(waiting)["routing"] == "waiting"
+    supervisor_assign = cc.api("POST", f"/v1/conversations/{waiting}/assign", {"agent_id": ana.user_id},
+                               who=cc.team.supervisor)
+    assert supervisor_assign.status == 409  # assigning someone else needs them online
+    taken = cc.ok("POST", f"/v1/conversations/{waiting}/assign", {}, who=ana)
+
+    assert (taken["routing"], taken["assignee"]) == ("assigned", ana.user_id)
+    assert cc.ok("GET", "/v1/agents/me/queue", who=ana)["items"] == []
+    assert cc.me(ana)["presence"]["active"] == 1
+
+
+PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
+                        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a0e5a8f70000000049454e44ae426082")
+
+
+def test_an_agent_replies_with_a_file_and_opens_the_customers_media(cc: Center) -> None:
+    import urllib.request
+
+    ana = cc.team.ana
+    cc.campaign("Archivos", members=[ana.user_id])
+    cc.status(ana, "online")
+    wa_id = new_wa_id()
+    cc.say(wa_id, "Te mando el comprobante")
+    cid = cc.wait_routed(wa_id, "assigned", assignee=ana)["conversation_id"]
+
+    upload = cc.ok("POST", "/v1/files", {"name": "comprobante.png", "content_type": "image/png",
+                                         "size_bytes": len(PNG_1X1)}, who=ana, status=201)
+    put = urllib.request.Request(upload["upload_url"], data=PNG_1X1, method="PUT", headers=upload["headers"])
+    with urllib.request.urlopen(put, timeout=10) as answer:
+        assert answer.status == 200
+    ready = cc.ok("POST", f"/v1/files/{upload['file']['file_id']}/confirm", who=ana)
+    cc.ok("POST", f"/v1/conversations/{cid}/messages", {"file_id": ready["file_id"], "caption": "Tu recibo"}, who=ana,
+          status=202)
+    sent = wait_for(lambda: [b for b in cc.sent(wa_id) if b.get("type") == "image"])
+    assert sent[0]["image"]["caption"] == "Tu recibo" and sent[0]["image"]["link"].startswith("http")
+
+    both = cc.api("POST", f"/v1/conversations/{cid}/messages", {"file_id": ready["file_id"],
+                                                                "content": {"type": "text", "body": "x"}}, who=ana)
+    stray = cc.api("POST", f"/v1/conversations/{cid}/messages", {"caption": "sin archivo",
+                                                                 "content": {"type": "text", "body": "x"}}, who=ana)
+    missing = cc.api("POST", f"/v1/conversations/{cid}/messages", {"file_id": "fl_nope"}, who=ana)
+    assert (both.status, stray.status, missing.status) == (422, 422, 404), (both.text, stray.text, missing.text)
+    # a text message has no media to open
+    text_id = next(m["message_id"] for m in cc.ok("GET", f"/v1/conversations/{cid}")["messages"]
+                   if m["direction"] == "in")
+    assert cc.api("GET", f"/v1/conversations/{cid}/media/{text_id}", who=ana).status == 404
+
+    # the customer sends a photo: once its bytes are kept, the agent gets a short-lived link to them
+    data = b"\xff\xd8\xff\xe0 foto del comprobante " * 50
+    media_id = f"77{secrets.randbelow(10**9)}"
+    register = urllib.request.Request(f"{cc.stack.url}/local/graph/media", method="POST", data=json.dumps({
+        "media_id": media_id, "data_b64": base64.b64encode(data).decode(), "mime_type": "image/jpeg"}).encode())
+    urllib.request.urlopen(register, timeout=10).read()
+    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
+    photo = image_message(wa_id, media_id, sha)
+    photo["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = cc.channel.phone_number_id
+    assert cc.stack.post_webhook(photo, secret=cc.channel.app_secret, channel_id=cc.channel.channel_id)[0] == 200
+    stored = wait_for(lambda: next((m for m in cc.ok("GET", f"/v1/conversations/{cid}")["messages"]
+                                    if m["type"] == "image" and m["media_stored"]), None))
+    link = cc.ok("GET", f"/v1/conversations/{cid}/media/{stored['message_id']}", who=ana)
+    with urllib.request.urlopen(link["url"], timeout=10) as answer:
+        assert answer.read() == data
+    other_tenant = cc.api("GET", f"/v1/conversations/{cid}/media/{stored['message_id']}", who=OTHER_KEY)
+    assert other_tenant.status == 404
 
 
 def holidays_around_today() -> list[str]:

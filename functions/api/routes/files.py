@@ -25,13 +25,13 @@ Cursor = Annotated[str | None, Query(max_length=200, description="next_cursor of
 @router.post("/v1/files", tags=TAGS, summary="Declare a file and get a pre-signed URL to upload it",
              responses={201: {"description": "Created (pending until confirmed)"}})
 def create_file(body: FileInput) -> tuple[FileUpload, int]:
-    who = require(router, "admin")
+    who = require(router, "messages:send")  # agents attach files to their replies; deleting stays with admins
     return deps.files().create(who.tenant_id or "", body, actor=who.principal_id), 201
 
 
 @router.post("/v1/files/<file_id>/confirm", tags=TAGS, summary="Check the uploaded bytes and make the file sendable")
 def confirm_file(file_id: str) -> LibraryFile:
-    who = require(router, "admin")
+    who = require(router, "messages:send")
     return deps.files().confirm(who.tenant_id or "", file_id)
 
 
