@@ -6,6 +6,7 @@
 3. Warm in-handler time of the ingest function per webhook (AWS calls stubbed) and of the normalizer per
    payload, beside pywa parsing the same payloads, in the same run.
 4. Zipped size of the code asset and of the dependency layer.
+The agent console's bytes and load times in headless Chromium (bench/console_bench.py) are measured too.
 The cost profile (bench/cost_profile.py) also rewrites shared/data/cost_profile.json, what GET /v1/costs prices.
 """
 
@@ -620,7 +621,7 @@ def main() -> None:
     parsing = parser_times()
     counted = count_calls()
     reads = api_reads()
-    from bench import bots_bench, broadcast_bench, nlu_bench, routing_bench, workflow_bench
+    from bench import bots_bench, broadcast_bench, console_bench, nlu_bench, routing_bench, workflow_bench
 
     bot_turns = bots_bench.run()
     nlu = nlu_bench.run()
@@ -628,6 +629,7 @@ def main() -> None:
     routing = routing_bench.run()
     broadcasts = broadcast_bench.run()
     workflow_cpu, workflow_ops = workflow_bench.run(), workflow_bench.store_ops()
+    console = console_bench.run()
     from bench import cost_profile
 
     costs = cost_profile.run(imports)  # also rewrites shared/data/cost_profile.json
@@ -765,6 +767,7 @@ def main() -> None:
     lines += routing_bench.markdown(routing)
     lines += broadcast_bench.markdown(broadcasts)
     lines += workflow_bench.markdown(workflow_cpu, workflow_ops)
+    lines += console_bench.markdown(console)
     lines += cost_profile.markdown(costs)
     # Runs too long for `make bench` (the 100,000-recipient simulation) are recorded by hand below this marker;
     # rewriting keeps them.
