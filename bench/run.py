@@ -767,8 +767,8 @@ def main() -> None:
     lines += routing_bench.markdown(routing)
     lines += broadcast_bench.markdown(broadcasts)
     lines += workflow_bench.markdown(workflow_cpu, workflow_ops)
-    lines += console_bench.markdown(console)
     lines += cost_profile.markdown(costs)
+    lines += console_bench.markdown(console)
     # Runs too long for `make bench` (the 100,000-recipient simulation) are recorded by hand below this marker;
     # rewriting keeps them.
     previous = (ROOT / "BENCHMARKS.md").read_text() if (ROOT / "BENCHMARKS.md").exists() else ""
