@@ -153,6 +153,53 @@ export function fmtMoney(n, currency = "USD") {
 }
 export function secondsSince(iso) { return (Date.now() - new Date(iso).getTime()) / 1000; }
 
+// The variables a template needs, by slot (as shared/services/template_params.py names them): header (media or
+// location), header.<n>, body.<n>, button.<index>.
+export function templateSlots(tpl) {
+  const named = tpl.parameter_format === "NAMED";
+  const holders = (text) => {
+    const found = [...new Set([...String(text || "").matchAll(/\{\{\s*([A-Za-z0-9_]+)\s*\}\}/g)].map((m) => m[1]))];
+    return named ? found : found.sort((a, b) => Number(a) - Number(b));
+  };
+  const examples = (component, key) => {
+    const ex = (component.example || {})[`${key}_text`];
+    const row = Array.isArray(ex) ? (Array.isArray(ex[0]) ? ex[0] : ex) : [];
+    const out = {};
+    row.forEach((value, i) => { out[String(i + 1)] = value; });
+    for (const item of (component.example || {})[`${key}_text_named_params`] || []) out[item.param_name] = item.example;
+    return out;
+  };
+  const slots = [];
+  for (const c of tpl.components || []) {
+    const type = String(c.type || "").toUpperCase();
+    if (type === "HEADER") {
+      const format = String(c.format || "TEXT").toUpperCase();
+      if (format === "TEXT") {
+        const ex = examples(c, "header");
+        for (const name of holders(c.text)) slots.push({ slot: `header.${name}`, kind: "text", example: ex[name], required: true });
+      } else if (["IMAGE", "VIDEO", "DOCUMENT"].includes(format)) {
+        slots.push({ slot: "header", kind: format.toLowerCase(), required: true });
+      } else if (format === "LOCATION") {
+        slots.push({ slot: "header", kind: "location", required: true });
+      }
+    } else if (type === "BODY") {
+      const ex = examples(c, "body");
+      for (const name of holders(c.text)) slots.push({ slot: `body.${name}`, kind: "text", example: ex[name], required: true });
+    } else if (type === "BUTTONS") {
+      (c.buttons || []).forEach((b, index) => {
+        const kind = String(b.type || "").toUpperCase();
+        const slot = `button.${index}`;
+        const example = Array.isArray(b.example) ? b.example[0] : b.example;
+        if (kind === "URL" && /\{\{\s*[A-Za-z0-9_]+\s*\}\}\s*$/.test(b.url || "")) slots.push({ slot, kind: "url_suffix", example, required: true, text: b.text });
+        else if (kind === "COPY_CODE") slots.push({ slot, kind: "coupon_code", example, required: true, text: b.text });
+        else if (kind === "OTP") slots.push({ slot, kind: "otp_code", required: true, text: b.text });
+        else if (kind === "QUICK_REPLY") slots.push({ slot, kind: "payload", required: false, text: b.text });
+      });
+    }
+  }
+  return slots;
+}
+
 // -- REST ------------------------------------------------------------------------------------------------------
 export class ApiError extends Error {
   constructor(status, message, body) { super(message); this.status = status; this.body = body; }

@@ -4,7 +4,7 @@
 // note, pause/resume the bot; the agent's status switch.
 import {
   addStrings, api, attempt, clear, dialog, errorText, field, fmtDuration, fmtTime, h, notify, onPush,
-  register, secondsSince, setParams, signOut, state, t, toast,
+  register, secondsSince, setParams, signOut, state, t, templateSlots, toast,
 } from "./core.js";
 
 const EMOJIS = ["😀", "😊", "🙂", "😉", "🙏", "👍", "👋", "🎉", "✅", "❌", "⚠️", "📎", "📞", "💳", "🏦", "⏳", "❤️", "🤝"];
@@ -122,19 +122,6 @@ async function showTranscript(conversationId) {
 }
 
 // -- the composer ----------------------------------------------------------------------------------------------
-function placeholders(template) {
-  const slots = [];
-  for (const c of template.components || []) {
-    const kind = (c.type || "").toLowerCase();
-    if ((kind === "body" || kind === "header") && typeof c.text === "string") {
-      for (const match of c.text.matchAll(/\{\{\s*([\w]+)\s*\}\}/g)) {
-        const slot = kind === "header" ? "header" : `body.${match[1]}`;
-        if (!slots.includes(slot)) slots.push(slot);
-      }
-    }
-  }
-  return slots;
-}
 
 async function templatePicker(conversation, onSent) {
   const list = await api("GET", `/v1/channels/${encodeURIComponent(conversation.channel_id)}/templates`, null, { query: { status: "APPROVED" } })
@@ -146,7 +133,8 @@ async function templatePicker(conversation, onSent) {
   const preview = h("p", { class: "hint", "aria-live": "polite" });
   const renderParams = () => {
     const tp = templates[Number(select.value)];
-    clear(params, placeholders(tp).map((slot) => field(slot, h("input", { type: "text", name: slot, required: true }))));
+    clear(params, templateSlots(tp).map((s) => field(s.slot, h("input", { type: "text", name: s.slot, required: s.required,
+      placeholder: s.example || (s.kind !== "text" ? t("composer.media_link") : "") }))));
     const body = (tp.components || []).find((c) => (c.type || "").toLowerCase() === "body");
     preview.textContent = body ? body.text : "";
   };
@@ -502,7 +490,7 @@ addStrings({
     "composer.closed": "La conversación está cerrada.", "composer.never": "—",
     "composer.window_closed": "No podés escribir texto libre: pasaron más de 24 horas desde el último mensaje del cliente (la ventana cerró {at}). WhatsApp solo permite plantillas aprobadas.",
     "composer.window_closed_short": "La ventana de 24 h está cerrada: enviá una plantilla",
-    "composer.template": "Plantilla aprobada", "composer.send_template": "Enviar plantilla", "composer.no_templates": "No hay plantillas aprobadas en este canal",
+    "composer.template": "Plantilla aprobada", "composer.media_link": "Enlace https del archivo", "composer.send_template": "Enviar plantilla", "composer.no_templates": "No hay plantillas aprobadas en este canal",
     "transfer.button": "Transferir", "transfer.title": "Transferir la conversación", "transfer.to": "Destino",
     "transfer.campaigns": "Campañas (cola)", "transfer.agents": "Agentes", "transfer.note": "Nota para quien la recibe",
     "transfer.submit": "Transferir", "transfer.done": "Conversación transferida",
@@ -543,7 +531,7 @@ addStrings({
     "composer.closed": "The conversation is closed.", "composer.never": "—",
     "composer.window_closed": "Free text is disabled: more than 24 hours have passed since the customer's last message (the window closed {at}). WhatsApp only allows approved templates.",
     "composer.window_closed_short": "The 24-hour window is closed: send a template",
-    "composer.template": "Approved template", "composer.send_template": "Send template", "composer.no_templates": "This channel has no approved templates",
+    "composer.template": "Approved template", "composer.media_link": "The file's https link", "composer.send_template": "Send template", "composer.no_templates": "This channel has no approved templates",
     "transfer.button": "Transfer", "transfer.title": "Transfer the conversation", "transfer.to": "To",
     "transfer.campaigns": "Campaigns (queue)", "transfer.agents": "Agents", "transfer.note": "A note for whoever gets it",
     "transfer.submit": "Transfer", "transfer.done": "Conversation transferred",

@@ -306,3 +306,37 @@ def test_console_files_carry_security_headers_and_no_secrets(stack: LocalStack) 
     with pytest.raises(urllib.error.HTTPError) as refused:
         urllib.request.urlopen(f"{stack.url}/console/../pyproject.toml", timeout=10)
     assert refused.value.code in (400, 404)
+
+
+def test_with_the_24_hour_window_closed_the_composer_says_why_and_offers_templates(
+        stack: LocalStack, desk: Desk, browsers: dict[str, Any]) -> None:
+    from datetime import timedelta
+
+    from shared.adapters.dynamodb import thread_key
+    from tests.integration.conftest import table
+
+    agent = browsers["agent"]
+    wa_id = f"54911{secrets.randbelow(10**8):08d}"
+    sign_in(agent, stack, desk.agent_email)
+    say(stack, wa_id, "Hola, ¿siguen ahí?")
+    until(agent, "document.querySelector('[data-testid=waiting] [data-testid=take]')")
+    js(agent, "const s = document.querySelector('[data-testid=status]'); s.value = 'busy';"
+              " s.dispatchEvent(new Event('change'));")
+    until(agent, "!document.querySelector('[data-testid=waiting] [data-testid=take]').disabled")
+    css(agent, "[data-testid=waiting] [data-testid=take]").click()
+    until(agent, "document.querySelector('[data-testid=thread] .msg.in')")
+    conversation_id = js(agent, "return document.querySelector('#main').dataset.open")
+    assert not js(agent, "return document.querySelector('[data-testid=composer]').disabled")
+    # the customer's last message is now 25 hours old: free text is disabled, the reason is spelled out
+    long_ago = int((datetime.now(UTC) - timedelta(hours=25)).timestamp() * 1000)
+    table(stack).update_item(Key=thread_key(TENANT, CHANNEL.channel_id, wa_id),
+                             UpdateExpression="SET last_inbound_at = :t", ExpressionAttributeValues={":t": long_ago})
+    until(agent, "document.querySelector('[data-testid=composer]').disabled && "
+                 "!document.querySelector('[data-testid=window-closed]').hidden", timeout=20)
+    reason = css(agent, "[data-testid=window-closed]").text
+    assert "24 horas" in reason and "plantillas" in reason
+    until(agent, "document.querySelector('[data-testid=composer-box]').innerText.includes('plantilla')")
+    shot(agent, "06-window-closed")
+    closed = call(stack, "POST", f"/v1/conversations/{conversation_id}/close",
+                  {"note": {"category": "sin_respuesta"}}, key=KEY)
+    assert closed.status == 200, closed.text
