@@ -1096,3 +1096,15 @@ def test_execution_history_in_seq_order(rig: Rig) -> None:
         rig.service.executions(TENANT)
     with pytest.raises(NotFound):
         rig.service.execution(TENANT, "wx_missing")
+
+
+def test_a_template_whose_overrides_break_it_is_refused_with_the_reasons() -> None:
+    template = {"name": "Asignar", "trigger": {"type": "conversation_opened"},
+                "steps": [{"id": "nota", "type": "set_variable", "name": "x", "value": "1"}]}
+    r = make_service(templates=lambda: {"asignar": template})
+    assert r.service.from_template("t1", "asignar", {}).name == "Asignar"  # the template itself is valid
+    with pytest.raises(InvalidInput) as refused:
+        r.service.from_template("t1", "asignar", {"steps": []})
+    assert refused.value.errors and all("loc" in e and "msg" in e for e in refused.value.errors)
+    with pytest.raises(NotFound):
+        r.service.from_template("t1", "no_such_template", {})
