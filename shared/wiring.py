@@ -181,7 +181,6 @@ def conversation_service(settings: Settings) -> ConversationService:
     from shared.adapters import aws
     from shared.adapters.clock import SystemClock
     from shared.adapters.dynamodb_conversations import DynamoConversations
-    from shared.adapters.s3_files import S3FileStorage
     from shared.adapters.sqs import SqsOutboundQueue
     from shared.services.conversations import ConversationService
 
@@ -190,8 +189,7 @@ def conversation_service(settings: Settings) -> ConversationService:
         store=DynamoConversations(table), threads=_store(settings), contacts=_contact_store(settings),
         channels=channels(settings), closer=routing_service(settings),
         outbound=SqsOutboundQueue(aws.client("sqs"), settings.outbound_queue_url), clock=SystemClock(),
-        service_window=timedelta(seconds=settings.service_window_s),
-        links=S3FileStorage(aws.presigning_client(), settings.media_bucket))
+        service_window=timedelta(seconds=settings.service_window_s))
 
 
 class _ReportingPublisher:

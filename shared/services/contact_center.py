@@ -43,6 +43,7 @@ from shared.models.events import (
     ConversationNoteAdded,
     CsatRecorded,
 )
+from shared.models.files import FileDownload
 from shared.models.tenancy import Principal
 from shared.ports import ChannelDirectory, Clock, EventPublisher, OutboundQueue, Page, Thread
 from shared.services.queue_keys import dedup_id, thread_group_id
@@ -111,15 +112,21 @@ class UserLookup(Protocol):
     def get_user(self, tenant_id: str, user_id: str) -> Any | None: ...
 
 
+MEDIA_LINK_TTL_S = 300  # customers' media: a link for the screen that shows it, not to keep
+
+
 class FileMedia(Protocol):
     def as_media_content(self, tenant_id: str, file_id: str, caption: str | None = None) -> MediaContent: ...
+
+    def object_download(self, key: str, *, download_name: str | None = None,
+                        expires_s: int | None = None) -> FileDownload: ...
 
 
 class ContactCenterService:
     def __init__(self, *, store: CenterStore, routing: RoutingService, messages: MessageReader,
                  threads: ThreadReader, contacts: ContactReader, users: UserLookup, outbound: OutboundQueue,
-                 events: EventPublisher, clock: Clock, channels: ChannelDirectory,
-                 service_window: timedelta = timedelta(hours=24), files: FileMedia | None = None) -> None:
+                 events: EventPublisher, clock: Clock, channels: ChannelDirectory, files: FileMedia,
+                 service_window: timedelta = timedelta(hours=24)) -> None:
         self._files = files
         self._channels = channels
         self._store = store
@@ -349,8 +356,6 @@ class ContactCenterService:
         if data.snippet is not None:
             content: Any = self._snippet(principal, c, data.snippet)
         elif data.file_id is not None:
-            if self._files is None:
-                raise InvalidInput("files cannot be sent here")
             content = self._files.as_media_content(tenant_id, data.file_id, data.caption)
         else:
             try:
@@ -400,6 +405,20 @@ class ContactCenterService:
                   "agent": {"name": (agent.name if agent else None) or ""},
                   "campaign": {"name": campaign.name}}
         return _CONTENT.validate_python({"type": "text", "body": render_message(snippet.text, values)})
+
+    def media_link(self, tenant_id: str, conversation_id: str, message_id: str) -> FileDownload:
+        """A short-lived link to the stored bytes of a message's media (an image, a voice note, a document the
+        customer sent), for agents' and supervisors' screens."""
+        c = self._routing.conversation(tenant_id, conversation_id)
+        found = next((m for m in self._messages.messages(c, limit=1000)
+                      if message_id in (m.message_id, m.provider_message_id)), None)
+        if found is None:
+            raise NotFound(f"no message {message_id} in conversation {conversation_id}")
+        if not found.media_stored or not found.media_key:
+            raise NotFound("this message has no stored media (none, not fetched yet, or it failed)")
+        name = (found.media or {}).get("filename")
+        return self._files.object_download(found.media_key, expires_s=MEDIA_LINK_TTL_S,
+                                           download_name=name if isinstance(name, str) else None)
 
     def mark_read(self, principal: Principal, conversation_id: str) -> int:
         """The agent read the conversation: blue ticks for the customer's last message (WhatsApp marks every

@@ -17,7 +17,6 @@ from shared.models.conversations import (
 )
 from shared.models.crm import Contact
 from shared.models.envelopes import OutboundRequest
-from shared.models.files import FileDownload
 from shared.ports import Clock, OutboundQueue, Page, Thread
 from shared.services.queue_keys import dedup_id, thread_group_id
 from shared.services.send_policy import Refusal, check_send
@@ -55,19 +54,11 @@ class TenantChannels(Protocol):
     def list_for_tenant(self, tenant_id: str) -> list[Channel]: ...
 
 
-MEDIA_LINK_TTL_S = 300
-
-
-class MediaLinks(Protocol):
-    def presign_get(self, key: str, *, expires_s: int, download_name: str | None = None) -> str: ...
-
-
 class ConversationService:
     def __init__(self, *, store: ConversationStore, threads: ThreadReader, contacts: ContactReader,
                  channels: TenantChannels, closer: Closer,
                  outbound: OutboundQueue, clock: Clock,
-                 service_window: timedelta = timedelta(hours=24), links: MediaLinks | None = None) -> None:
-        self._links = links
+                 service_window: timedelta = timedelta(hours=24)) -> None:
         self._store = store
         self._closer = closer
         self._threads = threads
@@ -96,21 +87,6 @@ class ConversationService:
         closes = last + self._window if last else None
         return ConversationDetail(conversation=conversation, messages=self._store.messages(conversation, limit=limit),
                                   window_open=bool(closes and closes > now), window_closes_at=closes)
-
-    def media_link(self, tenant_id: str, conversation_id: str, message_id: str) -> FileDownload:
-        """A short-lived link to the stored bytes of a message's media (an image, a voice note, a document the
-        customer sent), for agents' and supervisors' screens."""
-        conversation = self.get(tenant_id, conversation_id)
-        found = next((m for m in self._store.messages(conversation, limit=1000) if m.message_id == message_id
-                      or m.provider_message_id == message_id), None)
-        if found is None:
-            raise NotFound(f"no message {message_id} in conversation {conversation_id}")
-        if not found.media_stored or not found.media_key or self._links is None:
-            raise NotFound("this message has no stored media (none, not fetched yet, or it failed)")
-        name = (found.media or {}).get("filename")
-        url = self._links.presign_get(found.media_key, expires_s=MEDIA_LINK_TTL_S,
-                                      download_name=name if isinstance(name, str) else None)
-        return FileDownload(url=url, expires_at=self._clock.now() + timedelta(seconds=MEDIA_LINK_TTL_S))
 
     def close(self, tenant_id: str, conversation_id: str, *, actor: str, note: CloseNote | None = None
               ) -> Conversation:

@@ -259,9 +259,15 @@ class FileService:
 
     def download_url(self, tenant_id: str, file_id: str) -> FileDownload:
         record = self._ready(tenant_id, file_id)
-        url = self._storage.presign_get(record.object_key, expires_s=self._download_ttl_s,
-                                        download_name=record.file.name)
-        return FileDownload(url=url, expires_at=self._clock.now() + timedelta(seconds=self._download_ttl_s))
+        return self.object_download(record.object_key, download_name=record.file.name)
+
+    def object_download(self, key: str, *, download_name: str | None = None,
+                        expires_s: int | None = None) -> FileDownload:
+        """A short-lived link to an object of the media bucket (a library file, a customer's stored media). The
+        caller has checked the key belongs to the tenant."""
+        ttl = expires_s or self._download_ttl_s
+        url = self._storage.presign_get(key, expires_s=ttl, download_name=download_name)
+        return FileDownload(url=url, expires_at=self._clock.now() + timedelta(seconds=ttl))
 
     def as_media_content(self, tenant_id: str, file_id: str, caption: str | None = None) -> MediaContent:
         """What a sender puts in an OutboundRequest: the file by pre-signed link. Call it close to the send."""

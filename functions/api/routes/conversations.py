@@ -58,7 +58,7 @@ def get_conversation(conversation_id: str,
                         "(`media_stored` on the message); the link works for 5 minutes.")
 def media_link(conversation_id: str, message_id: str) -> FileDownload:
     who = require(router, "conversations:read")
-    return deps.conversations().media_link(who.tenant_id or "", conversation_id, message_id)
+    return deps.contact_center().media_link(who.tenant_id or "", conversation_id, message_id)
 
 
 @router.post("/v1/conversations/<conversation_id>/close", tags=["Conversations"], summary="Close a conversation",
