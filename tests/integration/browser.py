@@ -20,10 +20,11 @@ from typing import Any
 from websockets.sync.client import ClientConnection, connect
 
 CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-         "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
-         "--remote-debugging-port=0", "--window-size=1280,900")
+# Headless, no sandbox (root in CI), and nothing that reaches for the network (the machine has only loopback).
+BASE_FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
+              "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
+              "--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio")
+FLAGS = (*BASE_FLAGS, "--remote-debugging-port=0", "--window-size=1280,900")
 
 
 def available() -> bool:

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import base64
+import hashlib
 import json
 import os
 import time
@@ -42,6 +44,15 @@ def graph_requests(stack: LocalStack) -> list[dict[str, Any]]:
 
 def sends_to(stack: LocalStack, to: str) -> list[dict[str, Any]]:
     return [r for r in graph_requests(stack) if r["path"].endswith("/messages") and (r["body"] or {}).get("to") == to]
+
+
+def register_media(stack: LocalStack, media_id: str, data: bytes, mime_type: str = "image/jpeg") -> str:
+    """Media the Graph emulator serves for `media_id` (what a customer's photo points at); its sha256 (base64), as
+    the webhook carries it."""
+    request = urllib.request.Request(f"{stack.url}/local/graph/media", method="POST", data=json.dumps({
+        "media_id": media_id, "data_b64": base64.b64encode(data).decode(), "mime_type": mime_type}).encode())
+    urllib.request.urlopen(request, timeout=10).read()
+    return base64.b64encode(hashlib.sha256(data).digest()).decode()
 
 
 def inject_fault(stack: LocalStack, **fault: Any) -> None:

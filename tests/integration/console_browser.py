@@ -14,22 +14,20 @@ from pathlib import Path
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 
-CHROMIUM = os.environ.get("CHROMIUM", "/usr/bin/chromium")
+from tests.integration import browser
+
 CHROMEDRIVER = os.environ.get("CHROMEDRIVER", "/usr/bin/chromedriver")
-FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
-         "--no-first-run", "--no-default-browser-check", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--disable-extensions", "--mute-audio",
-         "--window-size=1366,900", "--autoplay-policy=no-user-gesture-required")
+FLAGS = (*browser.BASE_FLAGS, "--window-size=1366,900", "--autoplay-policy=no-user-gesture-required")
 
 
 def available() -> bool:
-    return all(Path(p).exists() or shutil.which(p) for p in (CHROMIUM, CHROMEDRIVER))
+    return browser.available() and (Path(CHROMEDRIVER).exists() or shutil.which(CHROMEDRIVER) is not None)
 
 
 def chrome(lang: str = "es") -> webdriver.Chrome:
     """A new headless Chromium with its own empty profile, its UI language `lang`."""
     options = webdriver.ChromeOptions()
-    options.binary_location = CHROMIUM
+    options.binary_location = browser.CHROMIUM
     for flag in FLAGS:
         options.add_argument(flag)
     options.add_argument(f"--lang={lang}")

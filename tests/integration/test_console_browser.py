@@ -26,7 +26,7 @@ from infra.local.provision import DemoChannel, DemoTenant, seed_channel, seed_te
 from infra.local.stack import LocalStack
 from tests.integration.api_client import call
 from tests.integration.conftest import graph_requests, wait_for
-from tests.integration.payloads import envelope, new_wamid
+from tests.integration.payloads import PNG_1X1, envelope, new_wamid
 
 pytestmark = pytest.mark.integration
 console = pytest.importorskip("tests.integration.console_browser")
@@ -36,9 +36,6 @@ KEY = "console-e2e-key"
 CHANNEL = DemoChannel(tenant_id=TENANT, channel_id="console-wa", phone_number_id="400000000000777",
                       display_phone_number="15550007777", app_secret="console-app-secret",
                       verify_token="console-verify", access_token="console-access-token", auto_reply_text="")
-# a 1x1 PNG (the files library checks the magic bytes against the declared type)
-PNG = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                    "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a0e5a8f70000000049454e44ae426082")
 ARTIFACTS = Path(os.environ.get("CONSOLE_ARTIFACTS", Path(__file__).resolve().parents[2] / ".artifacts" / "console"))
 
 
@@ -203,7 +200,7 @@ def test_an_agent_takes_replies_and_closes_while_a_supervisor_watches(stack: Loc
     until(agent, "document.querySelector('[data-testid=thread] .msg.out [data-status]')")
     # and attaches a picture: uploaded to the files library (pre-signed PUT, confirmed), sent by link
     picture = ARTIFACTS / "comprobante.png"
-    picture.write_bytes(PNG)
+    picture.write_bytes(PNG_1X1)
     css(agent, "[data-testid=attach]").send_keys(str(picture))
     image = wait_for(lambda: [b for b in sent_to(stack, wa_id) if b.get("type") == "image"])
     assert image[0]["image"]["link"].startswith("http")

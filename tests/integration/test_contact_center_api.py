@@ -10,10 +10,8 @@ the tenant is closed and every agent set offline, so the next test starts with i
 
 from __future__ import annotations
 
-import base64
 import contextlib
 import csv
-import hashlib
 import io
 import itertools
 import json
@@ -34,8 +32,8 @@ from shared.adapters.dynamodb import thread_key
 from shared.services.webhook_security import SIGNATURE_HEADER, verify
 from shared.topology_names import EVENT_SOURCE
 from tests.integration.api_client import Answer, call
-from tests.integration.conftest import graph_requests, table, wait_for
-from tests.integration.payloads import envelope, image_message, new_wamid
+from tests.integration.conftest import graph_requests, register_media, table, wait_for
+from tests.integration.payloads import PNG_1X1, envelope, image_message, new_wamid
 from tests.integration.receiver import Receiver, receiver_fixture  # noqa: F401 - the fixture
 
 pytestmark = pytest.mark.integration
@@ -423,10 +421,6 @@ def test_busy_agents_get_nothing_automatically_but_see_their_queue_and_take_from
     assert cc.me(ana)["presence"]["active"] == 1
 
 
-PNG_1X1 = bytes.fromhex("89504e470d0a1a0a0000000d4948445200000001000000010806000000"
-                        "1f15c4890000000d4944415478da63f8cfc0f01f0005000201a0e5a8f70000000049454e44ae426082")
-
-
 def test_an_agent_replies_with_a_file_and_opens_the_customers_media(cc: Center) -> None:
     import urllib.request
 
@@ -462,12 +456,7 @@ def test_an_agent_replies_with_a_file_and_opens_the_customers_media(cc: Center) 
     # the customer sends a photo: once its bytes are kept, the agent gets a short-lived link to them
     data = b"\xff\xd8\xff\xe0 foto del comprobante " * 50
     media_id = f"77{secrets.randbelow(10**9)}"
-    register = urllib.request.Request(f"{cc.stack.url}/local/graph/media", method="POST", data=json.dumps({
-        "media_id": media_id, "data_b64": base64.b64encode(data).decode(), "mime_type": "image/jpeg"}).encode())
-    urllib.request.urlopen(register, timeout=10).read()
-    sha = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    photo = image_message(wa_id, media_id, sha)
-    photo["entry"][0]["changes"][0]["value"]["metadata"]["phone_number_id"] = cc.channel.phone_number_id
+    photo = image_message(wa_id, media_id, register_media(cc.stack, media_id, data), pni=cc.channel.phone_number_id)
     assert cc.stack.post_webhook(photo, secret=cc.channel.app_secret, channel_id=cc.channel.channel_id)[0] == 200
     stored = wait_for(lambda: next((m for m in cc.ok("GET", f"/v1/conversations/{cid}")["messages"]
                                     if m["type"] == "image" and m["media_stored"]), None))

@@ -3,9 +3,7 @@ segment through a pre-signed link, and erasure of a contact with its messages an
 
 from __future__ import annotations
 
-import base64
 import csv
-import hashlib
 import io
 import json
 import urllib.request
@@ -22,7 +20,7 @@ from shared.adapters.sqs_jobs import S3JobFiles
 from shared.config import get_settings
 from shared.wiring import erasure_service
 from tests.integration.api_client import OPERATOR_KEY, call, onboard
-from tests.integration.conftest import table, wait_for
+from tests.integration.conftest import register_media, table, wait_for
 from tests.integration.payloads import envelope, new_wamid
 
 pytestmark = pytest.mark.integration
@@ -152,13 +150,6 @@ def test_export_of_a_segment_through_a_presigned_link(stack: LocalStack) -> None
     assert bad_column.status == 422
 
 
-def _register_media(stack: LocalStack, media_id: str, data: bytes) -> str:
-    request = urllib.request.Request(f"{stack.url}/local/graph/media", method="POST", data=json.dumps({
-        "media_id": media_id, "data_b64": base64.b64encode(data).decode(), "mime_type": "image/jpeg"}).encode())
-    urllib.request.urlopen(request, timeout=10).read()
-    return base64.b64encode(hashlib.sha256(data).digest()).decode()
-
-
 def test_erasure_removes_messages_media_and_contact_and_keeps_a_record(stack: LocalStack) -> None:
     tenant, pni, secret, wa_id = "jobs-erase", "300000000000077", "jobs-erase-secret", "5491155550777"
     key = onboard(stack, tenant)
@@ -166,7 +157,7 @@ def test_erasure_removes_messages_media_and_contact_and_keeps_a_record(stack: Lo
         "phone_number_id": pni, "app_secret": secret, "access_token": "erase-token"}, key=OPERATOR_KEY)
     assert connected.status == 201, connected.text
     channel = connected.body["channel"]["channel_id"]
-    sha = _register_media(stack, "erase-media-1", b"\xff\xd8\xff\xe0 private photo " * 50)
+    sha = register_media(stack, "erase-media-1", b"\xff\xd8\xff\xe0 private photo " * 50)
     contacts = [{"profile": {"name": "Persona Privada"}, "wa_id": wa_id}]
     for message in ({"type": "text", "text": {"body": "mi DNI es 12345678"}},
                     {"type": "image", "image": {"mime_type": "image/jpeg", "sha256": sha, "id": "erase-media-1"}}):

@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import base64
-import hashlib
 import json
 import time
-import urllib.request
 
 import boto3
 import pytest
@@ -15,7 +12,7 @@ from infra.local.stack import LocalStack
 from shared.adapters.dynamodb import DynamoMessageStore
 from shared.models.envelopes import OutboundRequest, TemplateContent, TextContent
 from shared.services.queue_keys import dedup_id, thread_group_id
-from tests.integration.conftest import inject_fault, sends_to, table, wait_for
+from tests.integration.conftest import inject_fault, register_media, sends_to, table, wait_for
 from tests.integration.payloads import image_message, new_wamid, status, text_message
 
 pytestmark = pytest.mark.integration
@@ -160,10 +157,7 @@ def test_poison_message_reaches_the_dlq_while_other_conversations_keep_flowing(s
 
 def test_inbound_media_is_copied_to_s3_and_verified(stack: LocalStack) -> None:
     data = b"\xff\xd8\xff\xe0 fake jpeg bytes " * 100
-    sha_b64 = base64.b64encode(hashlib.sha256(data).digest()).decode()
-    register = urllib.request.Request(f"{stack.url}/local/graph/media", method="POST", data=json.dumps({
-        "media_id": "9001", "data_b64": base64.b64encode(data).decode(), "mime_type": "image/jpeg"}).encode())
-    urllib.request.urlopen(register, timeout=10).read()
+    sha_b64 = register_media(stack, "9001", data)
     wa_id, good, bad = "5491155550108", new_wamid(), new_wamid()
     stack.post_webhook(image_message(wa_id, "9001", sha_b64, wamid=good))
     stack.post_webhook(image_message(wa_id, "9001", "AAAA" + sha_b64[4:], wamid=bad))
