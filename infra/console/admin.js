@@ -2,7 +2,8 @@
 // users, agents' capacity, contact-center settings), bots (definitions, versions) and workflows (templates,
 // executions and their steps). Every API error is shown next to the form or the button that caused it.
 import {
-  addStrings, api, attempt, clear, dialog, errorText, field, fmtNumber, fmtTime, h, register, state, t, table, toast,
+  addStrings, api, attempt, badge, clear, dialog, errorText, field, fmtNumber, fmtTime, h, register, state, t, table,
+  toast,
 } from "./core.js";
 
 // -- helpers ---------------------------------------------------------------------------------------------------
@@ -36,7 +37,9 @@ function errorBox(testid) {
 }
 function showError(box, err) {
   const items = issues(err);
-  clear(box, h("p", {}, errorText(err)), items.length ? h("ul", {}, items.map((i) => h("li", {}, i.text))) : null);
+  // the itemized reasons are listed below (with their lines), so the headline is the status and reason only
+  clear(box, h("p", {}, err && err.status ? `${err.status}: ${err.message}` : errorText(err)),
+    items.length ? h("ul", {}, items.map((i) => h("li", {}, i.text))) : null);
   box.hidden = false;
 }
 function hideError(box) { clear(box); box.hidden = true; }
@@ -96,7 +99,6 @@ function props(pairs) {
     [h("dt", {}, k), h("dd", {}, v === null || v === "" ? "—" : v)]));
 }
 
-function badge(text, kind = "") { return h("span", { class: `badge ${kind}`.trim() }, text); }
 const yesNo = (v) => (v ? t("common.yes") : t("common.no"));
 const json = (value) => JSON.stringify(value, null, 2);
 function pre(value, label, testid) {

@@ -114,9 +114,48 @@ export function toast(text, kind = "info") {
   setTimeout(() => item.remove(), kind === "error" ? 8000 : 4000);
 }
 
+// An error for people: status and reason, and the API's itemized reasons (problem+json `errors`) when it gave any.
 export function errorText(err) {
-  if (err && err.status) return `${err.status}: ${err.message}`;
-  return String(err && err.message ? err.message : err);
+  if (!(err && err.status)) return String(err && err.message ? err.message : err);
+  const items = err.body && Array.isArray(err.body.errors) ? err.body.errors : [];
+  const more = items.map((e) => `${String(e.location ?? e.path ?? "").replace(/^body\./, "")}: ${e.message ?? e.msg ?? ""}`)
+    .join("; ");
+  return `${err.status}: ${err.message}${more && !err.message.includes(more) ? ` — ${more}` : ""}`;
+}
+
+// t() with a fallback for keys that may have no translation (a status or reason the server added later).
+export function tOr(key, fallback) {
+  const text = t(key);
+  return text === key ? fallback : text;
+}
+
+export function badge(text, kind = "", testid = null) {
+  return h("span", { class: `badge ${kind}`.trim(), "data-testid": testid }, text);
+}
+
+// A figure with its label (a KPI card); `key` names it for tests (data-kpi), `hint` explains it.
+export function kpi(label, value, { testid = null, key = null, hint = null } = {}) {
+  return h("div", { class: "card", "data-testid": testid, "data-kpi": key },
+    h("div", { class: "kpi-label" }, label), h("div", { class: "kpi" }, value),
+    hint ? h("small", { class: "hint" }, hint) : null);
+}
+
+// The local calendar day of a Date as YYYY-MM-DD (what date inputs and the reports' from/to take).
+export function isoDay(date) {
+  const pad = (n) => String(n).padStart(2, "0");
+  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
+}
+
+// Re-renders `container` with `rerender()` and puts the keyboard focus back on the control that had it (by its
+// data-focus-key), so a live refresh never throws a keyboard user out of a table.
+export function keepFocus(container, rerender) {
+  const active = document.activeElement;
+  const key = active && container.contains(active) ? active.getAttribute("data-focus-key") : null;
+  rerender();
+  if (key) {
+    const again = container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
+    if (again) again.focus();
+  }
 }
 
 // Runs an action, shows its error as a toast; returns its result or null.

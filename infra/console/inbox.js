@@ -37,9 +37,20 @@ function timeline(detail, transcript) {
   return items.sort((a, b) => new Date(a.at) - new Date(b.at));
 }
 
+// Media links last 5 minutes; the thread re-renders every 5 s, so each message's link is asked for once and reused
+// until shortly before it expires (not once per image per refresh).
+const mediaLinks = new Map(); // message id -> {url, until}
+async function mediaUrl(conversationId, messageId) {
+  const known = mediaLinks.get(messageId);
+  if (known && known.until > Date.now() + 30000) return known.url;
+  const link = await api("GET", `/v1/conversations/${encodeURIComponent(conversationId)}/media/${encodeURIComponent(messageId)}`);
+  mediaLinks.set(messageId, { url: link.url, until: new Date(link.expires_at).getTime() });
+  return link.url;
+}
+
 async function openMedia(conversationId, messageId) {
-  const link = await attempt(() => api("GET", `/v1/conversations/${encodeURIComponent(conversationId)}/media/${encodeURIComponent(messageId)}`));
-  if (link) window.open(link.url, "_blank", "noopener");
+  const url = await attempt(() => mediaUrl(conversationId, messageId));
+  if (url) window.open(url, "_blank", "noopener");
 }
 
 function mediaView(conversationId, m) {
@@ -50,8 +61,8 @@ function mediaView(conversationId, m) {
   const open = h("button", { type: "button", onclick: () => openMedia(conversationId, m.message_id) }, `📎 ${label}`);
   box.append(open);
   if (m.type === "image" || m.type === "sticker") {
-    api("GET", `/v1/conversations/${encodeURIComponent(conversationId)}/media/${encodeURIComponent(m.message_id)}`)
-      .then((link) => box.prepend(h("img", { src: link.url, alt: label })))
+    mediaUrl(conversationId, m.message_id)
+      .then((url) => box.prepend(h("img", { src: url, alt: label })))
       .catch(() => { /* the button still opens it */ });
   }
   return box;
@@ -357,8 +368,12 @@ function inboxView(root) {
         view.snippetsFor = c.campaign_id;
         view.snippets = c.campaign_id ? ((await api("GET", `/v1/campaigns/${encodeURIComponent(c.campaign_id)}`).catch(() => ({}))).snippets || []) : [];
       }
-      const bot = await api("GET", `${path}/bot`).catch(() => null);
-      const botPaused = Boolean(bot && bot.paused);
+      if (view.botFor !== id) { // the bot's state changes on a handoff or by the agent's own button: read it once
+        const bot = await api("GET", `${path}/bot`).catch(() => null);
+        view.botFor = id;
+        view.botPaused = Boolean(bot && bot.paused);
+      }
+      const botPaused = view.botPaused;
       const newThread = h("div", { class: "thread", role: "log", "aria-label": t("inbox.messages"), "data-testid": "thread", tabindex: 0 },
         timeline(detail, transcript).map((item) => bubble(id, item)));
       const header = h("div", { class: "row" },
@@ -368,7 +383,10 @@ function inboxView(root) {
         h("span", { class: "hint" }, detail.window_open ? t("inbox.window_open", { at: fmtTime(detail.window_closes_at) }) : t("inbox.window_closed")),
         h("span", { class: "spacer" }),
         mineNow ? h("button", { type: "button", "data-testid": "bot-toggle", onclick: async () => {
-          if (await attempt(() => api("POST", `${path}/bot/${botPaused ? "resume" : "pause"}`, botPaused ? {} : { reason: "agent" }), botPaused ? t("bot.resumed") : t("bot.paused"))) view.reload();
+          if (await attempt(() => api("POST", `${path}/bot/${botPaused ? "resume" : "pause"}`, botPaused ? {} : { reason: "agent" }), botPaused ? t("bot.resumed") : t("bot.paused"))) {
+            view.botFor = null;
+            view.reload();
+          }
         } }, botPaused ? t("bot.resume") : t("bot.pause")) : null,
         mineNow ? h("button", { type: "button", "data-testid": "transfer", onclick: () => transfer(view, c) }, t("transfer.button")) : null,
         mineNow ? h("button", { type: "button", class: "danger", "data-testid": "close", onclick: () => closeConversation(view, c) }, t("close.button")) : null,
@@ -391,6 +409,7 @@ function inboxView(root) {
       if (atBottom) newThread.scrollTop = newThread.scrollHeight;
       root.dataset.open = id;
       root.dataset.messages = String(detail.messages.length);
+      view.detail = detail;
       // blue ticks for the customer: the agent has it open and in view (supervisors' silent views never do this)
       const lastIn = [...detail.messages].reverse().find((m) => m.direction === "in");
       if (mineNow && lastIn && !document.hidden && view.readUpTo !== lastIn.message_id) {
@@ -416,7 +435,11 @@ function inboxView(root) {
     }
     setParams({ c: id });
     clear(center, h("p", {}, t("common.loading")));
-    view.reload().then(() => api("GET", `/v1/conversations/${encodeURIComponent(id)}`)).then((d) => contactCard(side, d.conversation)).catch(() => {});
+    view.botFor = null;
+    view.reload().then(() => {
+      const c = view.detail && view.detail.conversation;
+      if (view.current === id && c && c.conversation_id === id) contactCard(side, c);
+    });
   };
 
   const unsubscribe = onPush(({ type, data }) => {

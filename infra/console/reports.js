@@ -5,7 +5,7 @@
 
 import {
   addStrings, api, attempt, clear, dialog, errorText, field, fmtDuration, fmtNumber, fmtTime, h, register, state, t,
-  table, templateSlots, toast,
+  table, templateSlots, toast, badge, isoDay, keepFocus, kpi, setParams, tOr,
 } from "./core.js";
 
 const SVG_NS = "http://www.w3.org/2000/svg";
@@ -31,18 +31,10 @@ function svg(tag, attrs = {}, ...children) {
   return el;
 }
 
-// An API error with the field-level problems of a 422 ("use_cases.0.name: String should have at least 1 character").
-function problem(err) {
-  const list = err && err.body && Array.isArray(err.body.errors) ? err.body.errors : [];
-  const more = list.map((e) => `${String(e.location || "").replace(/^body\./, "")}: ${e.message}`).join("; ");
-  return more ? `${errorText(err)} — ${more}` : errorText(err);
-}
 
 // A translation with a fallback to the raw key (for values the server may add later).
 function label(prefix, key) {
-  const id = `${prefix}.${key}`;
-  const text = t(id);
-  return text === id ? String(key) : text;
+  return tOr(`${prefix}.${key}`, String(key));
 }
 
 function money(value, currency = "USD", digits = 2) {
@@ -55,10 +47,6 @@ const dur = (value) => (value === null || value === undefined ? "—" : fmtDurat
 const sum = (values) => values.reduce((a, b) => a + (Number(b) || 0), 0);
 const splitList = (text) => String(text || "").split(/[\s,;]+/).map((x) => x.trim()).filter(Boolean);
 
-function isoDay(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
 function addDays(iso, days) {
   const [y, m, d] = iso.split("-").map(Number);
   return isoDay(new Date(y, m - 1, d + days));
@@ -79,16 +67,8 @@ function shortDay(text) {
   return m ? `${m[3]}/${m[2]}` : String(text);
 }
 
-function kpi(title, value, { testid, hint } = {}) {
-  return h("div", { class: "card", "data-testid": testid },
-    h("div", { class: "kpi-label" }, title), h("div", { class: "kpi" }, value),
-    hint ? h("small", { class: "hint" }, hint) : null);
-}
 const kpiGrid = (items, testid) => h("div", { class: "grid", "data-testid": testid }, items);
 
-function badge(text, kind = "", testid) {
-  return h("span", { class: `badge ${kind}`.trim(), "data-testid": testid }, text);
-}
 
 // A {key: count} breakdown as a two-column table, keys translated under `prefix`.
 function breakdown(caption, data, prefix, { format = (v) => fmtNumber(v), testid } = {}) {
@@ -99,21 +79,7 @@ function breakdown(caption, data, prefix, { format = (v) => fmtNumber(v), testid
   ], rows, { caption, empty: t("rep.no_data"), testid });
 }
 
-// Keeps keyboard focus on the "same" control (data-focus-key) across a re-render of `container`.
-function keepFocus(container, rerender) {
-  const active = document.activeElement;
-  const key = active && container.contains(active) ? active.getAttribute("data-focus-key") : null;
-  rerender();
-  if (key) {
-    const again = container.querySelector(`[data-focus-key="${CSS.escape(key)}"]`);
-    if (again) again.focus();
-  }
-}
 
-function setHash(view, params) {
-  const query = new URLSearchParams(Object.entries(params).filter(([, v]) => v)).toString();
-  history.replaceState(null, "", `#/${view}${query ? `?${query}` : ""}`);
-}
 
 function printButton() {
   return h("button", { type: "button", class: "no-print", onclick: () => window.print() }, t("rep.print"));
@@ -562,7 +528,7 @@ async function renderBroadcasts(root, params) {
         await loadList();
         await select(created.broadcast_id);
       } catch (err) {
-        error.textContent = problem(err);
+        error.textContent = errorText(err);
       } finally {
         submit.disabled = false;
       }
@@ -624,7 +590,7 @@ async function renderBroadcasts(root, params) {
   async function select(id) {
     ctx.selected = id;
     ctx.sig = ""; ctx.failSig = "";
-    setHash("broadcasts", { id });
+    setParams({ id });
     detailCard.hidden = false;
     clear(dHead, h("p", { role: "status" }, t("common.loading")));
     for (const el of [dActions, dCost, dProgress, dFailures, dRecipients]) clear(el);
@@ -674,7 +640,7 @@ async function renderBroadcasts(root, params) {
         h("span", { role: "status" }, statusBadge(b.status, "bc-status")), h("span", { class: "spacer" }),
         h("button", { type: "button", "data-testid": "bc-refresh", onclick: () => loadDetail(true) }, t("common.refresh")),
         h("button", { type: "button", "data-testid": "bc-close", onclick: () => {
-          ctx.selected = null; ctx.detail = null; detailCard.hidden = true; setHash("broadcasts", {}); showList();
+          ctx.selected = null; ctx.detail = null; detailCard.hidden = true; setParams({}); showList();
         } }, t("common.close"))),
       b.error ? h("p", { class: "error", role: "alert", "data-testid": "bc-error" }, b.error) : null,
       b.status === "paused" && b.paused_reason ? h("p", { class: "hint" }, t("bc.paused_reason", { reason: b.paused_reason })) : null,
@@ -1094,7 +1060,7 @@ async function renderReports(root, params) {
     if (from.value > to.value) { clear(result, h("p", { class: "error", role: "alert" }, t("rep.bad_range"))); return; }
     const query = { from: from.value, to: to.value, tz: tz.value.trim() || DEFAULT_ZONE };
     if (filterKind.value && filterValue.value) query[filterKind.value] = filterValue.value;
-    setHash("reports", { name: name.value, ...query });
+    setParams({ name: name.value, ...query });
     result.setAttribute("aria-busy", "true");
     runButton.disabled = true;
     clear(result, h("p", { role: "status" }, t("common.loading")));
@@ -1102,7 +1068,7 @@ async function renderReports(root, params) {
       const report = await api("GET", `/v1/reports/${encodeURIComponent(name.value)}`, null, { query });
       clear(result, showReport(report));
     } catch (err) {
-      clear(result, h("p", { class: "error", role: "alert" }, problem(err)));
+      clear(result, h("p", { class: "error", role: "alert" }, errorText(err)));
     } finally {
       result.removeAttribute("aria-busy");
       runButton.disabled = false;
@@ -1257,7 +1223,7 @@ async function renderUsage(root, params) {
 
   async function load() {
     if (!/^\d{4}-\d{2}$/.test(month.value)) { toast(t("rep.month_needed"), "error"); return; }
-    setHash("usage", { month: month.value });
+    setParams({ month: month.value });
     loading(usageBox, "use-title", t("use.title"));
     loading(quotaBox, "quota-title", t("quota.title"));
     loading(costBox, "cost-title", t("cost.title"));
@@ -1428,7 +1394,7 @@ async function renderUsage(root, params) {
       showQuote(await api("POST", "/v1/quotes", body));
     } catch (err) {
       clear(quoteResult);
-      quoteError.textContent = problem(err);
+      quoteError.textContent = errorText(err);
     }
   } },
   h("div", { class: "grid" },

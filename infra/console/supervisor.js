@@ -6,7 +6,7 @@
 
 import {
   addStrings, api, attempt, clear, dialog, errorText, field, fmtDuration, fmtNumber, fmtTime, h, navigate, onPush,
-  register, secondsSince, state, t, table, toast,
+  register, secondsSince, state, t, table, toast, isoDay, keepFocus, kpi, tOr,
 } from "./core.js";
 
 // -- strings ---------------------------------------------------------------------------------------------------
@@ -167,8 +167,6 @@ const SPY_EVENTS = new Set(["RoutedMessageReceived", "ConversationAssigned", "Co
 const PAUSE_TYPE = "pausa_supervisor"; // what POST /v1/agents/{id}/pause uses when the tenant has it
 const NEVER = Date.UTC(2000, 0, 1); // presences never set carry `since` = the epoch
 
-// t(key) or `fallback` when the key has no translation (statuses, reasons and types the API may add later).
-function tr(key, fallback) { const text = t(key); return text === key ? fallback : text; }
 function pct(value) { return value === null || value === undefined ? "—" : `${fmtNumber(value, 1)} %`; }
 function label(text) { return String(text || "").replace(/_/g, " "); }
 
@@ -198,7 +196,7 @@ function contactName(id, fallback) {
 
 function statusBadge(status, breakType) {
   return h("span", {},
-    h("span", { class: `badge ${status}`, "data-status": status }, tr(`sup.status.${status}`, status)),
+    h("span", { class: `badge ${status}`, "data-status": status }, tOr(`sup.status.${status}`, status)),
     breakType ? ` · ${label(breakType)}` : null);
 }
 
@@ -221,7 +219,7 @@ function mediaLink(media) {
 
 // One message bubble (`.msg.in` / `.msg.out`): text, media, and a meta line (author · time · status).
 function bubble({ direction, text, type, media, at, author, status, error, id }) {
-  const parts = [author, fmtTime(at), status ? tr(`msg.status.${status}`, status) : null].filter(Boolean);
+  const parts = [author, fmtTime(at), status ? tOr(`msg.status.${status}`, status) : null].filter(Boolean);
   const body = text || (media ? null : `[${type}]`);
   return h("div", { class: `msg ${direction === "out" ? "out" : "in"}`, "data-direction": direction || "in",
     "data-message-id": id || null },
@@ -230,18 +228,7 @@ function bubble({ direction, text, type, media, at, author, status, error, id })
   h("span", { class: "meta" }, parts.join(" · ")));
 }
 
-// Re-renders `container` with `build()` and puts the focus back on the control that had it (by data-key).
-function keepFocus(container, build) {
-  const active = document.activeElement;
-  const key = active && container.contains(active) ? active.dataset.key : null;
-  build();
-  if (key) { const again = container.querySelector(`[data-key="${CSS.escape(key)}"]`); if (again) again.focus(); }
-}
 
-function kpi(labelText, value, key, hint) {
-  return h("div", { class: "card", "data-kpi": key, title: hint || null },
-    h("div", { class: "kpi-label" }, labelText), h("div", { class: "kpi" }, value));
-}
 
 function fmtFull(iso) {
   return iso ? new Date(iso).toLocaleString(state.lang === "es" ? "es-AR" : "en-US", { dateStyle: "medium", timeStyle: "medium" }) : "—";
@@ -344,14 +331,14 @@ register("supervisor", {
       const avg = s.average_wait_s === null || s.average_wait_s === undefined ? "—" : fmtDuration(s.average_wait_s);
       clear(kpis,
         h("div", { class: "row" },
-          kpi(t("sup.kpi.sla"), pct(s.service_level_pct), "service_level", t("sup.kpi.sla_hint")),
-          kpi(t("sup.kpi.abandon"), pct(s.abandon_rate_pct), "abandon_rate"),
-          kpi(t("sup.kpi.avg_wait"), avg, "average_wait"),
-          kpi(t("sup.kpi.offered"), fmtNumber(s.offered || 0), "offered"),
-          kpi(t("sup.kpi.answered"), fmtNumber(s.answered || 0), "answered"),
-          kpi(t("sup.kpi.abandoned"), fmtNumber(s.abandoned || 0), "abandoned"),
-          kpi(t("sup.kpi.waiting"), fmtNumber(live.waiting.length), "waiting"),
-          kpi(t("sup.kpi.agents_online"), `${fmtNumber(online)} / ${fmtNumber(live.agents.length)}`, "agents_online")),
+          kpi(t("sup.kpi.sla"), pct(s.service_level_pct), { key: "service_level", hint: t("sup.kpi.sla_hint") }),
+          kpi(t("sup.kpi.abandon"), pct(s.abandon_rate_pct), { key: "abandon_rate" }),
+          kpi(t("sup.kpi.avg_wait"), avg, { key: "average_wait" }),
+          kpi(t("sup.kpi.offered"), fmtNumber(s.offered || 0), { key: "offered" }),
+          kpi(t("sup.kpi.answered"), fmtNumber(s.answered || 0), { key: "answered" }),
+          kpi(t("sup.kpi.abandoned"), fmtNumber(s.abandoned || 0), { key: "abandoned" }),
+          kpi(t("sup.kpi.waiting"), fmtNumber(live.waiting.length), { key: "waiting" }),
+          kpi(t("sup.kpi.agents_online"), `${fmtNumber(online)} / ${fmtNumber(live.agents.length)}`, { key: "agents_online" })),
         h("p", { class: "hint" }, t("sup.kpi.more", {
           day: s.day || "", overflowed: fmtNumber(s.overflowed || 0), out_of_hours: fmtNumber(s.out_of_hours || 0),
           completed: fmtNumber(s.completed || 0), transferred_out: fmtNumber(s.transferred_out || 0),
@@ -360,7 +347,7 @@ register("supervisor", {
 
     // Seconds shown in a ticking cell: the server's count at load time plus what passed since (no clock skew).
     function ticker(seconds, key) {
-      return h("span", { "data-tick": String(seconds), "data-key": key }, fmtDuration(seconds));
+      return h("span", { "data-tick": String(seconds), "data-focus-key": key }, fmtDuration(seconds));
     }
 
     function tick() {
@@ -387,13 +374,13 @@ register("supervisor", {
     function agentActions(a) {
       const name = userName(a.user_id, a.name);
       return h("div", { class: "row no-print" },
-        h("button", { type: "button", "data-testid": "spy", "data-key": `spy:${a.user_id}`, "aria-label": t("sup.spy_label", { name }),
+        h("button", { type: "button", "data-testid": "spy", "data-focus-key": `spy:${a.user_id}`, "aria-label": t("sup.spy_label", { name }),
           "aria-pressed": spied === a.user_id ? "true" : "false", onclick: () => openSpy(a.user_id) }, t("sup.spy")),
-        h("button", { type: "button", "data-testid": "pause", "data-key": `pause:${a.user_id}`, "aria-label": t("sup.pause_label", { name }),
+        h("button", { type: "button", "data-testid": "pause", "data-focus-key": `pause:${a.user_id}`, "aria-label": t("sup.pause_label", { name }),
           disabled: a.status === "offline", onclick: () => pauseAgent(a) }, t("sup.pause")),
-        h("button", { type: "button", "data-testid": "message", "data-key": `message:${a.user_id}`, "aria-label": t("sup.message_label", { name }),
+        h("button", { type: "button", "data-testid": "message", "data-focus-key": `message:${a.user_id}`, "aria-label": t("sup.message_label", { name }),
           onclick: () => messageAgent(a) }, t("sup.message")),
-        h("button", { type: "button", "data-testid": "logout", "data-key": `logout:${a.user_id}`, "aria-label": t("sup.logout_label", { name }),
+        h("button", { type: "button", "data-testid": "logout", "data-focus-key": `logout:${a.user_id}`, "aria-label": t("sup.logout_label", { name }),
           disabled: a.status === "offline", onclick: () => logoutAgent(a) }, t("sup.logout")));
     }
 
@@ -402,16 +389,16 @@ register("supervisor", {
         { label: t("sup.col.position"), class: "num", value: (w) => String(w.position) },
         { label: t("sup.col.channel"), value: (w) => w.channel_id },
         { label: t("sup.col.contact"), value: (w) => contactName(w.contact_id) },
-        { label: t("sup.col.priority"), value: (w) => h("span", { class: `badge ${w.priority}` }, tr(`sup.priority.${w.priority}`, w.priority)) },
+        { label: t("sup.col.priority"), value: (w) => h("span", { class: `badge ${w.priority}` }, tOr(`sup.priority.${w.priority}`, w.priority)) },
         { label: t("sup.col.wait"), class: "num", value: (w) => ticker(w.wait_s ?? secondsSince(w.queued_at), null) },
         { label: t("sup.col.reason"), value: (w) => h("span", {},
-          w.reason ? h("strong", {}, tr(`sup.reason.${w.reason}`, label(w.reason))) : null,
+          w.reason ? h("strong", {}, tOr(`sup.reason.${w.reason}`, label(w.reason))) : null,
           w.reason && w.summary ? h("br") : null, lines(w.summary)) },
         { label: t("sup.col.window"), value: (w) => !w.window_closes_at ? "—"
           : new Date(w.window_closes_at).getTime() <= Date.now() ? h("span", { class: "badge break" }, t("sup.window_closed"))
             : fmtTime(w.window_closes_at) },
         { label: t("sup.col.actions"), value: (w) => h("button", { type: "button", class: "no-print", "data-testid": "assign",
-          "data-key": `assign:${w.conversation_id}`, onclick: () => assignWaiting(w),
+          "data-focus-key": `assign:${w.conversation_id}`, onclick: () => assignWaiting(w),
           "aria-label": t("sup.assign_label", { contact: contacts.get(w.contact_id) || w.contact_id || w.conversation_id }) }, t("sup.assign")) },
       ], live.waiting, { empty: t("sup.no_waiting"), testid: "live-waiting",
         rowAttrs: (w) => ({ "data-conversation": w.conversation_id }) }));
@@ -471,7 +458,7 @@ register("supervisor", {
         .map((p) => ({ user_id: p.user_id, name: userName(p.user_id, p.name), status: p.status, active: p.active, cap: p.max_concurrent }));
       const free = (a) => a.status === "online" && (a.cap === null || a.cap === undefined || a.active < a.cap);
       const option = (a) => h("option", { value: a.user_id, disabled: !free(a) }, t("sup.assign_option", {
-        name: a.name, status: tr(`sup.status.${a.status}`, a.status), active: a.active, cap: a.cap ?? "—" }));
+        name: a.name, status: tOr(`sup.status.${a.status}`, a.status), active: a.active, cap: a.cap ?? "—" }));
       const choice = h("select", { name: "agent_id", required: true, "data-testid": "assign-agent" },
         h("option", { value: "" }, "—"),
         h("optgroup", { label: t("sup.assign_members") }, members.map(option)),
@@ -515,7 +502,7 @@ register("supervisor", {
       spyBox.hidden = true;
       clear(spyBox);
       if (live) keepFocus(agentsBox, renderAgents);
-      const back = agentsBox.querySelector(`[data-key="${CSS.escape(`spy:${was}`)}"]`);
+      const back = agentsBox.querySelector(`[data-focus-key="${CSS.escape(`spy:${was}`)}"]`);
       if (back) back.focus();
     }
 
@@ -546,8 +533,8 @@ register("supervisor", {
       keepFocus(spyBox, () => clear(spyBox,
         h("div", { class: "row" },
           h("h2", { id: "spy-heading", tabindex: "-1" }, t("sup.spy_title", { name })), h("span", { class: "spacer" }),
-          h("button", { type: "button", "data-key": "spy-refresh", onclick: () => { spyJson = ""; loadSpy(); } }, t("common.refresh")),
-          h("button", { type: "button", "data-testid": "spy-close", "data-key": "spy-close", onclick: closeSpy }, t("sup.spy_close"))),
+          h("button", { type: "button", "data-focus-key": "spy-refresh", onclick: () => { spyJson = ""; loadSpy(); } }, t("common.refresh")),
+          h("button", { type: "button", "data-testid": "spy-close", "data-focus-key": "spy-close", onclick: closeSpy }, t("sup.spy_close"))),
         h("p", { class: "hint", "data-testid": "spy-silent" }, t("sup.spy_note")),
         failure ? h("p", { class: "error", role: "alert" }, errorText(failure)) : null,
         conversations.length ? h("div", { class: "grid" }, conversations.map(spySection))
@@ -604,11 +591,6 @@ register("supervisor", {
   },
 });
 
-// -- transcripts ("grabaciones") -------------------------------------------------------------------------------
-function isoDay(date) {
-  const pad = (n) => String(n).padStart(2, "0");
-  return `${date.getFullYear()}-${pad(date.getMonth() + 1)}-${pad(date.getDate())}`;
-}
 
 async function download(path, query, filename) {
   const response = await api("GET", path, null, { query, raw: true });
@@ -726,9 +708,9 @@ register("transcripts", {
         { label: t("tr.col.contact"), value: (s) => s.contact_key || s.contact_id || "—" },
         { label: t("tr.col.campaign"), value: (s) => (s.campaign_id ? campaigns.get(s.campaign_id) || s.campaign_id : "—") },
         { label: t("tr.col.agents"), value: (s) => (s.agents || []).map((id) => userName(id)).join(", ") || "—" },
-        { label: t("tr.col.status"), value: (s) => h("span", { class: `badge ${s.status === "open" ? "online" : "offline"}` }, tr(`tr.status.${s.status}`, s.status)) },
+        { label: t("tr.col.status"), value: (s) => h("span", { class: `badge ${s.status === "open" ? "online" : "offline"}` }, tOr(`tr.status.${s.status}`, s.status)) },
         { label: t("tr.col.closing"), value: (s) => (s.closing_note ? label(s.closing_note.category) : "—") },
-        { label: t("tr.col.actions"), value: (s) => h("button", { type: "button", "data-testid": "open-transcript", "data-key": `open:${s.conversation_id}`,
+        { label: t("tr.col.actions"), value: (s) => h("button", { type: "button", "data-testid": "open-transcript", "data-focus-key": `open:${s.conversation_id}`,
           "aria-label": t("tr.open_label", { contact: s.contact_key || s.conversation_id, time: fmtTime(s.opened_at) }),
           onclick: () => openTranscript(s.conversation_id) }, t("tr.open")) },
       ], items, { caption: t("tr.results"), empty: t("tr.none"), testid: "transcript-results",
@@ -759,7 +741,7 @@ register("transcripts", {
       clear(detailPane);
       searchPane.hidden = false;
       if (!lastQuery) search([null]);
-      const button = results.querySelector(`[data-key="${CSS.escape(`open:${lastOpened}`)}"]`);
+      const button = results.querySelector(`[data-focus-key="${CSS.escape(`open:${lastOpened}`)}"]`);
       (button || form.querySelector("button[type=submit]")).focus();
     }
 
@@ -774,7 +756,7 @@ register("transcripts", {
         [t("tr.campaign_l"), s.campaign_id ? campaigns.get(s.campaign_id) || s.campaign_id : "—"],
         [t("tr.agents_l"), (s.agents || []).map((id) => userName(id)).join(", ") || "—"],
         [t("tr.origin_l"), t(`tr.direction.${s.origin === "out" ? "out" : "in"}`)],
-        [t("tr.status_l"), tr(`tr.status.${s.status}`, s.status)],
+        [t("tr.status_l"), tOr(`tr.status.${s.status}`, s.status)],
         [t("tr.opened_l"), fmtFull(s.opened_at)],
         [t("tr.closed_l"), fmtFull(s.closed_at)],
         [t("tr.closing_l"), note],
