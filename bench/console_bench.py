@@ -107,6 +107,6 @@ if __name__ == "__main__":
     section = markdown(outcome)
     print("\n".join(section))
     if "--write" in sys.argv:
-        from bench.cost_profile import splice
+        from bench.run import splice
 
         splice(section)

@@ -635,25 +635,14 @@ class _NoCounts:
         return {}
 
 
-def splice(section: list[str]) -> None:
-    """Replace this section of BENCHMARKS.md (what `make bench` would write there) and keep every other one."""
-    from bench.run import MANUAL_MARKER
-
-    path = ROOT / "BENCHMARKS.md"
-    text = path.read_text(encoding="utf-8")
-    title = section[0]
-    start = text.index(title) if title in text else text.index(MANUAL_MARKER)
-    rest = text[start + len(title):] if title in text else text[start:]
-    end = start + len(title) + rest.index("\n## ") + 1 if title in text else start
-    path.write_text(text[:start] + "\n".join(section) + "\n" + text[end:], encoding="utf-8")
-
-
 if __name__ == "__main__":
     sys.path.insert(0, str(ROOT))
     outcome = run()
     lines = markdown(outcome)
     print("\n".join(lines))
     if "--write" in sys.argv:  # only this section of BENCHMARKS.md (make bench rewrites all of them)
+        from bench.run import splice
+
         splice(lines)
     print(f"({math.ceil(outcome['seconds'])} s: "
           + ", ".join(f"{k} {v:.1f}" for k, v in outcome["timings"].items()) + ")")

@@ -613,6 +613,17 @@ def asset_sizes() -> dict[str, int]:
 MANUAL_MARKER = "## 9. Long runs recorded by hand (kept by `make bench`)"
 
 
+def splice(section: list[str]) -> None:
+    """Replace this section of BENCHMARKS.md (what `make bench` would write there) and keep every other one."""
+    path = ROOT / "BENCHMARKS.md"
+    text = path.read_text(encoding="utf-8")
+    title = section[0]
+    start = text.index(title) if title in text else text.index(MANUAL_MARKER)
+    rest = text[start + len(title):] if title in text else text[start:]
+    end = start + len(title) + rest.index("\n## ") + 1 if title in text else start
+    path.write_text(text[:start] + "\n".join(section) + "\n" + text[end:], encoding="utf-8")
+
+
 def main() -> None:
     started = datetime.now(UTC)
     sizes = asset_sizes()
