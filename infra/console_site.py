@@ -19,6 +19,11 @@ CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".js": "text/javascript; c
 IMAGE_SOURCES = ("'self'", "data:", "blob:", "https:")
 
 
+def owns(path: str) -> bool:
+    """`/console` and everything below it."""
+    return path == PREFIX or path.startswith(f"{PREFIX}/")
+
+
 def files() -> list[Path]:
     """Every file the site ships (what the bucket deployment uploads)."""
     return sorted(p for p in CONSOLE_DIR.rglob("*") if p.is_file() and p.suffix in CONTENT_TYPES)

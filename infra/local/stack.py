@@ -436,7 +436,7 @@ class LocalStack:
             return email
         if parsed.path == "/demo/webchat" and method == "GET":
             return self.demo_page(urllib.parse.parse_qs(parsed.query))
-        if method == "GET" and parsed.path.split("/")[1:2] == [console_site.PREFIX.strip("/")]:
+        if method == "GET" and console_site.owns(parsed.path):
             return self.console_file(parsed.path)
         # API Gateway picks the most specific route: exact paths before greedy {proxy+} ones.
         for route in sorted(topology.ROUTES, key=lambda r: ("+}" in r.path, r.method == "ANY")):
